@@ -1,0 +1,132 @@
+package dev.dgramd.daemon;
+
+import dev.dgramd.daemon.grpc.DgramService;
+import dev.dgramd.daemon.udp.SocketRegistry;
+import dev.dgramd.daemon.udp.Transport;
+import io.grpc.Server;
+import io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running dgramd daemon: a gRPC server and the UDP sockets it hosts, on one Netty event loop group.
+ * Embeddable: {@code try (Dgramd d = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"))) { ... d.port() ... }}.
+ */
+public final class Dgramd implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Dgramd.class);
+    private static final long CLOSE_SOCKETS_SECONDS = 3;
+
+    private final Transport transport;
+    private final SocketRegistry registry;
+    private final Server server;
+    private final InetSocketAddress address;
+    private boolean closed;
+
+    private Dgramd(Transport transport, SocketRegistry registry, Server server, InetSocketAddress address) {
+        this.transport = transport;
+        this.registry = registry;
+        this.server = server;
+        this.address = address;
+    }
+
+    /**
+     * Starts a daemon.
+     *
+     * @throws IOException when the listen address cannot be bound (in use, not local, ...)
+     */
+    public static Dgramd start(DgramdOptions options) throws IOException {
+        DgramdOptions.HostPort listen = DgramdOptions.HostPort.parse(options.listen());
+        Transport transport = Transport.start(options.eventLoopThreads(), options.nativeTransport());
+        SocketRegistry registry = new SocketRegistry(transport);
+        Server server;
+        try {
+            server = NettyServerBuilder
+                    .forAddress(new InetSocketAddress(InetAddress.getByName(listen.host()), listen.port()))
+                    .bossEventLoopGroup(transport.group())
+                    .workerEventLoopGroup(transport.group())
+                    .channelType(transport.serverChannelType())
+                    .directExecutor()
+                    .maxInboundMessageSize(options.maxMessageBytes())
+                    .addService(new DgramService(registry, transport.group(), options.maxQueuedEventBytes()))
+                    .build()
+                    .start();
+        } catch (IOException | RuntimeException e) {
+            registry.close();
+            transport.close();
+            throw e instanceof IOException io ? io : new IOException("cannot start dgramd on " + options.listen(), e);
+        }
+        InetSocketAddress bound = (InetSocketAddress) server.getListenSockets().get(0);
+        log.info("dgramd listening on {}:{} (transport {})", bound.getAddress().getHostAddress(), bound.getPort(),
+                transport.name());
+        return new Dgramd(transport, registry, server, bound);
+    }
+
+    /** The gRPC port, useful after listening on port 0. */
+    public int port() {
+        return address.getPort();
+    }
+
+    /** The gRPC listen address. */
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    /** {@code HOST:PORT} to hand a gRPC client, e.g. {@code "127.0.0.1:50051"}. */
+    public String target() {
+        String host = address.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
+    }
+
+    /** "epoll" or "nio". */
+    public String transport() {
+        return transport.name();
+    }
+
+    /** How many sockets are open now. */
+    public int openSockets() {
+        return registry.size();
+    }
+
+    /**
+     * Stops gracefully: closes every socket (each Events stream ends with 'close'), then stops the
+     * gRPC server and the event loops. Bounded to a few seconds; idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        log.info("dgramd stopping: closing {} socket(s)", registry.size());
+        try {
+            registry.closeAll().get(CLOSE_SOCKETS_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            log.warn("sockets did not all close within {} s", CLOSE_SOCKETS_SECONDS);
+        } catch (Exception e) {
+            log.warn("closing sockets failed", e);
+        }
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(2, TimeUnit.SECONDS)) {
+                server.shutdownNow();
+                server.awaitTermination(1, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        registry.close();
+        transport.close();
+        log.info("dgramd stopped");
+    }
+
+    /** Blocks until the server has stopped. */
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+}

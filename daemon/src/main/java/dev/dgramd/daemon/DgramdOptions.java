@@ -1,0 +1,114 @@
+package dev.dgramd.daemon;
+
+import java.util.Objects;
+
+/** How to start a {@link Dgramd}: fluent setters, defaults as the {@code dgramd} command's. */
+public final class DgramdOptions {
+    /** The default gRPC listen address. */
+    public static final String DEFAULT_LISTEN = "127.0.0.1:50051";
+    /** The default bound of queued event bytes per socket (4 MiB). */
+    public static final long DEFAULT_MAX_QUEUED_EVENT_BYTES = 4L << 20;
+
+    private String listen = DEFAULT_LISTEN;
+    private int eventLoopThreads;
+    private boolean nativeTransport = true;
+    private long maxQueuedEventBytes = DEFAULT_MAX_QUEUED_EVENT_BYTES;
+    private int maxMessageBytes = 8 << 20;
+
+    /** {@code HOST:PORT} for the gRPC server; port 0 picks a free port. IPv6 hosts in brackets: {@code [::1]:50051}. */
+    public DgramdOptions listen(String hostPort) {
+        HostPort.parse(hostPort); // fail early on a malformed address
+        this.listen = hostPort;
+        return this;
+    }
+
+    public String listen() {
+        return listen;
+    }
+
+    /** Event loop threads shared by gRPC and UDP; 0 (the default) means twice the number of cores. */
+    public DgramdOptions eventLoopThreads(int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("eventLoopThreads must be >= 0, got " + threads);
+        }
+        this.eventLoopThreads = threads;
+        return this;
+    }
+
+    public int eventLoopThreads() {
+        return eventLoopThreads;
+    }
+
+    /** False forces the NIO transport even where epoll is available (default true). */
+    public DgramdOptions nativeTransport(boolean allowed) {
+        this.nativeTransport = allowed;
+        return this;
+    }
+
+    public boolean nativeTransport() {
+        return nativeTransport;
+    }
+
+    /**
+     * Per socket, how many bytes of events are kept for an Events reader that is behind (or absent);
+     * 'message' events beyond it are dropped and counted. Default 4 MiB.
+     */
+    public DgramdOptions maxQueuedEventBytes(long bytes) {
+        if (bytes < 65_536) {
+            throw new IllegalArgumentException("maxQueuedEventBytes must be >= 65536, got " + bytes);
+        }
+        this.maxQueuedEventBytes = bytes;
+        return this;
+    }
+
+    public long maxQueuedEventBytes() {
+        return maxQueuedEventBytes;
+    }
+
+    /** The largest gRPC message the daemon accepts (a SendBatch), default 8 MiB. */
+    public DgramdOptions maxMessageBytes(int bytes) {
+        if (bytes < 128 * 1024) {
+            throw new IllegalArgumentException("maxMessageBytes must be >= 131072, got " + bytes);
+        }
+        this.maxMessageBytes = bytes;
+        return this;
+    }
+
+    public int maxMessageBytes() {
+        return maxMessageBytes;
+    }
+
+    @Override
+    public String toString() {
+        return "DgramdOptions{listen=" + listen + ", eventLoopThreads=" + eventLoopThreads + ", nativeTransport="
+                + nativeTransport + ", maxQueuedEventBytes=" + maxQueuedEventBytes + ", maxMessageBytes="
+                + maxMessageBytes + "}";
+    }
+
+    /** A parsed {@code HOST:PORT}. */
+    record HostPort(String host, int port) {
+        static HostPort parse(String text) {
+            Objects.requireNonNull(text, "listen");
+            int colon = text.lastIndexOf(':');
+            if (colon <= 0 || colon == text.length() - 1) {
+                throw new IllegalArgumentException("listen address must be HOST:PORT, got '" + text + "'");
+            }
+            String host = text.substring(0, colon);
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            } else if (host.contains(":")) {
+                throw new IllegalArgumentException("write an IPv6 listen address in brackets: [" + host + "]:PORT");
+            }
+            int port;
+            try {
+                port = Integer.parseInt(text.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("listen port must be a number, got '" + text + "'");
+            }
+            if (port < 0 || port > 65_535) {
+                throw new IllegalArgumentException("listen port must be 0..65535, got " + port);
+            }
+            return new HostPort(host, port);
+        }
+    }
+}

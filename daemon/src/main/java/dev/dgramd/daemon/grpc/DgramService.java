@@ -1,0 +1,326 @@
+package dev.dgramd.daemon.grpc;
+
+import com.google.protobuf.Empty;
+import dev.dgramd.daemon.udp.DgramError;
+import dev.dgramd.daemon.udp.SocketConfig;
+import dev.dgramd.daemon.udp.SocketRegistry;
+import dev.dgramd.daemon.udp.UdpSocket;
+import dev.dgramd.proto.v1.AddressInfo;
+import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.BindResponse;
+import dev.dgramd.proto.v1.BufferSizeResponse;
+import dev.dgramd.proto.v1.CloseResponse;
+import dev.dgramd.proto.v1.ConnectRequest;
+import dev.dgramd.proto.v1.ConnectResponse;
+import dev.dgramd.proto.v1.CreateSocketRequest;
+import dev.dgramd.proto.v1.CreateSocketResponse;
+import dev.dgramd.proto.v1.DgramGrpc;
+import dev.dgramd.proto.v1.EventBatch;
+import dev.dgramd.proto.v1.EventsRequest;
+import dev.dgramd.proto.v1.FlagResponse;
+import dev.dgramd.proto.v1.MembershipRequest;
+import dev.dgramd.proto.v1.SendBatch;
+import dev.dgramd.proto.v1.SendQueueCountResponse;
+import dev.dgramd.proto.v1.SendQueueSizeResponse;
+import dev.dgramd.proto.v1.SendRequest;
+import dev.dgramd.proto.v1.SendResponse;
+import dev.dgramd.proto.v1.SendResultBatch;
+import dev.dgramd.proto.v1.SetBufferSizeRequest;
+import dev.dgramd.proto.v1.SetFlagRequest;
+import dev.dgramd.proto.v1.SetMulticastInterfaceRequest;
+import dev.dgramd.proto.v1.SetTtlRequest;
+import dev.dgramd.proto.v1.SocketRequest;
+import dev.dgramd.proto.v1.SourceSpecificMembershipRequest;
+import dev.dgramd.proto.v1.TtlResponse;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.buffer.Unpooled;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * The dgramd.v1.Dgram service: translates each RPC into a call on a {@link UdpSocket} and each
+ * socket's events into its Events stream. Runs on the transport's event loops (direct executor);
+ * nothing here blocks.
+ */
+public final class DgramService extends DgramGrpc.DgramImplBase {
+    private final SocketRegistry registry;
+    private final EventLoopGroup loops;
+    private final long maxQueuedEventBytes;
+    private final Map<String, EventStream> streams = new ConcurrentHashMap<>();
+
+    /**
+     * @param maxQueuedEventBytes per socket, the bytes of events kept for a reader that is behind
+     */
+    public DgramService(SocketRegistry registry, EventLoopGroup loops, long maxQueuedEventBytes) {
+        this.registry = registry;
+        this.loops = loops;
+        this.maxQueuedEventBytes = maxQueuedEventBytes;
+    }
+
+    @Override
+    public void createSocket(CreateSocketRequest request, StreamObserver<CreateSocketResponse> out) {
+        SocketConfig.Family family;
+        switch (request.getType()) {
+            case UDP4 -> family = SocketConfig.Family.IPV4;
+            case UDP6 -> family = SocketConfig.Family.IPV6;
+            default -> {
+                out.onError(ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_BAD_TYPE",
+                        "Bad socket type specified. Valid types are: udp4, udp6")));
+                return;
+            }
+        }
+        if (request.getRecvBufferSize() > Integer.MAX_VALUE || request.getSendBufferSize() > Integer.MAX_VALUE
+                || request.getRecvBufferSize() < 0 || request.getSendBufferSize() < 0) {
+            out.onError(ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_BUFFER_SIZE",
+                    "Buffer size must be a positive integer")));
+            return;
+        }
+        SocketConfig config = new SocketConfig(family, request.getReuseAddr(), request.getReusePort(),
+                request.getIpv6Only(), request.getRecvBufferSize(), request.getSendBufferSize());
+        registry.create(config, currentLoop(), ctx -> {
+            EventStream stream = new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes);
+            streams.put(ctx.id(), stream);
+            return stream;
+        }).whenComplete((socket, error) -> {
+            if (error != null) {
+                out.onError(ErrorMapping.toStatus(error));
+                return;
+            }
+            socket.closeFuture().whenComplete((v, e) -> streams.remove(socket.id()));
+            out.onNext(CreateSocketResponse.newBuilder().setSocketId(socket.id()).build());
+            out.onCompleted();
+        });
+    }
+
+    /** The event loop running this call, so the socket's events need no thread hop to reach it. */
+    private EventLoop currentLoop() {
+        for (EventExecutor e : loops) {
+            if (e.inEventLoop()) {
+                return (EventLoop) e;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void events(EventsRequest request, StreamObserver<EventBatch> out) {
+        ServerCallStreamObserver<EventBatch> stream = (ServerCallStreamObserver<EventBatch>) out;
+        EventStream events = streams.get(request.getSocketId());
+        if (events == null) {
+            out.onError(unknownSocket(request.getSocketId()));
+            return;
+        }
+        events.attach(stream);
+    }
+
+    @Override
+    public void bind(BindRequest request, StreamObserver<BindResponse> out) {
+        call(request.getSocketId(), out, s -> s.bind(request.getPort(), request.getAddress()),
+                (s, a) -> BindResponse.newBuilder().setAddress(info(s, a)).build());
+    }
+
+    @Override
+    public void connect(ConnectRequest request, StreamObserver<ConnectResponse> out) {
+        call(request.getSocketId(), out, s -> s.connect(request.getPort(), request.getAddress()),
+                (s, a) -> ConnectResponse.newBuilder().setRemote(info(s, a)).build());
+    }
+
+    @Override
+    public void disconnect(SocketRequest request, StreamObserver<Empty> out) {
+        call(request.getSocketId(), out, UdpSocket::disconnect, (s, v) -> Empty.getDefaultInstance());
+    }
+
+    @Override
+    public void send(SendRequest request, StreamObserver<SendResponse> out) {
+        UdpSocket socket = lookup(request.getSocketId(), out);
+        if (socket == null) {
+            return;
+        }
+        UdpSocket.Outgoing d = new UdpSocket.Outgoing(0, Unpooled.wrappedBuffer(request.getData().asReadOnlyByteBuffer()),
+                request.getPort(), request.getAddress(), false);
+        socket.send(List.of(d), (id, bytes, error) -> {
+            if (error != null) {
+                out.onError(ErrorMapping.toStatus(error));
+            } else {
+                out.onNext(SendResponse.newBuilder().setBytes(bytes).build());
+                out.onCompleted();
+            }
+        });
+    }
+
+    @Override
+    public StreamObserver<SendBatch> sendStream(StreamObserver<SendResultBatch> responses) {
+        return new SendStreamCall(registry, (ServerCallStreamObserver<SendResultBatch>) responses);
+    }
+
+    @Override
+    public void close(SocketRequest request, StreamObserver<CloseResponse> out) {
+        String id = request.getSocketId();
+        UdpSocket socket = registry.get(id);
+        if (socket == null) {
+            if (registry.wasClosed(id)) {
+                out.onNext(CloseResponse.newBuilder().setAlreadyClosed(true).build());
+                out.onCompleted();
+            } else {
+                out.onError(unknownSocket(id));
+            }
+            return;
+        }
+        call(id, out, UdpSocket::close, (s, closedNow) -> CloseResponse.newBuilder().setAlreadyClosed(!closedNow).build());
+    }
+
+    @Override
+    public void address(SocketRequest request, StreamObserver<AddressInfo> out) {
+        call(request.getSocketId(), out, UdpSocket::address, DgramService::info);
+    }
+
+    @Override
+    public void remoteAddress(SocketRequest request, StreamObserver<AddressInfo> out) {
+        call(request.getSocketId(), out, UdpSocket::remoteAddress, DgramService::info);
+    }
+
+    @Override
+    public void setBroadcast(SetFlagRequest request, StreamObserver<Empty> out) {
+        call(request.getSocketId(), out, s -> s.setBroadcast(request.getFlag()), (s, v) -> Empty.getDefaultInstance());
+    }
+
+    @Override
+    public void setTtl(SetTtlRequest request, StreamObserver<TtlResponse> out) {
+        call(request.getSocketId(), out, s -> s.setTtl(request.getTtl()),
+                (s, ttl) -> TtlResponse.newBuilder().setTtl(ttl).build());
+    }
+
+    @Override
+    public void setMulticastTtl(SetTtlRequest request, StreamObserver<TtlResponse> out) {
+        call(request.getSocketId(), out, s -> s.setMulticastTtl(request.getTtl()),
+                (s, ttl) -> TtlResponse.newBuilder().setTtl(ttl).build());
+    }
+
+    @Override
+    public void setMulticastLoopback(SetFlagRequest request, StreamObserver<FlagResponse> out) {
+        call(request.getSocketId(), out, s -> s.setMulticastLoopback(request.getFlag()),
+                (s, flag) -> FlagResponse.newBuilder().setFlag(flag).build());
+    }
+
+    @Override
+    public void setMulticastInterface(SetMulticastInterfaceRequest request, StreamObserver<Empty> out) {
+        call(request.getSocketId(), out, s -> s.setMulticastInterface(request.getInterfaceAddress()),
+                (s, v) -> Empty.getDefaultInstance());
+    }
+
+    @Override
+    public void addMembership(MembershipRequest request, StreamObserver<Empty> out) {
+        call(request.getSocketId(), out,
+                s -> s.addMembership(request.getMulticastAddress(), request.getInterfaceAddress()),
+                (s, v) -> Empty.getDefaultInstance());
+    }
+
+    @Override
+    public void dropMembership(MembershipRequest request, StreamObserver<Empty> out) {
+        call(request.getSocketId(), out,
+                s -> s.dropMembership(request.getMulticastAddress(), request.getInterfaceAddress()),
+                (s, v) -> Empty.getDefaultInstance());
+    }
+
+    @Override
+    public void addSourceSpecificMembership(SourceSpecificMembershipRequest request, StreamObserver<Empty> out) {
+        call(request.getSocketId(), out, s -> s.addSourceSpecificMembership(request.getSourceAddress(),
+                request.getGroupAddress(), request.getInterfaceAddress()), (s, v) -> Empty.getDefaultInstance());
+    }
+
+    @Override
+    public void dropSourceSpecificMembership(SourceSpecificMembershipRequest request, StreamObserver<Empty> out) {
+        call(request.getSocketId(), out, s -> s.dropSourceSpecificMembership(request.getSourceAddress(),
+                request.getGroupAddress(), request.getInterfaceAddress()), (s, v) -> Empty.getDefaultInstance());
+    }
+
+    @Override
+    public void getRecvBufferSize(SocketRequest request, StreamObserver<BufferSizeResponse> out) {
+        call(request.getSocketId(), out, UdpSocket::getRecvBufferSize, DgramService::bufferSize);
+    }
+
+    @Override
+    public void setRecvBufferSize(SetBufferSizeRequest request, StreamObserver<BufferSizeResponse> out) {
+        call(request.getSocketId(), out, s -> s.setRecvBufferSize(positiveSize(request.getSize())),
+                DgramService::bufferSize);
+    }
+
+    @Override
+    public void getSendBufferSize(SocketRequest request, StreamObserver<BufferSizeResponse> out) {
+        call(request.getSocketId(), out, UdpSocket::getSendBufferSize, DgramService::bufferSize);
+    }
+
+    @Override
+    public void setSendBufferSize(SetBufferSizeRequest request, StreamObserver<BufferSizeResponse> out) {
+        call(request.getSocketId(), out, s -> s.setSendBufferSize(positiveSize(request.getSize())),
+                DgramService::bufferSize);
+    }
+
+    @Override
+    public void getSendQueueSize(SocketRequest request, StreamObserver<SendQueueSizeResponse> out) {
+        call(request.getSocketId(), out, UdpSocket::sendQueueSize,
+                (s, n) -> SendQueueSizeResponse.newBuilder().setSize(n).build());
+    }
+
+    @Override
+    public void getSendQueueCount(SocketRequest request, StreamObserver<SendQueueCountResponse> out) {
+        call(request.getSocketId(), out, UdpSocket::sendQueueCount,
+                (s, n) -> SendQueueCountResponse.newBuilder().setCount(n).build());
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Node throws for a size <= 0 on set; the socket treats 0 as "get", so turn it into -1. */
+    private static long positiveSize(long size) {
+        return size <= 0 ? -1 : size;
+    }
+
+    private static BufferSizeResponse bufferSize(UdpSocket s, Integer size) {
+        return BufferSizeResponse.newBuilder().setSize(size).build();
+    }
+
+    private static AddressInfo info(UdpSocket s, InetSocketAddress a) {
+        return EventStream.addressInfo(a, s.config().family());
+    }
+
+    private <T, R> void call(String socketId, StreamObserver<R> out, Function<UdpSocket, CompletableFuture<T>> op,
+                             java.util.function.BiFunction<UdpSocket, T, R> answer) {
+        UdpSocket socket = lookup(socketId, out);
+        if (socket == null) {
+            return;
+        }
+        op.apply(socket).whenComplete((value, error) -> {
+            if (error != null) {
+                out.onError(ErrorMapping.toStatus(error));
+            } else {
+                out.onNext(answer.apply(socket, value));
+                out.onCompleted();
+            }
+        });
+    }
+
+    private UdpSocket lookup(String socketId, StreamObserver<?> out) {
+        UdpSocket socket = registry.get(socketId);
+        if (socket == null) {
+            out.onError(unknownSocket(socketId));
+        }
+        return socket;
+    }
+
+    private io.grpc.StatusRuntimeException unknownSocket(String socketId) {
+        if (registry.wasClosed(socketId)) {
+            return ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running: socket "
+                    + socketId + " is closed"), com.google.rpc.Code.FAILED_PRECONDITION);
+        }
+        return ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running: no socket with id '"
+                + socketId + "'"), com.google.rpc.Code.NOT_FOUND);
+    }
+}

@@ -1,0 +1,113 @@
+package dev.dgramd.daemon.grpc;
+
+import com.google.protobuf.Any;
+import com.google.rpc.ErrorInfo;
+import dev.dgramd.daemon.udp.DgramError;
+import dev.dgramd.daemon.udp.SystemError;
+import dev.dgramd.proto.v1.Error;
+import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Turns {@link DgramError}s into the contract's shapes: a gRPC status with ErrorInfo, or an {@link Error}. */
+final class ErrorMapping {
+    static final String DOMAIN = "dgramd";
+    private static final Logger log = LoggerFactory.getLogger(ErrorMapping.class);
+
+    private ErrorMapping() {
+    }
+
+    /** The Node error behind {@code failure}; an unexpected failure becomes EIO (and is logged). */
+    static DgramError unwrap(Throwable failure) {
+        Throwable t = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        if (t instanceof DgramError e) {
+            return e;
+        }
+        log.warn("unexpected failure", t);
+        return DgramError.system(SystemError.of(t), "unknown", null, 0);
+    }
+
+    static StatusRuntimeException toStatus(Throwable failure) {
+        return toStatus(unwrap(failure), statusCode(unwrap(failure).code()));
+    }
+
+    static StatusRuntimeException toStatus(DgramError e, com.google.rpc.Code code) {
+        ErrorInfo.Builder info = ErrorInfo.newBuilder().setReason(e.code()).setDomain(DOMAIN);
+        if (e.syscall() != null) {
+            info.putMetadata("syscall", e.syscall());
+        }
+        if (e.errno() != 0) {
+            info.putMetadata("errno", Integer.toString(e.errno()));
+        }
+        if (e.address() != null) {
+            info.putMetadata("address", e.address());
+        }
+        if (e.port() != 0) {
+            info.putMetadata("port", Integer.toString(e.port()));
+        }
+        com.google.rpc.Status status = com.google.rpc.Status.newBuilder()
+                .setCode(code.getNumber())
+                .setMessage(e.getMessage())
+                .addDetails(Any.pack(info.build()))
+                .build();
+        return StatusProto.toStatusRuntimeException(status);
+    }
+
+    /** The status code for a Node error code, as the contract lists them. */
+    static com.google.rpc.Code statusCode(String nodeCode) {
+        switch (nodeCode) {
+            case "ERR_SOCKET_BAD_PORT":
+            case "ERR_SOCKET_BAD_TYPE":
+            case "ERR_INVALID_ARG_VALUE":
+            case "ERR_INVALID_ARG_TYPE":
+            case "ERR_MISSING_ARGS":
+            case "ERR_OUT_OF_RANGE":
+            case "EINVAL":
+            case "EMSGSIZE":
+            case "EADDRNOTAVAIL":
+            case "EAFNOSUPPORT":
+                return com.google.rpc.Code.INVALID_ARGUMENT;
+            case "ERR_SOCKET_DGRAM_NOT_RUNNING":
+            case "ERR_SOCKET_DGRAM_IS_CONNECTED":
+            case "ERR_SOCKET_DGRAM_NOT_CONNECTED":
+            case "ERR_SOCKET_ALREADY_BOUND":
+            case "ERR_SOCKET_BUFFER_SIZE":
+            case "EBADF":
+                return com.google.rpc.Code.FAILED_PRECONDITION;
+            case "ENOTFOUND":
+                return com.google.rpc.Code.NOT_FOUND;
+            case "EADDRINUSE":
+            case "ERR_EVENTS_ALREADY_ATTACHED":
+                return com.google.rpc.Code.ALREADY_EXISTS;
+            case "EACCES":
+            case "EPERM":
+                return com.google.rpc.Code.PERMISSION_DENIED;
+            case "ENOBUFS":
+            case "EAI_AGAIN":
+                return com.google.rpc.Code.RESOURCE_EXHAUSTED;
+            case "ENOSYS":
+            case "ENOPROTOOPT":
+                return com.google.rpc.Code.UNIMPLEMENTED;
+            case "ENETUNREACH":
+            case "EHOSTUNREACH":
+            case "ECONNREFUSED":
+                return com.google.rpc.Code.UNAVAILABLE;
+            default:
+                return com.google.rpc.Code.INTERNAL;
+        }
+    }
+
+    static Error toProto(DgramError e) {
+        Error.Builder b = Error.newBuilder().setCode(e.code()).setErrno(e.errno()).setMessage(e.getMessage());
+        if (e.syscall() != null) {
+            b.setSyscall(e.syscall());
+        }
+        if (e.address() != null) {
+            b.setAddress(e.address());
+        }
+        b.setPort(Math.max(0, e.port()));
+        return b.build();
+    }
+}

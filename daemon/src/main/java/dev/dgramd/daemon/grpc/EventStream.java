@@ -1,0 +1,170 @@
+package dev.dgramd.daemon.grpc;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import dev.dgramd.daemon.udp.Addresses;
+import dev.dgramd.daemon.udp.DgramError;
+import dev.dgramd.daemon.udp.SocketConfig;
+import dev.dgramd.daemon.udp.SocketEvent;
+import dev.dgramd.daemon.udp.SocketObserver;
+import dev.dgramd.proto.v1.AddressInfo;
+import dev.dgramd.proto.v1.Close;
+import dev.dgramd.proto.v1.Connect;
+import dev.dgramd.proto.v1.ErrorEvent;
+import dev.dgramd.proto.v1.EventBatch;
+import dev.dgramd.proto.v1.Listening;
+import dev.dgramd.proto.v1.Message;
+import dev.dgramd.proto.v1.RemoteInfo;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.netty.channel.EventLoop;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+
+/**
+ * The bridge from one socket's events to its Events stream. Lives on the socket's event loop.
+ *
+ * <p>Events wait in a queue while no stream is attached or the attached stream is not ready.
+ * The queue is bounded in bytes: a 'message' (or 'error') that does not fit is dropped and counted,
+ * and the count goes out with the next batch. 'listening', 'connect' and 'close' are never dropped
+ * (a socket emits few of them).
+ */
+final class EventStream implements SocketObserver {
+    /** Queue cost of an event beyond its payload. */
+    private static final int EVENT_OVERHEAD = 64;
+    private static final int MAX_BATCH_BYTES = 256 * 1024;
+    private static final int MAX_BATCH_EVENTS = 1024;
+
+    private final EventLoop loop;
+    private final SocketConfig.Family family;
+    private final long maxQueuedBytes;
+    private final ArrayDeque<SocketEvent> queue = new ArrayDeque<>();
+    private long queuedBytes;
+    private long droppedMessages;
+    private long totalDropped;
+    private ServerCallStreamObserver<EventBatch> subscriber;
+    private boolean finished;
+
+    EventStream(EventLoop loop, SocketConfig.Family family, long maxQueuedBytes) {
+        this.loop = loop;
+        this.family = family;
+        this.maxQueuedBytes = maxQueuedBytes;
+    }
+
+    @Override
+    public void onEvent(SocketEvent event) {
+        if (finished) {
+            return;
+        }
+        long cost = cost(event);
+        boolean droppable = event instanceof SocketEvent.Message || event instanceof SocketEvent.Error;
+        if (droppable && queuedBytes + cost > maxQueuedBytes) {
+            droppedMessages++;
+            totalDropped++;
+            return;
+        }
+        queue.add(event);
+        queuedBytes += cost;
+    }
+
+    @Override
+    public void onBurstEnd() {
+        drain();
+    }
+
+    /**
+     * Attaches {@code stream} (from any thread). Fails it with ALREADY_EXISTS when another stream is
+     * attached, and with ERR_SOCKET_DGRAM_NOT_RUNNING when 'close' was delivered already.
+     */
+    void attach(ServerCallStreamObserver<EventBatch> stream) {
+        stream.setOnReadyHandler(() -> loop.execute(this::drain));
+        stream.setOnCancelHandler(() -> loop.execute(() -> {
+            if (subscriber == stream) {
+                subscriber = null;
+            }
+        }));
+        loop.execute(() -> {
+            if (finished) {
+                stream.onError(ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running"),
+                        com.google.rpc.Code.FAILED_PRECONDITION));
+            } else if (subscriber != null) {
+                stream.onError(ErrorMapping.toStatus(DgramError.of("ERR_EVENTS_ALREADY_ATTACHED",
+                        "Another Events stream is attached to this socket"), com.google.rpc.Code.ALREADY_EXISTS));
+            } else if (!stream.isCancelled()) {
+                subscriber = stream;
+                drain();
+            }
+        });
+    }
+
+    /** Messages dropped so far because the reader fell behind. */
+    long droppedTotal() {
+        return totalDropped;
+    }
+
+    private void drain() {
+        while (subscriber != null && (!queue.isEmpty() || droppedMessages > 0) && subscriber.isReady()) {
+            EventBatch.Builder batch = EventBatch.newBuilder().setDroppedMessages(droppedMessages);
+            droppedMessages = 0;
+            int bytes = 0;
+            boolean close = false;
+            while (!queue.isEmpty() && batch.getEventsCount() < MAX_BATCH_EVENTS && bytes < MAX_BATCH_BYTES) {
+                SocketEvent e = queue.poll();
+                long cost = cost(e);
+                queuedBytes -= cost;
+                bytes += (int) cost;
+                batch.addEvents(toProto(e));
+                if (e instanceof SocketEvent.Close) {
+                    close = true;
+                    break;
+                }
+            }
+            ServerCallStreamObserver<EventBatch> s = subscriber;
+            s.onNext(batch.build());
+            if (close) {
+                finished = true;
+                subscriber = null;
+                queue.clear();
+                queuedBytes = 0;
+                s.onCompleted();
+            }
+        }
+    }
+
+    private static long cost(SocketEvent e) {
+        return e instanceof SocketEvent.Message m ? m.data().length + EVENT_OVERHEAD : EVENT_OVERHEAD;
+    }
+
+    private dev.dgramd.proto.v1.SocketEvent toProto(SocketEvent e) {
+        dev.dgramd.proto.v1.SocketEvent.Builder b = dev.dgramd.proto.v1.SocketEvent.newBuilder();
+        if (e instanceof SocketEvent.Message m) {
+            InetSocketAddress from = m.sender();
+            ByteString data = UnsafeByteOperations.unsafeWrap(m.data()); // the event owns the array
+            b.setMessage(Message.newBuilder().setData(data).setRinfo(RemoteInfo.newBuilder()
+                    .setAddress(Addresses.text(from.getAddress(), family))
+                    .setFamily(Addresses.family(from.getAddress(), family))
+                    .setPort(from.getPort())
+                    .setSize(m.data().length)));
+        } else if (e instanceof SocketEvent.Listening l) {
+            b.setListening(Listening.newBuilder().setAddress(addressInfo(l.address())));
+        } else if (e instanceof SocketEvent.Connect c) {
+            b.setConnect(Connect.newBuilder().setRemote(addressInfo(c.remote())));
+        } else if (e instanceof SocketEvent.Error err) {
+            b.setError(ErrorEvent.newBuilder().setError(ErrorMapping.toProto(err.error())));
+        } else {
+            b.setClose(Close.getDefaultInstance());
+        }
+        return b.build();
+    }
+
+    AddressInfo addressInfo(InetSocketAddress a) {
+        return addressInfo(a, family);
+    }
+
+    static AddressInfo addressInfo(InetSocketAddress a, SocketConfig.Family family) {
+        return AddressInfo.newBuilder()
+                .setAddress(Addresses.text(a.getAddress(), family))
+                .setFamily(Addresses.family(a.getAddress(), family))
+                .setPort(a.getPort())
+                .build();
+    }
+}

@@ -1,0 +1,128 @@
+package dev.dgramd.daemon.udp;
+
+import io.netty.util.NetUtil;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Turns the address strings of dgram calls into {@link InetAddress}es, as Node's {@code dns.lookup}
+ * does for a socket: literals are parsed at once, host names are looked up (through the system
+ * resolver, so /etc/hosts applies) on a small bounded pool, never on an event loop.
+ */
+public final class AddressResolver implements AutoCloseable {
+    private static final int LOOKUP_THREADS = 4;
+    private static final int LOOKUP_QUEUE = 1024;
+
+    private final ThreadPoolExecutor lookups;
+
+    public AddressResolver() {
+        AtomicInteger n = new AtomicInteger();
+        lookups = new ThreadPoolExecutor(LOOKUP_THREADS, LOOKUP_THREADS, 30, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(LOOKUP_QUEUE), r -> {
+                    Thread t = new Thread(r, "dgramd-lookup-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        lookups.allowCoreThreadTimeOut(true);
+    }
+
+    /** The literal address {@code text}, or null when it is not an IP literal. Never does I/O. */
+    static InetAddress parseLiteral(String text) {
+        if (NetUtil.isValidIpV4Address(text)) {
+            return byAddress(NetUtil.createByteArrayFromIpAddressString(text));
+        }
+        String bare = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
+        int percent = bare.indexOf('%');
+        if (NetUtil.isValidIpV6Address(percent < 0 ? bare : bare.substring(0, percent))) {
+            try {
+                return InetAddress.getByName(bare); // a literal: no lookup
+            } catch (UnknownHostException e) {
+                return null; // bad scope id
+            }
+        }
+        return null;
+    }
+
+    private static InetAddress withoutHostName(InetAddress a) {
+        return a instanceof Inet6Address six && six.getScopeId() != 0 ? a : byAddress(a.getAddress());
+    }
+
+    private static InetAddress byAddress(byte[] bytes) {
+        try {
+            return InetAddress.getByAddress(bytes);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Resolves {@code host} for a socket of {@code family}.
+     * Fails with EINVAL (for {@code syscall}) when a literal is of the other family, and with
+     * ENOTFOUND (syscall getaddrinfo) when a name has no address of the family.
+     */
+    public CompletableFuture<InetAddress> resolve(String host, SocketConfig.Family family, String syscall, int port) {
+        InetAddress literal = parseLiteral(host);
+        if (literal != null) {
+            if (!matches(literal, family)) {
+                return CompletableFuture.failedFuture(DgramError.system(SystemError.EINVAL, syscall, host, port));
+            }
+            return CompletableFuture.completedFuture(literal);
+        }
+        if (!isPlausibleHostName(host)) {
+            return CompletableFuture.failedFuture(notFound(host));
+        }
+        CompletableFuture<InetAddress> result = new CompletableFuture<>();
+        try {
+            lookups.execute(() -> {
+                try {
+                    for (InetAddress a : InetAddress.getAllByName(host)) {
+                        if (matches(a, family)) {
+                            result.complete(withoutHostName(a));
+                            return;
+                        }
+                    }
+                    result.completeExceptionally(notFound(host));
+                } catch (UnknownHostException | SecurityException e) {
+                    result.completeExceptionally(notFound(host));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            result.completeExceptionally(DgramError.of("EAI_AGAIN", "getaddrinfo EAI_AGAIN " + host + " (too many lookups in flight)"));
+        }
+        return result;
+    }
+
+    private static boolean matches(InetAddress a, SocketConfig.Family family) {
+        return family == SocketConfig.Family.IPV4 ? a instanceof Inet4Address : a instanceof Inet6Address;
+    }
+
+    private static boolean isPlausibleHostName(String host) {
+        if (host.isEmpty() || host.length() > 253) {
+            return false;
+        }
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            if (!(Character.isLetterOrDigit(c) || c == '-' || c == '.' || c == '_')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static DgramError notFound(String host) {
+        return DgramError.system(SystemError.ENOTFOUND, "getaddrinfo", host, 0);
+    }
+
+    @Override
+    public void close() {
+        lookups.shutdownNow();
+    }
+}

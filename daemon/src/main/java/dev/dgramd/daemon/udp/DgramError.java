@@ -1,0 +1,80 @@
+package dev.dgramd.daemon.udp;
+
+/**
+ * A failure with Node.js's error fields: {@code code}, {@code errno}, {@code syscall},
+ * {@code address}, {@code port}. The message follows Node's format, for example
+ * {@code "bind EADDRINUSE 0.0.0.0:41234"} for a system error.
+ */
+public final class DgramError extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    private final String code;
+    private final int errno;
+    private final String syscall;
+    private final String address;
+    private final int port;
+
+    private DgramError(String code, int errno, String syscall, String address, int port, String message) {
+        super(message, null, false, false);
+        this.code = code;
+        this.errno = errno;
+        this.syscall = syscall;
+        this.address = address;
+        this.port = port;
+    }
+
+    /** A Node {@code ERR_*} error: a code and a message, no system fields. */
+    public static DgramError of(String code, String message) {
+        return new DgramError(code, 0, null, null, 0, message);
+    }
+
+    /**
+     * A system error as Node's {@code errnoException}/{@code exceptionWithHostPort} build it.
+     *
+     * @param address the address involved, or null
+     * @param port the port involved, or 0
+     */
+    public static DgramError system(SystemError error, String syscall, String address, int port) {
+        StringBuilder message = new StringBuilder(syscall).append(' ').append(error.name());
+        if (address != null) {
+            message.append(' ').append(address);
+            if (port > 0) {
+                message.append(':').append(port);
+            }
+        }
+        return new DgramError(error.name(), error.errno(), syscall, address, port, message.toString());
+    }
+
+    /** The Node error code: {@code EADDRINUSE}, {@code ERR_SOCKET_BAD_PORT}, ... */
+    public String code() {
+        return code;
+    }
+
+    /** Node's negative errno for system errors, 0 otherwise. */
+    public int errno() {
+        return errno;
+    }
+
+    /** The failed system call for system errors, or null. */
+    public String syscall() {
+        return syscall;
+    }
+
+    /** The address involved, or null. */
+    public String address() {
+        return address;
+    }
+
+    /** The port involved, or 0. */
+    public int port() {
+        return port;
+    }
+
+    static DgramError notRunning() {
+        return of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running");
+    }
+
+    static DgramError badPort(String rule, long port) {
+        return of("ERR_SOCKET_BAD_PORT", "Port should be " + rule + ". Received " + port + ".");
+    }
+}
