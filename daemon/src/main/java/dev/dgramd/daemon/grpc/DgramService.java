@@ -249,7 +249,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
 
     @Override
     public void setRecvBufferSize(SetBufferSizeRequest request, StreamObserver<BufferSizeResponse> out) {
-        call(request.getSocketId(), out, s -> s.setRecvBufferSize(positiveSize(request.getSize())),
+        call(request.getSocketId(), out, s -> s.setRecvBufferSize(request.getSize()),
                 DgramService::bufferSize);
     }
 
@@ -260,7 +260,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
 
     @Override
     public void setSendBufferSize(SetBufferSizeRequest request, StreamObserver<BufferSizeResponse> out) {
-        call(request.getSocketId(), out, s -> s.setSendBufferSize(positiveSize(request.getSize())),
+        call(request.getSocketId(), out, s -> s.setSendBufferSize(request.getSize()),
                 DgramService::bufferSize);
     }
 
@@ -277,11 +277,6 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     // ---------------------------------------------------------------- helpers
-
-    /** Node throws for a size <= 0 on set; the socket treats 0 as "get", so turn it into -1. */
-    private static long positiveSize(long size) {
-        return size <= 0 ? -1 : size;
-    }
 
     private static BufferSizeResponse bufferSize(UdpSocket s, Integer size) {
         return BufferSizeResponse.newBuilder().setSize(size).build();
@@ -316,11 +311,12 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     private io.grpc.StatusRuntimeException unknownSocket(String socketId) {
+        String shown = socketId.length() > 64 ? socketId.substring(0, 64) + "..." : socketId;
         if (registry.wasClosed(socketId)) {
             return ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running: socket "
-                    + socketId + " is closed"), com.google.rpc.Code.FAILED_PRECONDITION);
+                    + shown + " is closed"), com.google.rpc.Code.FAILED_PRECONDITION);
         }
         return ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running: no socket with id '"
-                + socketId + "'"), com.google.rpc.Code.NOT_FOUND);
+                + shown + "'"), com.google.rpc.Code.NOT_FOUND);
     }
 }

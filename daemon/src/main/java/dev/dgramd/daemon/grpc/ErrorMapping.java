@@ -64,6 +64,7 @@ final class ErrorMapping {
             case "ERR_INVALID_ARG_TYPE":
             case "ERR_MISSING_ARGS":
             case "ERR_OUT_OF_RANGE":
+            case "ERR_SOCKET_BAD_BUFFER_SIZE":
             case "EINVAL":
             case "EMSGSIZE":
             case "EADDRNOTAVAIL":

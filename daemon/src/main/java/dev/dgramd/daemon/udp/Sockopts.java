@@ -110,6 +110,17 @@ final class Sockopts {
         req.position(start + SOCKADDR_STORAGE);
     }
 
+    private static final ByteBuffer EMPTY = ByteBuffer.allocateDirect(1);
+
+    /** sendto(2) of a zero-length datagram. */
+    static void sendEmpty(Channel ch, InetSocketAddress to) {
+        try {
+            socket(ch, "send").sendTo(EMPTY, 0, 0, to.getAddress(), to.getPort());
+        } catch (IOException e) {
+            throw DgramError.system(SystemError.of(e), "send", Addresses.text(to.getAddress()), to.getPort());
+        }
+    }
+
     /** connect(2) on the socket without telling Netty, so reads keep reporting each sender. */
     static void connect(Channel ch, InetSocketAddress remote) {
         try {

@@ -83,6 +83,7 @@ public final class UdpSocket {
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private long pendingBytes;
     private int pendingSends;
+    private int lookups;
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
 
     UdpSocket(String id, SocketConfig config, DatagramChannel channel, AddressResolver resolver,
@@ -334,7 +335,10 @@ public final class UdpSocket {
             write(d, new InetSocketAddress(target.join(), d.port()), done);
             return true;
         }
+        // A name lookup: later sends (and a close) wait for it, so datagrams leave in the order given.
+        lookups++;
         whenResolved(target, (address, error) -> {
+            lookups--;
             if (error != null) {
                 failSend(d, error, done);
             } else if (!channel.isOpen()) {
@@ -343,6 +347,7 @@ public final class UdpSocket {
                 write(d, new InetSocketAddress(address, d.port()), done);
                 channel.flush();
             }
+            settle(null);
         });
         return false;
     }
@@ -370,6 +375,10 @@ public final class UdpSocket {
 
     private void write(Outgoing d, InetSocketAddress to, SendCompletion done) {
         int size = d.data().readableBytes();
+        if (size == 0) {
+            writeEmpty(d, to, done);
+            return;
+        }
         channel.write(new DatagramPacket(d.data(), to)).addListener(f -> {
             if (f.isSuccess()) {
                 done.done(d.id(), size, null);
@@ -382,6 +391,24 @@ public final class UdpSocket {
                 done.done(d.id(), 0, e);
             }
         });
+    }
+
+    /**
+     * Netty drops zero-length datagrams, Node sends them: flush what is queued, then send it on the
+     * socket directly.
+     */
+    private void writeEmpty(Outgoing d, InetSocketAddress to, SendCompletion done) {
+        d.data().release();
+        channel.flush();
+        try {
+            Sockopts.sendEmpty(channel, to);
+            done.done(d.id(), 0, null);
+        } catch (DgramError e) {
+            if (d.emitError()) {
+                emit(new SocketEvent.Error(e));
+            }
+            done.done(d.id(), 0, e);
+        }
     }
 
     private void failSend(Outgoing d, DgramError error, SendCompletion done) {
@@ -556,7 +583,11 @@ public final class UdpSocket {
         return bufferSize(false, 0);
     }
 
-    /** socket.setRecvBufferSize(size); answers the size now in force. Fails with ERR_SOCKET_BUFFER_SIZE. */
+    /**
+     * socket.setRecvBufferSize(size); answers the size now in force (Linux doubles the request).
+     * Size 0 changes nothing. Fails with ERR_SOCKET_BAD_BUFFER_SIZE (size &lt; 0 or &gt; 2^31-1),
+     * ERR_SOCKET_BUFFER_SIZE (unbound).
+     */
     public CompletableFuture<Integer> setRecvBufferSize(long size) {
         return bufferSize(false, size);
     }
@@ -566,7 +597,7 @@ public final class UdpSocket {
         return bufferSize(true, 0);
     }
 
-    /** socket.setSendBufferSize(size); answers the size now in force. Fails with ERR_SOCKET_BUFFER_SIZE. */
+    /** socket.setSendBufferSize(size); as {@link #setRecvBufferSize}. */
     public CompletableFuture<Integer> setSendBufferSize(long size) {
         return bufferSize(true, size);
     }
@@ -574,11 +605,11 @@ public final class UdpSocket {
     private CompletableFuture<Integer> bufferSize(boolean send, long newSize) {
         return onLoop(() -> {
             checkOpen();
-            String which = send ? "uv_send_buffer_size" : "uv_recv_buffer_size";
             if (newSize < 0 || newSize > Integer.MAX_VALUE) {
-                throw DgramError.of("ERR_SOCKET_BUFFER_SIZE", "Buffer size must be a positive integer");
+                throw DgramError.of("ERR_SOCKET_BAD_BUFFER_SIZE", "Buffer size must be a positive integer");
             }
             if (bindState != BindState.BOUND) {
+                String which = send ? "uv_send_buffer_size" : "uv_recv_buffer_size";
                 throw DgramError.of("ERR_SOCKET_BUFFER_SIZE",
                         "Could not get or set buffer size: " + which + " returned EBADF (bad file descriptor)");
             }
@@ -681,7 +712,7 @@ public final class UdpSocket {
     }
 
     private boolean isBusy() {
-        return bindState == BindState.BINDING || connectState == ConnectState.CONNECTING;
+        return bindState == BindState.BINDING || connectState == ConnectState.CONNECTING || lookups > 0;
     }
 
     /** A bind or connect finished: run (or fail) what waited for it, until something new is pending. */

@@ -1,0 +1,102 @@
+package dev.dgramd.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dgramd.proto.v1.DgramGrpc;
+import dev.dgramd.proto.v1.EventBatch;
+import dev.dgramd.proto.v1.EventsRequest;
+import dev.dgramd.proto.v1.SocketEvent;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Collects one socket's Events stream; waits on events with a bounded timeout. */
+public final class EventRecorder implements ClientResponseObserver<EventsRequest, EventBatch>, AutoCloseable {
+    private final LinkedBlockingQueue<SocketEvent> events = new LinkedBlockingQueue<>();
+    private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private final AtomicLong dropped = new AtomicLong();
+    private final boolean manualFlow;
+    private volatile ClientCallStreamObserver<EventsRequest> call;
+
+    private EventRecorder(boolean manualFlow) {
+        this.manualFlow = manualFlow;
+    }
+
+    static EventRecorder subscribe(DgramGrpc.DgramStub async, String socketId) {
+        return subscribe(async, socketId, false);
+    }
+
+    /** With {@code manualFlow}, no batch is read until {@link #request} is called. */
+    static EventRecorder subscribe(DgramGrpc.DgramStub async, String socketId, boolean manualFlow) {
+        EventRecorder r = new EventRecorder(manualFlow);
+        async.events(EventsRequest.newBuilder().setSocketId(socketId).build(), r);
+        return r;
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<EventsRequest> requestStream) {
+        this.call = requestStream;
+        if (manualFlow) {
+            requestStream.disableAutoRequestWithInitial(0);
+        }
+    }
+
+    /** Reads {@code n} more batches (manual flow only). */
+    void request(int n) {
+        call.request(n);
+    }
+
+    @Override
+    public void onNext(EventBatch batch) {
+        dropped.addAndGet(batch.getDroppedMessages());
+        events.addAll(batch.getEventsList());
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        done.completeExceptionally(t);
+    }
+
+    @Override
+    public void onCompleted() {
+        done.complete(null);
+    }
+
+    /** The next event; fails the test if none comes within the timeout. */
+    SocketEvent next() throws InterruptedException {
+        SocketEvent e = events.poll(DaemonTestBase.TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        assertThat(e).as("an event within %s s", DaemonTestBase.TIMEOUT_SECONDS).isNotNull();
+        return e;
+    }
+
+    /** The next event, which must be of {@code kind}. */
+    SocketEvent next(SocketEvent.EventCase kind) throws InterruptedException {
+        SocketEvent e = next();
+        assertThat(e.getEventCase()).as("event %s", e).isEqualTo(kind);
+        return e;
+    }
+
+    /** An event that is already here, or null. */
+    SocketEvent poll() {
+        return events.poll();
+    }
+
+    /** Completes when the stream ends. */
+    CompletableFuture<Void> done() {
+        return done;
+    }
+
+    long dropped() {
+        return dropped.get();
+    }
+
+    @Override
+    public void close() {
+        if (!done.isDone() && call != null) {
+            call.cancel("test over", null);
+        }
+    }
+}
