@@ -4,7 +4,10 @@ import dev.dgramd.daemon.grpc.DgramService;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.Transport;
 import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -15,22 +18,28 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running dgramd daemon: a gRPC server and the UDP sockets it hosts, on one Netty event loop group.
+ * Besides {@code dgramd.v1.Dgram} it serves the standard health service ({@code grpc.health.v1}:
+ * SERVING while up, NOT_SERVING while stopping) and server reflection.
  * Embeddable: {@code try (Dgramd d = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"))) { ... d.port() ... }}.
  */
 public final class Dgramd implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Dgramd.class);
     private static final long CLOSE_SOCKETS_SECONDS = 3;
+    private static final String SERVICE_NAME = "dgramd.v1.Dgram";
 
     private final Transport transport;
     private final SocketRegistry registry;
     private final Server server;
+    private final HealthStatusManager health;
     private final InetSocketAddress address;
     private boolean closed;
 
-    private Dgramd(Transport transport, SocketRegistry registry, Server server, InetSocketAddress address) {
+    private Dgramd(Transport transport, SocketRegistry registry, Server server, HealthStatusManager health,
+                   InetSocketAddress address) {
         this.transport = transport;
         this.registry = registry;
         this.server = server;
+        this.health = health;
         this.address = address;
     }
 
@@ -43,6 +52,7 @@ public final class Dgramd implements AutoCloseable {
         DgramdOptions.HostPort listen = DgramdOptions.HostPort.parse(options.listen());
         Transport transport = Transport.start(options.eventLoopThreads(), options.nativeTransport());
         SocketRegistry registry = new SocketRegistry(transport);
+        HealthStatusManager health = new HealthStatusManager();
         Server server;
         try {
             server = NettyServerBuilder
@@ -53,6 +63,8 @@ public final class Dgramd implements AutoCloseable {
                     .directExecutor()
                     .maxInboundMessageSize(options.maxMessageBytes())
                     .addService(new DgramService(registry, transport.group(), options.maxQueuedEventBytes()))
+                    .addService(health.getHealthService())
+                    .addService(ProtoReflectionServiceV1.newInstance())
                     .build()
                     .start();
         } catch (IOException | RuntimeException e) {
@@ -63,7 +75,9 @@ public final class Dgramd implements AutoCloseable {
         InetSocketAddress bound = (InetSocketAddress) server.getListenSockets().get(0);
         log.info("dgramd listening on {}:{} (transport {})", bound.getAddress().getHostAddress(), bound.getPort(),
                 transport.name());
-        return new Dgramd(transport, registry, server, bound);
+        health.setStatus("", ServingStatus.SERVING);
+        health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
+        return new Dgramd(transport, registry, server, health, bound);
     }
 
     /** The gRPC port, useful after listening on port 0. */
@@ -103,6 +117,7 @@ public final class Dgramd implements AutoCloseable {
         }
         closed = true;
         log.info("dgramd stopping: closing {} socket(s)", registry.size());
+        health.enterTerminalState();
         try {
             registry.closeAll().get(CLOSE_SOCKETS_SECONDS, TimeUnit.SECONDS);
         } catch (TimeoutException e) {

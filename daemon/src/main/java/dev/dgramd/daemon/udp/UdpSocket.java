@@ -37,7 +37,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class UdpSocket {
     private static final Logger log = LoggerFactory.getLogger(UdpSocket.class);
-    /** Bytes of sends held while a bind or connect is pending; beyond it a send fails with ENOBUFS. */
+    /**
+     * Bytes of sends held while a bind, connect or name lookup is pending, and bytes the kernel has
+     * not yet taken: beyond either bound a send fails with ENOBUFS.
+     */
     private static final int MAX_PENDING_BYTES = 4 << 20;
     private static final int RECEIVE_BUFFER = 65_536;
 
@@ -377,6 +380,13 @@ public final class UdpSocket {
         int size = d.data().readableBytes();
         if (size == 0) {
             writeEmpty(d, to, done);
+            return;
+        }
+        ChannelOutboundBuffer queued = channel.unsafe().outboundBuffer();
+        if (queued != null && queued.totalPendingWriteBytes() > MAX_PENDING_BYTES) {
+            // The kernel is not taking datagrams as fast as they come: refuse rather than queue without bound.
+            DgramError e = DgramError.system(SystemError.ENOBUFS, "send", Addresses.text(to.getAddress()), to.getPort());
+            failSend(d, e, done);
             return;
         }
         channel.write(new DatagramPacket(d.data(), to)).addListener(f -> {
