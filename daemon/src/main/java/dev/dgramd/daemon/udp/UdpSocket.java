@@ -43,6 +43,8 @@ public final class UdpSocket {
      */
     private static final int MAX_PENDING_BYTES = 4 << 20;
     private static final int RECEIVE_BUFFER = 65_536;
+    /** Datagrams one recvmmsg(2) call may return (epoll); each gets room for the largest payload. */
+    private static final int DATAGRAMS_PER_READ = 8;
 
     /** A datagram to send; {@code data} is released by the socket. Port 0 and address null: the connected peer. */
     public record Outgoing(long id, ByteBuf data, int port, String address, boolean emitError) {}
@@ -99,7 +101,14 @@ public final class UdpSocket {
         this.observer = observer;
         this.onClosed = onClosed;
         this.ipv6 = config.family() == SocketConfig.Family.IPV6;
-        channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER));
+        int maxPayload = config.family().maxPayload();
+        if (channel.config().setOption(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxPayload)) {
+            // epoll: recvmmsg reads up to DATAGRAMS_PER_READ datagrams per system call
+            channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR,
+                    new FixedRecvByteBufAllocator(maxPayload * DATAGRAMS_PER_READ));
+        } else {
+            channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER));
+        }
         channel.config().setOption(ChannelOption.AUTO_CLOSE, false);
         channel.pipeline().addLast(new Receiver());
     }
