@@ -143,6 +143,18 @@ class MulticastTest extends DaemonTestBase {
     }
 
     @Test
+    void udp6SetMulticastInterfaceTakesScopedAnyAndRejectsEmpty() {
+        String six = create(dev.dgramd.proto.v1.SocketType.UDP6);
+        stub().bind(dev.dgramd.proto.v1.BindRequest.newBuilder().setSocketId(six).setAddress("::1").build());
+        stub().setMulticastInterface(multicastInterface(six, "::%lo"));
+        stub().setMulticastInterface(multicastInterface(six, "::"));
+        // test-dgram-multicast-set-interface.js: '' is EINVAL for udp6
+        expectError("EINVAL", Status.Code.INVALID_ARGUMENT, () -> stub().setMulticastInterface(multicastInterface(six, "")));
+        expectError("EINVAL", Status.Code.INVALID_ARGUMENT,
+                () -> stub().setMulticastInterface(multicastInterface(six, "::%no-such-if")));
+    }
+
+    @Test
     void setTtlAcceptsOneTo255() throws Exception {
         String a = boundSocket();
         for (int bad : new int[] {0, 256}) {

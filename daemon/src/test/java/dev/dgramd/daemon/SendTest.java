@@ -107,6 +107,16 @@ class SendTest extends DaemonTestBase {
     }
 
     @Test
+    void oversizeSendOnAnUnboundSocketBindsFirstThenFailsEmsgsize() throws Exception {
+        String id = create(SocketType.UDP4);
+        EventRecorder events = events(id);
+        expectError("EMSGSIZE", Status.Code.INVALID_ARGUMENT,
+                () -> stub().send(send(id, new byte[65_520], 9, "127.0.0.1")));
+        events.next(LISTENING); // as Node: the implicit bind happens, the kernel refuses the datagram
+        assertThat(stub().address(ref(id)).getPort()).isPositive();
+    }
+
+    @Test
     void udp6SendsAndReceivesOnLoopback() throws Exception {
         String id = create(SocketType.UDP6);
         EventRecorder events = events(id);

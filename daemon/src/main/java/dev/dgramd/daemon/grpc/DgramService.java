@@ -146,7 +146,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         }
         UdpSocket.Outgoing d = new UdpSocket.Outgoing(0, Unpooled.wrappedBuffer(request.getData().asReadOnlyByteBuffer()),
                 request.getPort(), request.getAddress(), false);
-        socket.send(List.of(d), (id, bytes, error) -> {
+        socket.send(List.of(d), (id, bytes, error, size) -> {
             if (error != null) {
                 out.onError(ErrorMapping.toStatus(error));
             } else {

@@ -24,8 +24,8 @@ import java.util.ArrayDeque;
  * The bridge from one socket's events to its Events stream. Lives on the socket's event loop.
  *
  * <p>Events wait in a queue while no stream is attached or the attached stream is not ready.
- * The queue is bounded in bytes: a 'message' (or 'error') that does not fit is dropped and counted,
- * and the count goes out with the next batch. 'listening', 'connect' and 'close' are never dropped
+ * The queue is bounded in bytes: a 'message' or 'error' that does not fit is dropped and counted,
+ * and the counts go out with the next batch. 'listening', 'connect' and 'close' are never dropped
  * (a socket emits few of them).
  */
 final class EventStream implements SocketObserver {
@@ -40,6 +40,7 @@ final class EventStream implements SocketObserver {
     private final ArrayDeque<SocketEvent> queue = new ArrayDeque<>();
     private long queuedBytes;
     private long droppedMessages;
+    private long droppedErrors;
     private long totalDropped;
     private ServerCallStreamObserver<EventBatch> subscriber;
     private boolean finished;
@@ -58,8 +59,12 @@ final class EventStream implements SocketObserver {
         long cost = cost(event);
         boolean droppable = event instanceof SocketEvent.Message || event instanceof SocketEvent.Error;
         if (droppable && queuedBytes + cost > maxQueuedBytes) {
-            droppedMessages++;
-            totalDropped++;
+            if (event instanceof SocketEvent.Message) {
+                droppedMessages++;
+                totalDropped++;
+            } else {
+                droppedErrors++;
+            }
             return;
         }
         queue.add(event);
@@ -102,9 +107,12 @@ final class EventStream implements SocketObserver {
     }
 
     private void drain() {
-        while (subscriber != null && (!queue.isEmpty() || droppedMessages > 0) && subscriber.isReady()) {
-            EventBatch.Builder batch = EventBatch.newBuilder().setDroppedMessages(droppedMessages);
+        while (subscriber != null && (!queue.isEmpty() || droppedMessages > 0 || droppedErrors > 0)
+                && subscriber.isReady()) {
+            EventBatch.Builder batch = EventBatch.newBuilder().setDroppedMessages(droppedMessages)
+                    .setDroppedErrors(droppedErrors);
             droppedMessages = 0;
+            droppedErrors = 0;
             int bytes = 0;
             boolean close = false;
             while (!queue.isEmpty() && batch.getEventsCount() < MAX_BATCH_EVENTS && bytes < MAX_BATCH_BYTES) {

@@ -10,25 +10,29 @@ import dev.dgramd.proto.v1.SendResultBatch;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoop;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One SendStream call: batches of datagrams in, batches of results out.
+ * One SendStream call: batches of datagrams in, results out.
  *
- * <p>Flow control: at most {@link #MAX_OUTSTANDING} batches are in the daemon at once; the next one
- * is requested only when a batch is fully answered and the client is reading the results
- * (the response stream is ready). So neither direction can queue without bound.
+ * <p>Flow control: the next batch is requested only while fewer than {@link #MAX_UNANSWERED_BYTES}
+ * of payload are unanswered and the client reads the results (the response stream is ready); so
+ * at most that much plus one batch is in the daemon per stream. Results go out as datagrams
+ * complete, gathered per event-loop turn, so a datagram waiting on a name lookup holds back
+ * neither the other results of its batch nor other sockets' batches.
  */
 final class SendStreamCall implements StreamObserver<SendBatch> {
-    static final int MAX_OUTSTANDING = 4;
+    static final long MAX_UNANSWERED_BYTES = 8L << 20;
 
     private final SocketRegistry registry;
     private final ServerCallStreamObserver<SendResultBatch> responses;
     private final Object lock = new Object();
     // Guarded by lock.
-    private int outstanding;
-    private int owedRequests;
+    private long unansweredBytes;
+    private int unansweredDatagrams;
+    private boolean requested;
     private boolean inputDone;
     private boolean finished;
 
@@ -36,75 +40,105 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
         this.registry = registry;
         this.responses = responses;
         responses.disableAutoRequest();
-        responses.setOnReadyHandler(this::onReady);
+        responses.setOnReadyHandler(() -> {
+            synchronized (lock) {
+                maybeRequest();
+            }
+        });
         responses.setOnCancelHandler(() -> {
             synchronized (lock) {
                 finished = true;
             }
         });
-        responses.request(MAX_OUTSTANDING);
+        synchronized (lock) {
+            maybeRequest();
+        }
     }
 
     @Override
     public void onNext(SendBatch batch) {
-        synchronized (lock) {
-            outstanding++;
-        }
         String socketId = batch.getSocketId();
         UdpSocket socket = registry.get(socketId);
-        int n = batch.getDatagramsCount();
-        if (socket == null || n == 0) {
+        long bytes = 0;
+        for (OutboundDatagram d : batch.getDatagramsList()) {
+            bytes += d.getData().size();
+        }
+        synchronized (lock) {
+            requested = false;
+            unansweredBytes += bytes;
+            unansweredDatagrams += batch.getDatagramsCount();
+            maybeRequest(); // pipeline: ask for the next batch while this one is sent
+        }
+        if (socket == null) {
+            var error = ErrorMapping.toProto(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running"));
             SendResultBatch.Builder out = SendResultBatch.newBuilder().setSocketId(socketId);
-            if (n > 0) {
-                var error = ErrorMapping.toProto(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running"));
-                for (OutboundDatagram d : batch.getDatagramsList()) {
-                    out.addResults(SendResult.newBuilder().setId(d.getId()).setError(error));
-                }
+            for (OutboundDatagram d : batch.getDatagramsList()) {
+                out.addResults(SendResult.newBuilder().setId(d.getId()).setError(error));
             }
-            answer(out.build());
+            answer(out.build(), bytes);
             return;
         }
-        List<UdpSocket.Outgoing> datagrams = new ArrayList<>(n);
+        List<UdpSocket.Outgoing> datagrams = new ArrayList<>(batch.getDatagramsCount());
         for (OutboundDatagram d : batch.getDatagramsList()) {
             datagrams.add(new UdpSocket.Outgoing(d.getId(), Unpooled.wrappedBuffer(d.getData().asReadOnlyByteBuffer()),
                     d.getPort(), d.getAddress(), d.getEmitError()));
         }
-        SendResultBatch.Builder out = SendResultBatch.newBuilder().setSocketId(socketId);
-        int[] remaining = {n};
-        socket.send(datagrams, (id, bytes, error) -> {
+        socket.send(datagrams, new Results(socketId, socket.eventLoop()));
+    }
+
+    /** Gathers one socket's results on its event loop and sends them at the end of the loop's turn. */
+    private final class Results implements UdpSocket.SendCompletion {
+        private final String socketId;
+        private final EventLoop loop;
+        private SendResultBatch.Builder pending;
+        private long pendingBytes;
+
+        Results(String socketId, EventLoop loop) {
+            this.socketId = socketId;
+            this.loop = loop;
+        }
+
+        @Override
+        public void done(long id, int bytes, DgramError error, int size) {
+            if (pending == null) {
+                pending = SendResultBatch.newBuilder().setSocketId(socketId);
+                loop.execute(this::flush);
+            }
             SendResult.Builder r = SendResult.newBuilder().setId(id).setBytes(bytes);
             if (error != null) {
                 r.setError(ErrorMapping.toProto(error));
             }
-            out.addResults(r);
-            if (--remaining[0] == 0) {
-                answer(out.build());
-            }
-        });
+            pending.addResults(r);
+            pendingBytes += size;
+        }
+
+        private void flush() {
+            SendResultBatch out = pending.build();
+            long bytes = pendingBytes;
+            pending = null;
+            pendingBytes = 0;
+            answer(out, bytes);
+        }
     }
 
-    private void answer(SendResultBatch results) {
+    private void answer(SendResultBatch results, long bytes) {
         synchronized (lock) {
+            unansweredBytes -= bytes;
+            unansweredDatagrams -= results.getResultsCount();
             if (finished) {
                 return;
             }
             responses.onNext(results);
-            outstanding--;
-            if (responses.isReady()) {
-                responses.request(1);
-            } else {
-                owedRequests++;
-            }
+            maybeRequest();
             maybeComplete();
         }
     }
 
-    private void onReady() {
-        synchronized (lock) {
-            if (owedRequests > 0 && !finished) {
-                responses.request(owedRequests);
-                owedRequests = 0;
-            }
+    /** Guarded by lock. */
+    private void maybeRequest() {
+        if (!requested && !inputDone && !finished && unansweredBytes < MAX_UNANSWERED_BYTES && responses.isReady()) {
+            requested = true;
+            responses.request(1);
         }
     }
 
@@ -123,8 +157,9 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
         }
     }
 
+    /** Guarded by lock. */
     private void maybeComplete() {
-        if (inputDone && outstanding == 0 && !finished) {
+        if (inputDone && unansweredDatagrams == 0 && !finished) {
             finished = true;
             responses.onCompleted();
         }

@@ -52,8 +52,12 @@ public final class UdpSocket {
     /** The outcome of one {@link Outgoing}, on the socket's event loop. */
     @FunctionalInterface
     public interface SendCompletion {
-        /** {@code error} is null when {@code bytes} were sent. */
-        void done(long id, int bytes, DgramError error);
+        /**
+         * {@code error} is null when {@code bytes} were sent.
+         *
+         * @param size the payload size of the datagram, sent or not
+         */
+        void done(long id, int bytes, DgramError error, int size);
     }
 
     /** What an observer factory knows of the socket it observes: its id and event loop. */
@@ -376,17 +380,17 @@ public final class UdpSocket {
         } else if (connectState == ConnectState.DISCONNECTED && (d.port() < 1 || d.port() > 65_535)) {
             return DgramError.badPort("> 0 and < 65536", d.port());
         }
-        if (d.data().readableBytes() > config.family().maxPayload()) {
-            InetSocketAddress to = connectState == ConnectState.CONNECTED ? remote : null;
-            return DgramError.system(SystemError.EMSGSIZE, "send",
-                    to != null ? Addresses.text(to.getAddress()) : d.address(),
-                    to != null ? to.getPort() : d.port());
-        }
         return null;
     }
 
     private void write(Outgoing d, InetSocketAddress to, SendCompletion done) {
         int size = d.data().readableBytes();
+        if (size > config.family().maxPayload()) {
+            // As the kernel answers Node: after the implicit bind, at send time.
+            failSend(d, DgramError.system(SystemError.EMSGSIZE, "send", Addresses.text(to.getAddress()), to.getPort()),
+                    done);
+            return;
+        }
         if (size == 0) {
             writeEmpty(d, to, done);
             return;
@@ -400,14 +404,14 @@ public final class UdpSocket {
         }
         channel.write(new DatagramPacket(d.data(), to)).addListener(f -> {
             if (f.isSuccess()) {
-                done.done(d.id(), size, null);
+                done.done(d.id(), size, null, size);
             } else {
                 DgramError e = f.cause() instanceof DgramError de ? de
                         : DgramError.system(SystemError.of(f.cause()), "send", Addresses.text(to.getAddress()), to.getPort());
                 if (d.emitError()) {
                     emit(new SocketEvent.Error(e));
                 }
-                done.done(d.id(), 0, e);
+                done.done(d.id(), 0, e, size);
             }
         });
     }
@@ -421,21 +425,22 @@ public final class UdpSocket {
         channel.flush();
         try {
             Sockopts.sendEmpty(channel, to);
-            done.done(d.id(), 0, null);
+            done.done(d.id(), 0, null, 0);
         } catch (DgramError e) {
             if (d.emitError()) {
                 emit(new SocketEvent.Error(e));
             }
-            done.done(d.id(), 0, e);
+            done.done(d.id(), 0, e, 0);
         }
     }
 
     private void failSend(Outgoing d, DgramError error, SendCompletion done) {
+        int size = d.data().readableBytes();
         d.data().release();
         if (d.emitError()) {
             emit(new SocketEvent.Error(error));
         }
-        done.done(d.id(), 0, error);
+        done.done(d.id(), 0, error, size);
     }
 
     // ---------------------------------------------------------------- queries and options
@@ -757,10 +762,10 @@ public final class UdpSocket {
     }
 
     private int interfaceIndex(String iface, String syscall) {
-        if (isEmpty(iface) || iface.equals("::")) {
+        if (iface != null && iface.equals("::")) {
             return 0;
         }
-        int percent = iface.indexOf('%');
+        int percent = iface == null ? -1 : iface.indexOf('%');
         if (percent < 0) {
             throw DgramError.system(SystemError.EINVAL, syscall, null, 0);
         }
