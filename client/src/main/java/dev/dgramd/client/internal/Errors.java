@@ -141,6 +141,12 @@ public final class Errors {
     return new DgramException("EBADF", syscall + " EBADF", UV_EBADF, syscall, null, 0);
   }
 
+  /** EMSGSIZE of send, as Node reports it: {@code send EMSGSIZE 127.0.0.1:12345}. */
+  public static DgramException emsgsize(String address, int port) {
+    String where = address == null || address.isEmpty() ? "" : " " + address + ":" + port;
+    return new DgramException("EMSGSIZE", "send EMSGSIZE" + where, -90, "send", address, port);
+  }
+
   /** ERR_MISSING_ARGS. */
   public static DgramException missingArgs(String name) {
     return new DgramException("ERR_MISSING_ARGS", "The \"" + name + "\" argument must be specified");

@@ -209,8 +209,10 @@ final class SendPipeline {
   }
 
   private void complete(RemoteSocket.SendOp op, DgramException error, int bytes) {
-    release(op.bytes);
+    // the socket's queue count drops before the window frees, so a sender let through by the
+    // window never sees its socket over the bound
     op.socket.sendDone(op, error, bytes);
+    release(op.bytes);
   }
 
   /** Fails what is pending, wakes blocked senders and ends the stream. */

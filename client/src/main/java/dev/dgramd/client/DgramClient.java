@@ -1,0 +1,137 @@
+package dev.dgramd.client;
+
+import dev.dgramd.client.internal.ClientCore;
+import dev.dgramd.client.internal.Errors;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A connection to one dgramd daemon, and the factory of its sockets: the Java side of Node's
+ * {@code dgram} module. Connecting is lazy (as gRPC's): an unreachable daemon shows at the first
+ * {@link #createSocket}, which throws ERR_DGRAMD_UNAVAILABLE.
+ *
+ * <pre>{@code
+ * try (DgramClient dgram = DgramClient.connect("127.0.0.1:50051")) {
+ *   Socket server = dgram.createSocket("udp4");
+ *   server.on("message", (msg, rinfo) -> ...);
+ *   server.bind(41234);
+ *   ...
+ * }
+ * }</pre>
+ *
+ * <p>Its threads are daemon threads: only ref'd, bound sockets keep the JVM alive (see
+ * {@link Socket#ref()}). Thread-safe.
+ */
+public final class DgramClient implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DgramClient.class);
+
+  private final ClientCore core;
+  private final long closeWaitMillis;
+  private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  private DgramClient(ClientOptions options) {
+    this.core = new ClientCore(options.target(), options.maxPendingSendBytes(),
+        options.maxPendingSendDatagrams(), options.callTimeout(),
+        options.eventBatchesInFlight());
+    this.closeWaitMillis = Math.min(options.callTimeout().toMillis(), 5000);
+  }
+
+  /** A client of the daemon at {@code target} ({@code "127.0.0.1:50051"}), default options. */
+  public static DgramClient connect(String target) {
+    return connect(new ClientOptions().target(target));
+  }
+
+  /** A client with these options. */
+  public static DgramClient connect(ClientOptions options) {
+    if (options == null) {
+      throw Errors.invalidArgType("options", "of type object", null);
+    }
+    return new DgramClient(options);
+  }
+
+  /** The daemon's address. */
+  public String target() {
+    return core.target();
+  }
+
+  /**
+   * {@code dgram.createSocket(type)}.
+   *
+   * @param type {@code "udp4"} or {@code "udp6"}
+   * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_DGRAMD_UNAVAILABLE (daemon unreachable),
+   *     ERR_DGRAMD_TIMEOUT, ERR_DGRAMD_CLIENT_CLOSED
+   */
+  public Socket createSocket(String type) {
+    return createSocket(new SocketOptions().type(type), null);
+  }
+
+  /** {@code dgram.createSocket(type, callback)}: {@code onMessage} listens to 'message'. */
+  public Socket createSocket(String type, MessageListener onMessage) {
+    return createSocket(new SocketOptions().type(type), onMessage);
+  }
+
+  /** {@code dgram.createSocket(options)}; see {@link #createSocket(String)}. */
+  public Socket createSocket(SocketOptions options) {
+    return createSocket(options, null);
+  }
+
+  /**
+   * {@code dgram.createSocket(options, callback)}: creates the socket in the daemon (waiting for
+   * its answer) and opens its event stream. The socket is unbound.
+   *
+   * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_SOCKET_BAD_BUFFER_SIZE (negative buffer
+   *     size), ERR_DGRAMD_UNAVAILABLE, ERR_DGRAMD_TIMEOUT, ERR_DGRAMD_CLIENT_CLOSED
+   */
+  public Socket createSocket(SocketOptions options, MessageListener onMessage) {
+    if (options == null || !("udp4".equals(options.type()) || "udp6".equals(options.type()))) {
+      throw Errors.badType();
+    }
+    if (options.recvBufferSize() < 0 || options.sendBufferSize() < 0) {
+      throw Errors.badBufferSize();
+    }
+    if (closed) {
+      throw Errors.clientClosed();
+    }
+    Socket socket = new Socket(this, core, options, onMessage);
+    sockets.add(socket);
+    return socket;
+  }
+
+  void forget(Socket socket) {
+    sockets.remove(socket);
+  }
+
+  /**
+   * Closes every open socket (waiting, bounded, for their 'close'), then the connection.
+   * Idempotent. Called on a listener thread, it does not wait for the sockets.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    List<CompletableFuture<Void>> closing = new ArrayList<>();
+    for (Socket s : sockets) {
+      closing.add(s.closeAsync());
+    }
+    if (!closing.isEmpty() && !ClientCore.onListenerThread()) {
+      try {
+        CompletableFuture.allOf(closing.toArray(new CompletableFuture<?>[0]))
+            .get(closeWaitMillis, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Exception e) {
+        log.debug("not every socket closed in {} ms: {}", closeWaitMillis, e.toString());
+      }
+    }
+    core.shutdown(closeWaitMillis);
+  }
+}
