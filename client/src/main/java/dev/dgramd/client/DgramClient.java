@@ -29,109 +29,109 @@ import org.slf4j.LoggerFactory;
  * {@link Socket#ref()}). Thread-safe.
  */
 public final class DgramClient implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(DgramClient.class);
+    private static final Logger log = LoggerFactory.getLogger(DgramClient.class);
 
-  private final ClientCore core;
-  private final long closeWaitMillis;
-  private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
-  private volatile boolean closed;
+    private final ClientCore core;
+    private final long closeWaitMillis;
+    private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
 
-  private DgramClient(ClientOptions options) {
-    this.core = new ClientCore(options.target(), options.maxPendingSendBytes(),
-        options.maxPendingSendDatagrams(), options.callTimeout(),
-        options.eventBatchesInFlight());
-    this.closeWaitMillis = Math.min(options.callTimeout().toMillis(), 5000);
-  }
-
-  /** A client of the daemon at {@code target} ({@code "127.0.0.1:50051"}), default options. */
-  public static DgramClient connect(String target) {
-    return connect(new ClientOptions().target(target));
-  }
-
-  /** A client with these options. */
-  public static DgramClient connect(ClientOptions options) {
-    if (options == null) {
-      throw Errors.invalidArgType("options", "of type object", null);
+    private DgramClient(ClientOptions options) {
+        this.core = new ClientCore(options.target(), options.maxPendingSendBytes(),
+                options.maxPendingSendDatagrams(), options.callTimeout(),
+                options.eventBatchesInFlight());
+        this.closeWaitMillis = Math.min(options.callTimeout().toMillis(), 5000);
     }
-    return new DgramClient(options);
-  }
 
-  /** The daemon's address. */
-  public String target() {
-    return core.target();
-  }
-
-  /**
-   * {@code dgram.createSocket(type)}.
-   *
-   * @param type {@code "udp4"} or {@code "udp6"}
-   * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_DGRAMD_UNAVAILABLE (daemon unreachable),
-   *     ERR_DGRAMD_TIMEOUT, ERR_DGRAMD_CLIENT_CLOSED
-   */
-  public Socket createSocket(String type) {
-    return createSocket(new SocketOptions().type(type), null);
-  }
-
-  /** {@code dgram.createSocket(type, callback)}: {@code onMessage} listens to 'message'. */
-  public Socket createSocket(String type, MessageListener onMessage) {
-    return createSocket(new SocketOptions().type(type), onMessage);
-  }
-
-  /** {@code dgram.createSocket(options)}; see {@link #createSocket(String)}. */
-  public Socket createSocket(SocketOptions options) {
-    return createSocket(options, null);
-  }
-
-  /**
-   * {@code dgram.createSocket(options, callback)}: creates the socket in the daemon (waiting for
-   * its answer) and opens its event stream. The socket is unbound.
-   *
-   * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_SOCKET_BAD_BUFFER_SIZE (negative buffer
-   *     size), ERR_DGRAMD_UNAVAILABLE, ERR_DGRAMD_TIMEOUT, ERR_DGRAMD_CLIENT_CLOSED
-   */
-  public Socket createSocket(SocketOptions options, MessageListener onMessage) {
-    if (options == null || !("udp4".equals(options.type()) || "udp6".equals(options.type()))) {
-      throw Errors.badType();
+    /** A client of the daemon at {@code target} ({@code "127.0.0.1:50051"}), default options. */
+    public static DgramClient connect(String target) {
+        return connect(new ClientOptions().target(target));
     }
-    if (options.recvBufferSize() < 0 || options.sendBufferSize() < 0) {
-      throw Errors.badBufferSize();
-    }
-    if (closed) {
-      throw Errors.clientClosed();
-    }
-    Socket socket = new Socket(this, core, options, onMessage);
-    sockets.add(socket);
-    return socket;
-  }
 
-  void forget(Socket socket) {
-    sockets.remove(socket);
-  }
+    /** A client with these options. */
+    public static DgramClient connect(ClientOptions options) {
+        if (options == null) {
+            throw Errors.invalidArgType("options", "of type object", null);
+        }
+        return new DgramClient(options);
+    }
 
-  /**
-   * Closes every open socket (waiting, bounded, for their 'close'), then the connection.
-   * Idempotent. Called on a listener thread, it does not wait for the sockets.
-   */
-  @Override
-  public void close() {
-    if (closed) {
-      return;
+    /** The daemon's address. */
+    public String target() {
+        return core.target();
     }
-    closed = true;
-    List<CompletableFuture<Void>> closing = new ArrayList<>();
-    for (Socket s : sockets) {
-      closing.add(s.closeAsync());
+
+    /**
+     * {@code dgram.createSocket(type)}.
+     *
+     * @param type {@code "udp4"} or {@code "udp6"}
+     * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_DGRAMD_UNAVAILABLE (daemon unreachable),
+     *     ERR_DGRAMD_TIMEOUT, ERR_DGRAMD_CLIENT_CLOSED
+     */
+    public Socket createSocket(String type) {
+        return createSocket(new SocketOptions().type(type), null);
     }
-    if (!closing.isEmpty() && !ClientCore.onListenerThread()) {
-      try {
-        CompletableFuture.allOf(closing.toArray(new CompletableFuture<?>[0]))
-            .get(closeWaitMillis, TimeUnit.MILLISECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (Exception e) {
-        log.debug("not every socket closed in {} ms: {}", closeWaitMillis, e.toString());
-      }
+
+    /** {@code dgram.createSocket(type, callback)}: {@code onMessage} listens to 'message'. */
+    public Socket createSocket(String type, MessageListener onMessage) {
+        return createSocket(new SocketOptions().type(type), onMessage);
     }
-    core.shutdown(closeWaitMillis);
-  }
+
+    /** {@code dgram.createSocket(options)}; see {@link #createSocket(String)}. */
+    public Socket createSocket(SocketOptions options) {
+        return createSocket(options, null);
+    }
+
+    /**
+     * {@code dgram.createSocket(options, callback)}: creates the socket in the daemon (waiting for
+     * its answer) and opens its event stream. The socket is unbound.
+     *
+     * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_SOCKET_BAD_BUFFER_SIZE (negative buffer
+     *     size), ERR_DGRAMD_UNAVAILABLE, ERR_DGRAMD_TIMEOUT, ERR_DGRAMD_CLIENT_CLOSED
+     */
+    public Socket createSocket(SocketOptions options, MessageListener onMessage) {
+        if (options == null || !("udp4".equals(options.type()) || "udp6".equals(options.type()))) {
+            throw Errors.badType();
+        }
+        if (options.recvBufferSize() < 0 || options.sendBufferSize() < 0) {
+            throw Errors.badBufferSize();
+        }
+        if (closed) {
+            throw Errors.clientClosed();
+        }
+        Socket socket = new Socket(this, core, options, onMessage);
+        sockets.add(socket);
+        return socket;
+    }
+
+    void forget(Socket socket) {
+        sockets.remove(socket);
+    }
+
+    /**
+     * Closes every open socket (waiting, bounded, for their 'close'), then the connection.
+     * Idempotent. Called on a listener thread, it does not wait for the sockets.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
+        for (Socket s : sockets) {
+            closing.add(s.closeAsync());
+        }
+        if (!closing.isEmpty() && !ClientCore.onListenerThread()) {
+            try {
+                CompletableFuture.allOf(closing.toArray(new CompletableFuture<?>[0]))
+                        .get(closeWaitMillis, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                log.debug("not every socket closed in {} ms: {}", closeWaitMillis, e.toString());
+            }
+        }
+        core.shutdown(closeWaitMillis);
+    }
 }

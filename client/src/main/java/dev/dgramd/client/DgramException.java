@@ -20,81 +20,81 @@ package dev.dgramd.client;
  * </ul>
  */
 public final class DgramException extends RuntimeException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  /** The daemon is unreachable, went away, or closed the socket on its own. */
-  public static final String ERR_DGRAMD_UNAVAILABLE = "ERR_DGRAMD_UNAVAILABLE";
-  /** The daemon did not answer within the call timeout. */
-  public static final String ERR_DGRAMD_TIMEOUT = "ERR_DGRAMD_TIMEOUT";
-  /** A call failed in a way that is not a Node error (the message holds the gRPC status). */
-  public static final String ERR_DGRAMD_CALL_FAILED = "ERR_DGRAMD_CALL_FAILED";
-  /** The {@link DgramClient} was closed. */
-  public static final String ERR_DGRAMD_CLIENT_CLOSED = "ERR_DGRAMD_CLIENT_CLOSED";
+    /** The daemon is unreachable, went away, or closed the socket on its own. */
+    public static final String ERR_DGRAMD_UNAVAILABLE = "ERR_DGRAMD_UNAVAILABLE";
+    /** The daemon did not answer within the call timeout. */
+    public static final String ERR_DGRAMD_TIMEOUT = "ERR_DGRAMD_TIMEOUT";
+    /** A call failed in a way that is not a Node error (the message holds the gRPC status). */
+    public static final String ERR_DGRAMD_CALL_FAILED = "ERR_DGRAMD_CALL_FAILED";
+    /** The {@link DgramClient} was closed. */
+    public static final String ERR_DGRAMD_CLIENT_CLOSED = "ERR_DGRAMD_CLIENT_CLOSED";
 
-  private final String code;
-  private final int errno;
-  private final String syscall;
-  private final String address;
-  private final int port;
+    private final String code;
+    private final int errno;
+    private final String syscall;
+    private final String address;
+    private final int port;
 
-  /** An error with a code and a message only (Node's {@code ERR_*} errors). */
-  public DgramException(String code, String message) {
-    this(code, message, 0, null, null, 0, null);
-  }
+    /** An error with a code and a message only (Node's {@code ERR_*} errors). */
+    public DgramException(String code, String message) {
+        this(code, message, 0, null, null, 0, null);
+    }
 
-  /**
-   * A system error, as Node builds them.
-   *
-   * @param code Node's code, e.g. {@code "EADDRINUSE"}
-   * @param message e.g. {@code "bind EADDRINUSE 0.0.0.0:41234"}
-   * @param errno Node's negative errno (-98 for EADDRINUSE on Linux), 0 when none
-   * @param syscall the failed system call, or {@code null}
-   * @param address the address involved, or {@code null}
-   * @param port the port involved, 0 when none
-   */
-  public DgramException(
-      String code, String message, int errno, String syscall, String address, int port) {
-    this(code, message, errno, syscall, address, port, null);
-  }
+    /**
+     * A system error, as Node builds them.
+     *
+     * @param code Node's code, e.g. {@code "EADDRINUSE"}
+     * @param message e.g. {@code "bind EADDRINUSE 0.0.0.0:41234"}
+     * @param errno Node's negative errno (-98 for EADDRINUSE on Linux), 0 when none
+     * @param syscall the failed system call, or {@code null}
+     * @param address the address involved, or {@code null}
+     * @param port the port involved, 0 when none
+     */
+    public DgramException(
+            String code, String message, int errno, String syscall, String address, int port) {
+        this(code, message, errno, syscall, address, port, null);
+    }
 
-  /** Like {@link #DgramException(String, String, int, String, String, int)}, with a cause. */
-  public DgramException(String code, String message, int errno, String syscall, String address,
-      int port, Throwable cause) {
-    super(message, cause);
-    this.code = code == null ? "" : code;
-    this.errno = errno;
-    this.syscall = syscall == null || syscall.isEmpty() ? null : syscall;
-    this.address = address == null || address.isEmpty() ? null : address;
-    this.port = port;
-  }
+    /** Like {@link #DgramException(String, String, int, String, String, int)}, with a cause. */
+    public DgramException(String code, String message, int errno, String syscall, String address,
+            int port, Throwable cause) {
+        super(message, cause);
+        this.code = code == null ? "" : code;
+        this.errno = errno;
+        this.syscall = syscall == null || syscall.isEmpty() ? null : syscall;
+        this.address = address == null || address.isEmpty() ? null : address;
+        this.port = port;
+    }
 
-  /** Node's error code: {@code err.code}. */
-  public String code() {
-    return code;
-  }
+    /** Node's error code: {@code err.code}. */
+    public String code() {
+        return code;
+    }
 
-  /** Node's negative errno for system errors ({@code err.errno}), 0 otherwise. */
-  public int errno() {
-    return errno;
-  }
+    /** Node's negative errno for system errors ({@code err.errno}), 0 otherwise. */
+    public int errno() {
+        return errno;
+    }
 
-  /** The failed system call ({@code err.syscall}), or {@code null}. */
-  public String syscall() {
-    return syscall;
-  }
+    /** The failed system call ({@code err.syscall}), or {@code null}. */
+    public String syscall() {
+        return syscall;
+    }
 
-  /** The address involved ({@code err.address}), or {@code null}. */
-  public String address() {
-    return address;
-  }
+    /** The address involved ({@code err.address}), or {@code null}. */
+    public String address() {
+        return address;
+    }
 
-  /** The port involved ({@code err.port}), 0 when none (Node: undefined). */
-  public int port() {
-    return port;
-  }
+    /** The port involved ({@code err.port}), 0 when none (Node: undefined). */
+    public int port() {
+        return port;
+    }
 
-  @Override
-  public String toString() {
-    return "DgramException [" + code + "]: " + getMessage();
-  }
+    @Override
+    public String toString() {
+        return "DgramException [" + code + "]: " + getMessage();
+    }
 }

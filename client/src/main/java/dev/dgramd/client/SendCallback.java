@@ -6,10 +6,10 @@ package dev.dgramd.client;
  */
 @FunctionalInterface
 public interface SendCallback {
-  /**
-   * @param error {@code null} when the datagram was handed to the kernel; else why it was not
-   *     (EMSGSIZE, ENOTFOUND, ERR_SOCKET_DGRAM_NOT_RUNNING, ERR_DGRAMD_UNAVAILABLE, ...)
-   * @param bytes the number of bytes sent, 0 on error
-   */
-  void done(DgramException error, int bytes);
+    /**
+     * @param error {@code null} when the datagram was handed to the kernel; else why it was not
+     *     (EMSGSIZE, ENOTFOUND, ERR_SOCKET_DGRAM_NOT_RUNNING, ERR_DGRAMD_UNAVAILABLE, ...)
+     * @param bytes the number of bytes sent, 0 on error
+     */
+    void done(DgramException error, int bytes);
 }

@@ -48,1261 +48,1261 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe.
  */
 public final class Socket implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(Socket.class);
+    private static final Logger log = LoggerFactory.getLogger(Socket.class);
 
-  /** No UDP payload is larger (IPv4 allows 65507 bytes, IPv6 without jumbograms 65527). */
-  private static final int MAX_UDP_PAYLOAD = 65535;
+    /** No UDP payload is larger (IPv4 allows 65507 bytes, IPv6 without jumbograms 65527). */
+    private static final int MAX_UDP_PAYLOAD = 65535;
 
-  private enum BindState { UNBOUND, BINDING, BOUND }
+    private enum BindState { UNBOUND, BINDING, BOUND }
 
-  private enum ConnectState { DISCONNECTED, CONNECTING, CONNECTED }
+    private enum ConnectState { DISCONNECTED, CONNECTING, CONNECTED }
 
-  private final DgramClient client;
-  private final String type;
-  private final RemoteSocket remote;
-  private final Emitter emitter = new Emitter();
-  private final KeepAlive keepAlive = new KeepAlive();
-  private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    private final DgramClient client;
+    private final String type;
+    private final RemoteSocket remote;
+    private final Emitter emitter = new Emitter();
+    private final KeepAlive keepAlive = new KeepAlive();
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-  private final Object lock = new Object();
-  private BindState bindState = BindState.UNBOUND; // guarded by lock
-  private ConnectState connectState = ConnectState.DISCONNECTED; // guarded by lock
-  private boolean closing; // close() called or the socket is gone; guarded by lock
-  private boolean closeEmitted; // guarded by lock
-  private boolean refed = true; // guarded by lock
-  private AddressInfo localAddress; // guarded by lock
-  private AddressInfo peerAddress; // guarded by lock
-  private boolean implicitBind; // BINDING because send/connect/addMembership binds; guarded by lock
-  private boolean reconciling; // an Address query checks an implicit bind; guarded by lock
+    private final Object lock = new Object();
+    private BindState bindState = BindState.UNBOUND; // guarded by lock
+    private ConnectState connectState = ConnectState.DISCONNECTED; // guarded by lock
+    private boolean closing; // close() called or the socket is gone; guarded by lock
+    private boolean closeEmitted; // guarded by lock
+    private boolean refed = true; // guarded by lock
+    private AddressInfo localAddress; // guarded by lock
+    private AddressInfo peerAddress; // guarded by lock
+    private boolean implicitBind; // BINDING because send/connect/addMembership binds; guarded by lock
+    private boolean reconciling; // an Address query checks an implicit bind; guarded by lock
 
-  Socket(DgramClient client, ClientCore core, SocketOptions options, MessageListener onMessage) {
-    this.client = client;
-    this.type = options.type();
-    CreateSocketRequest req = CreateSocketRequest.newBuilder()
-        .setType("udp6".equals(type) ? dev.dgramd.proto.v1.SocketType.UDP6
-            : dev.dgramd.proto.v1.SocketType.UDP4)
-        .setReuseAddr(options.reuseAddr())
-        .setReusePort(options.reusePort())
-        .setIpv6Only(options.ipv6Only())
-        .setRecvBufferSize(options.recvBufferSize())
-        .setSendBufferSize(options.sendBufferSize())
-        .build();
-    this.remote = core.createSocket(req);
-    if (onMessage != null) {
-      emitter.add("message", onMessage, false, false);
+    Socket(DgramClient client, ClientCore core, SocketOptions options, MessageListener onMessage) {
+        this.client = client;
+        this.type = options.type();
+        CreateSocketRequest req = CreateSocketRequest.newBuilder()
+                .setType("udp6".equals(type) ? dev.dgramd.proto.v1.SocketType.UDP6
+                        : dev.dgramd.proto.v1.SocketType.UDP4)
+                .setReuseAddr(options.reuseAddr())
+                .setReusePort(options.reusePort())
+                .setIpv6Only(options.ipv6Only())
+                .setRecvBufferSize(options.recvBufferSize())
+                .setSendBufferSize(options.sendBufferSize())
+                .build();
+        this.remote = core.createSocket(req);
+        if (onMessage != null) {
+            emitter.add("message", onMessage, false, false);
+        }
+        remote.start(new Events());
     }
-    remote.start(new Events());
-  }
 
-  /** {@code "udp4"} or {@code "udp6"}. */
-  public String type() {
-    return type;
-  }
-
-  // ------------------------------------------------------------------------------------ bind
-
-  /** {@code socket.bind()}: any free port, all interfaces. */
-  public Socket bind() {
-    return bind(0, null, false, null);
-  }
-
-  /** {@code socket.bind(port)}. */
-  public Socket bind(int port) {
-    return bind(port, null, false, null);
-  }
-
-  /** {@code socket.bind(port, address)}. */
-  public Socket bind(int port, String address) {
-    return bind(port, address, false, null);
-  }
-
-  /** {@code socket.bind(callback)}. */
-  public Socket bind(Runnable callback) {
-    return bind(0, null, false, callback);
-  }
-
-  /** {@code socket.bind(port, callback)}. */
-  public Socket bind(int port, Runnable callback) {
-    return bind(port, null, false, callback);
-  }
-
-  /**
-   * {@code socket.bind(port, address, callback)}: binds to {@code port} (0: any free port) on
-   * {@code address} ({@code null}: all interfaces; a host name is resolved by the daemon). Returns
-   * at once; 'listening' follows (and {@code callback}, a once-listener of it that is removed if
-   * 'error' comes first), or 'error' (EADDRINUSE, EADDRNOTAVAIL, ENOTFOUND, ...) after which the
-   * socket is unbound again and bind may be retried. Sends issued before the bind completes go
-   * out after it; if it fails they fail with its error.
-   *
-   * @throws DgramException ERR_SOCKET_BAD_PORT (port outside 0..65535; Node 20 would wrap it
-   *     silently), ERR_SOCKET_DGRAM_NOT_RUNNING (closed), ERR_SOCKET_ALREADY_BOUND (bound, binding,
-   *     or implicitly bound by send/connect)
-   */
-  public Socket bind(int port, String address, Runnable callback) {
-    return bind(port, address, false, callback);
-  }
-
-  /** {@code socket.bind(options)}. */
-  public Socket bind(BindOptions options) {
-    return bind(options, null);
-  }
-
-  /** {@code socket.bind(options, callback)}; see {@link #bind(int, String, Runnable)}. */
-  public Socket bind(BindOptions options, Runnable callback) {
-    if (options == null) {
-      throw Errors.invalidArgType("options", "of type object", null);
+    /** {@code "udp4"} or {@code "udp6"}. */
+    public String type() {
+        return type;
     }
-    return bind(options.port(), options.address(), options.exclusive(), callback);
-  }
 
-  private Socket bind(int port, String address, boolean exclusive, Runnable callback) {
-    if (port < 0 || port > 65535) {
-      throw Errors.badPort("Port", port, true);
+    // ------------------------------------------------------------------------------------ bind
+
+    /** {@code socket.bind()}: any free port, all interfaces. */
+    public Socket bind() {
+        return bind(0, null, false, null);
     }
-    synchronized (lock) {
-      if (closing) {
-        throw Errors.notRunning();
-      }
-      if (bindState != BindState.UNBOUND) {
-        throw Errors.alreadyBound();
-      }
-      bindState = BindState.BINDING;
-      implicitBind = false;
-      updateKeepAlive();
+
+    /** {@code socket.bind(port)}. */
+    public Socket bind(int port) {
+        return bind(port, null, false, null);
     }
-    if (callback != null) {
-      // Node: the callback runs on 'listening', and is dropped if 'error' comes first
-      Runnable[] onListening = new Runnable[1];
-      ErrorListener[] onError = new ErrorListener[1];
-      onError[0] = e -> {
-        emitter.remove("error", onError[0]);
-        emitter.remove("listening", onListening[0]);
-      };
-      onListening[0] = () -> {
-        emitter.remove("error", onError[0]);
-        emitter.remove("listening", onListening[0]);
-        callback.run();
-      };
-      emitter.add("error", onError[0], false, false);
-      emitter.add("listening", onListening[0], false, false);
+
+    /** {@code socket.bind(port, address)}. */
+    public Socket bind(int port, String address) {
+        return bind(port, address, false, null);
     }
-    BindRequest req = BindRequest.newBuilder().setSocketId(remote.id()).setPort(port)
-        .setAddress(address == null ? "" : address).setExclusive(exclusive).build();
-    remote.<dev.dgramd.proto.v1.BindResponse>callAsync("Bind", (stub, obs) -> stub.bind(req, obs),
-        true, (resp, error, reported) -> {
-          synchronized (lock) {
-            if (bindState == BindState.BINDING) {
-              if (error == null) {
-                bindState = BindState.BOUND;
-                if (resp != null && resp.hasAddress()) {
-                  localAddress = toInfo(resp.getAddress());
-                }
-              } else {
-                bindState = BindState.UNBOUND;
-              }
-              updateKeepAlive();
-            }
-          }
-          if (error != null && !reported) {
-            report(error);
-          }
-        });
-    return this;
-  }
 
-  // --------------------------------------------------------------------------------- connect
-
-  /** {@code socket.connect(port)}: to 127.0.0.1 (udp4) or ::1 (udp6). */
-  public void connect(int port) {
-    connect(port, null, null);
-  }
-
-  /** {@code socket.connect(port, address)}. */
-  public void connect(int port, String address) {
-    connect(port, address, null);
-  }
-
-  /** {@code socket.connect(port, callback)}. */
-  public void connect(int port, Runnable callback) {
-    connect(port, null, callback);
-  }
-
-  /**
-   * {@code socket.connect(port, address, callback)}: associates the socket with one peer
-   * ({@code address} null: 127.0.0.1 or ::1), binding it first if needed. Returns at once;
-   * 'connect' follows (and {@code callback}, a once-listener of it), or 'error' (ENOTFOUND, ...)
-   * after which the socket is disconnected and {@code callback} removed. Until 'connect', the
-   * socket is not connected: send() still needs a port.
-   *
-   * @throws DgramException ERR_SOCKET_BAD_PORT (port outside 1..65535),
-   *     ERR_SOCKET_DGRAM_IS_CONNECTED (connected or connecting), ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public void connect(int port, String address, Runnable callback) {
-    if (port <= 0 || port > 65535) {
-      throw Errors.badPort("Port", port, false);
+    /** {@code socket.bind(callback)}. */
+    public Socket bind(Runnable callback) {
+        return bind(0, null, false, callback);
     }
-    synchronized (lock) {
-      if (connectState != ConnectState.DISCONNECTED) {
-        throw Errors.isConnected();
-      }
-      if (closing) {
-        throw Errors.notRunning();
-      }
-      connectState = ConnectState.CONNECTING;
-      if (bindState == BindState.UNBOUND) {
-        bindState = BindState.BINDING;
-        implicitBind = true;
-        updateKeepAlive();
-      }
+
+    /** {@code socket.bind(port, callback)}. */
+    public Socket bind(int port, Runnable callback) {
+        return bind(port, null, false, callback);
     }
-    if (callback != null) {
-      emitter.add("connect", callback, true, false);
+
+    /**
+     * {@code socket.bind(port, address, callback)}: binds to {@code port} (0: any free port) on
+     * {@code address} ({@code null}: all interfaces; a host name is resolved by the daemon). Returns
+     * at once; 'listening' follows (and {@code callback}, a once-listener of it that is removed if
+     * 'error' comes first), or 'error' (EADDRINUSE, EADDRNOTAVAIL, ENOTFOUND, ...) after which the
+     * socket is unbound again and bind may be retried. Sends issued before the bind completes go
+     * out after it; if it fails they fail with its error.
+     *
+     * @throws DgramException ERR_SOCKET_BAD_PORT (port outside 0..65535; Node 20 would wrap it
+     *     silently), ERR_SOCKET_DGRAM_NOT_RUNNING (closed), ERR_SOCKET_ALREADY_BOUND (bound, binding,
+     *     or implicitly bound by send/connect)
+     */
+    public Socket bind(int port, String address, Runnable callback) {
+        return bind(port, address, false, callback);
     }
-    ConnectRequest req = ConnectRequest.newBuilder().setSocketId(remote.id()).setPort(port)
-        .setAddress(address == null ? "" : address).build();
-    remote.<dev.dgramd.proto.v1.ConnectResponse>callAsync("Connect",
-        (stub, obs) -> stub.connect(req, obs), false, (resp, error, reported) -> {
-          synchronized (lock) {
-            if (connectState == ConnectState.CONNECTING) {
-              if (error == null) {
-                connectState = ConnectState.CONNECTED;
-                if (resp != null && resp.hasRemote()) {
-                  peerAddress = toInfo(resp.getRemote());
-                }
-              } else {
-                connectState = ConnectState.DISCONNECTED;
-              }
-            }
-          }
-          if (error != null) {
-            if (callback != null) {
-              emitter.remove("connect", callback);
-            }
-            if (!reported) {
-              report(error);
-            }
-            reconcileImplicitBind();
-          }
-        });
-  }
 
-  /**
-   * {@code socket.disconnect()}: forgets the peer (blocking until the daemon did).
-   *
-   * @throws DgramException ERR_SOCKET_DGRAM_NOT_CONNECTED (not connected, or still connecting),
-   *     ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public void disconnect() {
-    synchronized (lock) {
-      if (connectState != ConnectState.CONNECTED) {
-        throw Errors.notConnected();
-      }
-      if (closing) {
-        throw Errors.notRunning();
-      }
+    /** {@code socket.bind(options)}. */
+    public Socket bind(BindOptions options) {
+        return bind(options, null);
     }
-    SocketRequest req = SocketRequest.newBuilder().setSocketId(remote.id()).build();
-    remote.<com.google.protobuf.Empty>call("Disconnect", (stub, obs) -> stub.disconnect(req, obs));
-    synchronized (lock) {
-      connectState = ConnectState.DISCONNECTED;
-      peerAddress = null;
+
+    /** {@code socket.bind(options, callback)}; see {@link #bind(int, String, Runnable)}. */
+    public Socket bind(BindOptions options, Runnable callback) {
+        if (options == null) {
+            throw Errors.invalidArgType("options", "of type object", null);
+        }
+        return bind(options.port(), options.address(), options.exclusive(), callback);
     }
-  }
 
-  // ------------------------------------------------------------------------------------ send
-
-  /** {@code socket.send(msg)} on a connected socket. */
-  public void send(byte[] msg) {
-    send(msg, (SendCallback) null);
-  }
-
-  /** {@code socket.send(msg, callback)} on a connected socket. */
-  public void send(byte[] msg, SendCallback callback) {
-    sendData(bytes(msg), false, 0, null, callback);
-  }
-
-  /** {@code socket.send(msg, port)}: to 127.0.0.1 (udp4) or ::1 (udp6). */
-  public void send(byte[] msg, int port) {
-    send(msg, port, null, null);
-  }
-
-  /** {@code socket.send(msg, port, callback)}. */
-  public void send(byte[] msg, int port, SendCallback callback) {
-    send(msg, port, null, callback);
-  }
-
-  /** {@code socket.send(msg, port, address)}. */
-  public void send(byte[] msg, int port, String address) {
-    send(msg, port, address, null);
-  }
-
-  /**
-   * {@code socket.send(msg, port, address, callback)}: sends one datagram to {@code
-   * address:port} ({@code address} null or empty: 127.0.0.1 / ::1; a host name is resolved by
-   * the daemon), binding the socket first if needed. The array is copied before this returns.
-   * {@code callback} gets {@code (null, bytes)} once the kernel took the datagram, or the error
-   * (EMSGSIZE, ENOTFOUND, ...); without a callback an error is emitted as 'error'. Blocks while
-   * the client's window of unacknowledged sends is full.
-   *
-   * @throws DgramException ERR_INVALID_ARG_TYPE (msg null), ERR_SOCKET_BAD_PORT (port outside
-   *     1..65535 on an unconnected socket), ERR_SOCKET_DGRAM_IS_CONNECTED (port or address given
-   *     on a connected socket), ERR_SOCKET_DGRAM_NOT_RUNNING, ERR_DGRAMD_CLIENT_CLOSED
-   */
-  public void send(byte[] msg, int port, String address, SendCallback callback) {
-    sendData(bytes(msg), true, port, address, callback);
-  }
-
-  /** {@code socket.send(msg, offset, length)} on a connected socket. */
-  public void send(byte[] msg, int offset, int length) {
-    send(msg, offset, length, (SendCallback) null);
-  }
-
-  /** {@code socket.send(msg, offset, length, callback)} on a connected socket. */
-  public void send(byte[] msg, int offset, int length, SendCallback callback) {
-    sendData(slice(msg, offset, length), false, 0, null, callback);
-  }
-
-  /** {@code socket.send(msg, offset, length, port)}. */
-  public void send(byte[] msg, int offset, int length, int port) {
-    send(msg, offset, length, port, null, null);
-  }
-
-  /** {@code socket.send(msg, offset, length, port, address)}. */
-  public void send(byte[] msg, int offset, int length, int port, String address) {
-    send(msg, offset, length, port, address, null);
-  }
-
-  /**
-   * {@code socket.send(msg, offset, length, port, address, callback)}: sends {@code
-   * msg[offset, offset+length)}; otherwise as {@link #send(byte[], int, String, SendCallback)}.
-   *
-   * @throws DgramException ERR_BUFFER_OUT_OF_BOUNDS ({@code "offset"} or {@code "length"} outside
-   *     the array), and the errors of {@link #send(byte[], int, String, SendCallback)}
-   */
-  public void send(byte[] msg, int offset, int length, int port, String address,
-      SendCallback callback) {
-    sendData(slice(msg, offset, length), true, port, address, callback);
-  }
-
-  /** {@code socket.send([buf1, buf2, ...])} on a connected socket. */
-  public void send(List<byte[]> msg) {
-    send(msg, (SendCallback) null);
-  }
-
-  /** {@code socket.send([buf1, buf2, ...], callback)} on a connected socket. */
-  public void send(List<byte[]> msg, SendCallback callback) {
-    sendData(concat(msg), false, 0, null, callback);
-  }
-
-  /** {@code socket.send([buf1, buf2, ...], port)}. */
-  public void send(List<byte[]> msg, int port) {
-    send(msg, port, null, null);
-  }
-
-  /** {@code socket.send([buf1, buf2, ...], port, callback)}. */
-  public void send(List<byte[]> msg, int port, SendCallback callback) {
-    send(msg, port, null, callback);
-  }
-
-  /** {@code socket.send([buf1, buf2, ...], port, address)}. */
-  public void send(List<byte[]> msg, int port, String address) {
-    send(msg, port, address, null);
-  }
-
-  /**
-   * {@code socket.send([buf1, buf2, ...], port, address, callback)}: the buffers, concatenated,
-   * as one datagram (an empty list sends an empty datagram); otherwise as
-   * {@link #send(byte[], int, String, SendCallback)}.
-   *
-   * @throws DgramException ERR_INVALID_ARG_TYPE (the list or an element is null)
-   */
-  public void send(List<byte[]> msg, int port, String address, SendCallback callback) {
-    sendData(concat(msg), true, port, address, callback);
-  }
-
-  /** {@code socket.send(string)} on a connected socket (UTF-8). */
-  public void send(String msg) {
-    send(msg, (SendCallback) null);
-  }
-
-  /** {@code socket.send(string, callback)} on a connected socket (UTF-8). */
-  public void send(String msg, SendCallback callback) {
-    sendData(ByteString.copyFrom(utf8(msg)), false, 0, null, callback);
-  }
-
-  /** {@code socket.send(string, port)} (UTF-8). */
-  public void send(String msg, int port) {
-    send(msg, port, null, null);
-  }
-
-  /** {@code socket.send(string, port, callback)} (UTF-8). */
-  public void send(String msg, int port, SendCallback callback) {
-    send(msg, port, null, callback);
-  }
-
-  /** {@code socket.send(string, port, address)} (UTF-8). */
-  public void send(String msg, int port, String address) {
-    send(msg, port, address, null);
-  }
-
-  /** {@code socket.send(string, port, address, callback)}: the UTF-8 bytes of {@code msg}. */
-  public void send(String msg, int port, String address, SendCallback callback) {
-    sendData(ByteString.copyFrom(utf8(msg)), true, port, address, callback);
-  }
-
-  /**
-   * {@code socket.send(string, offset, length, port, address, callback)}: offset and length
-   * count bytes of the UTF-8 encoding, as in Node.
-   */
-  public void send(String msg, int offset, int length, int port, String address,
-      SendCallback callback) {
-    sendData(slice(utf8(msg), offset, length), true, port, address, callback);
-  }
-
-  /** {@code socket.send(string, offset, length)} on a connected socket (byte offsets). */
-  public void send(String msg, int offset, int length) {
-    send(msg, offset, length, (SendCallback) null);
-  }
-
-  /** {@code socket.send(string, offset, length, port)} (byte offsets of the UTF-8 encoding). */
-  public void send(String msg, int offset, int length, int port) {
-    send(msg, offset, length, port, null, null);
-  }
-
-  /** {@code socket.send(string, offset, length, port, address)} (byte offsets). */
-  public void send(String msg, int offset, int length, int port, String address) {
-    send(msg, offset, length, port, address, null);
-  }
-
-  /** {@code socket.send(string, offset, length, callback)} on a connected socket. */
-  public void send(String msg, int offset, int length, SendCallback callback) {
-    sendData(slice(utf8(msg), offset, length), false, 0, null, callback);
-  }
-
-  private void sendData(ByteString data, boolean destination, int port, String address,
-      SendCallback callback) {
-    boolean connected;
-    synchronized (lock) {
-      connected = connectState == ConnectState.CONNECTED;
-    }
-    if (connected) {
-      if (destination && (port != 0 || (address != null && !address.isEmpty()))) {
-        throw Errors.isConnected();
-      }
-      port = 0;
-      address = null;
-    } else if (port <= 0 || port > 65535) {
-      throw Errors.badPort("Port", port, false);
-    }
-    boolean oversized = data.size() > MAX_UDP_PAYLOAD;
-    synchronized (lock) {
-      if (closing) {
-        throw Errors.notRunning();
-      }
-      if (!oversized && bindState == BindState.UNBOUND) {
-        bindState = BindState.BINDING; // the daemon binds it first, emitting 'listening'
-        implicitBind = true;
-        updateKeepAlive();
-      }
-    }
-    if (oversized) {
-      // no UDP datagram is that big: answer as the kernel would, without shipping it
-      DgramException e = connected ? Errors.emsgsize(peerHost(), peerPort())
-          : Errors.emsgsize(address, port);
-      remote.dispatch(() -> {
-        if (callback != null) {
-          callback.done(e, 0);
-        } else {
-          synchronized (lock) {
+    private Socket bind(int port, String address, boolean exclusive, Runnable callback) {
+        if (port < 0 || port > 65535) {
+            throw Errors.badPort("Port", port, true);
+        }
+        synchronized (lock) {
             if (closing) {
-              return;
+                throw Errors.notRunning();
             }
-          }
-          emitError(e);
-        }
-      });
-      return;
-    }
-    remote.send(data, port, address, callback == null, (error, bytes) -> {
-      if (error != null) {
-        reconcileImplicitBind();
-      }
-      if (callback != null) {
-        callback.done(error, bytes);
-      }
-    });
-  }
-
-  private String peerHost() {
-    synchronized (lock) {
-      return peerAddress == null ? null : peerAddress.address();
-    }
-  }
-
-  private int peerPort() {
-    synchronized (lock) {
-      return peerAddress == null ? 0 : peerAddress.port();
-    }
-  }
-
-  private static ByteString bytes(byte[] msg) {
-    if (msg == null) {
-      throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
-          + "TypedArray, or DataView", null);
-    }
-    return ByteString.copyFrom(msg);
-  }
-
-  private static byte[] utf8(String msg) {
-    if (msg == null) {
-      throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
-          + "TypedArray, or DataView", null);
-    }
-    return msg.getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static ByteString slice(byte[] msg, int offset, int length) {
-    if (msg == null) {
-      throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
-          + "TypedArray, or DataView", null);
-    }
-    if (offset < 0 || offset > msg.length) {
-      throw Errors.outOfBounds("offset");
-    }
-    if (length < 0 || (long) offset + length > msg.length) {
-      throw Errors.outOfBounds("length");
-    }
-    return ByteString.copyFrom(msg, offset, length);
-  }
-
-  private static ByteString concat(List<byte[]> msg) {
-    if (msg == null) {
-      throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
-          + "TypedArray, or DataView", null);
-    }
-    ByteString out = ByteString.EMPTY;
-    for (byte[] part : msg) {
-      if (part == null) {
-        throw Errors.invalidArgType("buffer list arguments", "of type string or an instance of "
-            + "Buffer, TypedArray, or DataView", msg);
-      }
-      out = out.concat(ByteString.copyFrom(part));
-    }
-    return out;
-  }
-
-  // ----------------------------------------------------------------------------------- close
-
-  /**
-   * {@code socket.close()}: stops receiving and closes the socket in the daemon, after the
-   * operations already issued (earlier sends still go out). 'close' follows. Events other than
-   * 'close' are no longer delivered. Returns nothing, unlike Node's, because {@link
-   * AutoCloseable#close()} is void; {@link #close(Runnable)} returns the socket.
-   *
-   * @throws DgramException ERR_SOCKET_DGRAM_NOT_RUNNING when already closed
-   */
-  @Override
-  public void close() {
-    close(null);
-  }
-
-  /**
-   * {@code socket.close(callback)}: as {@link #close()}, {@code callback} listening to 'close'
-   * (added even when this throws, as in Node).
-   *
-   * @return this socket
-   * @throws DgramException ERR_SOCKET_DGRAM_NOT_RUNNING when already closed
-   */
-  public Socket close(Runnable callback) {
-    if (callback != null) {
-      emitter.add("close", callback, false, false);
-    }
-    synchronized (lock) {
-      if (closing) {
-        throw Errors.notRunning();
-      }
-      closing = true;
-    }
-    remote.close();
-    return this;
-  }
-
-  /**
-   * {@code socket[Symbol.asyncDispose]()}: closes the socket unless already closed; the future
-   * completes once 'close' was emitted (at once if it was). Never throws.
-   */
-  public CompletableFuture<Void> closeAsync() {
-    boolean start;
-    synchronized (lock) {
-      start = !closing;
-      closing = true;
-    }
-    if (start) {
-      remote.close();
-    }
-    return closed.copy();
-  }
-
-  // --------------------------------------------------------------------------------- queries
-
-  /**
-   * {@code socket.address()}: the bound address, known locally since 'listening'.
-   *
-   * @throws DgramException EBADF (syscall getsockname) when not bound yet,
-   *     ERR_SOCKET_DGRAM_NOT_RUNNING when closed
-   */
-  public AddressInfo address() {
-    synchronized (lock) {
-      if (closing) {
-        throw Errors.notRunning();
-      }
-      if (bindState != BindState.BOUND || localAddress == null) {
-        throw Errors.ebadf("getsockname");
-      }
-      return localAddress;
-    }
-  }
-
-  /**
-   * {@code socket.remoteAddress()}: the peer, known locally since 'connect'.
-   *
-   * @throws DgramException ERR_SOCKET_DGRAM_NOT_CONNECTED, ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public AddressInfo remoteAddress() {
-    synchronized (lock) {
-      if (closing) {
-        throw Errors.notRunning();
-      }
-      if (connectState != ConnectState.CONNECTED || peerAddress == null) {
-        throw Errors.notConnected();
-      }
-      return peerAddress;
-    }
-  }
-
-  /**
-   * {@code socket.setBroadcast(flag)}: SO_BROADCAST.
-   *
-   * @throws DgramException EBADF when not bound, ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public void setBroadcast(boolean flag) {
-    requireBound("setBroadcast");
-    SetFlagRequest req = SetFlagRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build();
-    remote.<com.google.protobuf.Empty>call("SetBroadcast", (stub, obs) -> stub.setBroadcast(req, obs));
-  }
-
-  /**
-   * {@code socket.setTTL(ttl)}: IP_TTL, 1..255.
-   *
-   * @return the TTL now in force
-   * @throws DgramException EINVAL (syscall setTTL) outside 1..255, EBADF when not bound,
-   *     ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public int setTTL(int ttl) {
-    requireBound("setTTL");
-    SetTtlRequest req = SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build();
-    return remote.<dev.dgramd.proto.v1.TtlResponse>call("SetTtl",
-        (stub, obs) -> stub.setTtl(req, obs)).getTtl();
-  }
-
-  /**
-   * {@code socket.setMulticastTTL(ttl)}: IP_MULTICAST_TTL, 0..255.
-   *
-   * @return the TTL now in force
-   * @throws DgramException EINVAL (syscall setMulticastTTL) outside 0..255, EBADF when not bound,
-   *     ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public int setMulticastTTL(int ttl) {
-    requireBound("setMulticastTTL");
-    SetTtlRequest req = SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build();
-    return remote.<dev.dgramd.proto.v1.TtlResponse>call("SetMulticastTtl",
-        (stub, obs) -> stub.setMulticastTtl(req, obs)).getTtl();
-  }
-
-  /**
-   * {@code socket.setMulticastLoopback(flag)}: IP_MULTICAST_LOOP.
-   *
-   * @return the flag now in force
-   * @throws DgramException EBADF when not bound, ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public boolean setMulticastLoopback(boolean flag) {
-    requireBound("setMulticastLoopback");
-    SetFlagRequest req = SetFlagRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build();
-    return remote.<dev.dgramd.proto.v1.FlagResponse>call("SetMulticastLoopback",
-        (stub, obs) -> stub.setMulticastLoopback(req, obs)).getFlag();
-  }
-
-  /**
-   * {@code socket.setMulticastInterface(interface)}: IPv4: the interface's address ("0.0.0.0":
-   * the system's choice); IPv6: {@code "::%ifname"}.
-   *
-   * @throws DgramException ERR_INVALID_ARG_TYPE (null), EINVAL, EADDRNOTAVAIL, EBADF when not
-   *     bound, ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public void setMulticastInterface(String multicastInterface) {
-    requireOpen();
-    if (multicastInterface == null) {
-      throw Errors.invalidArgType("interfaceAddress", "of type string", null);
-    }
-    requireBound("setMulticastInterface");
-    SetMulticastInterfaceRequest req = SetMulticastInterfaceRequest.newBuilder()
-        .setSocketId(remote.id()).setInterfaceAddress(multicastInterface).build();
-    remote.<com.google.protobuf.Empty>call("SetMulticastInterface", (stub, obs) -> stub.setMulticastInterface(req, obs));
-  }
-
-  /** {@code socket.addMembership(multicastAddress)}: the system chooses the interface. */
-  public void addMembership(String multicastAddress) {
-    addMembership(multicastAddress, null);
-  }
-
-  /**
-   * {@code socket.addMembership(multicastAddress, multicastInterface)}: joins a group, binding
-   * the socket first if needed.
-   *
-   * @throws DgramException ERR_MISSING_ARGS (no group), EINVAL (not a multicast address),
-   *     EADDRINUSE (already joined), EADDRNOTAVAIL, ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public void addMembership(String multicastAddress, String multicastInterface) {
-    requireOpen();
-    if (multicastAddress == null || multicastAddress.isEmpty()) {
-      throw Errors.missingArgs("multicastAddress");
-    }
-    MembershipRequest req = MembershipRequest.newBuilder().setSocketId(remote.id())
-        .setMulticastAddress(multicastAddress)
-        .setInterfaceAddress(multicastInterface == null ? "" : multicastInterface).build();
-    remote.<com.google.protobuf.Empty>call("AddMembership", (stub, obs) -> stub.addMembership(req, obs));
-    boundImplicitly();
-  }
-
-  /** {@code socket.dropMembership(multicastAddress)}. */
-  public void dropMembership(String multicastAddress) {
-    dropMembership(multicastAddress, null);
-  }
-
-  /**
-   * {@code socket.dropMembership(multicastAddress, multicastInterface)}: leaves a group.
-   *
-   * @throws DgramException ERR_MISSING_ARGS, EADDRNOTAVAIL (not joined), EINVAL,
-   *     ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public void dropMembership(String multicastAddress, String multicastInterface) {
-    requireOpen();
-    if (multicastAddress == null || multicastAddress.isEmpty()) {
-      throw Errors.missingArgs("multicastAddress");
-    }
-    MembershipRequest req = MembershipRequest.newBuilder().setSocketId(remote.id())
-        .setMulticastAddress(multicastAddress)
-        .setInterfaceAddress(multicastInterface == null ? "" : multicastInterface).build();
-    remote.<com.google.protobuf.Empty>call("DropMembership", (stub, obs) -> stub.dropMembership(req, obs));
-  }
-
-  /** {@code socket.addSourceSpecificMembership(sourceAddress, groupAddress)}. */
-  public void addSourceSpecificMembership(String sourceAddress, String groupAddress) {
-    addSourceSpecificMembership(sourceAddress, groupAddress, null);
-  }
-
-  /**
-   * {@code socket.addSourceSpecificMembership(sourceAddress, groupAddress, multicastInterface)}:
-   * joins a source-specific group, binding the socket first if needed.
-   *
-   * @throws DgramException ERR_INVALID_ARG_TYPE (source or group null), EINVAL,
-   *     ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public void addSourceSpecificMembership(String sourceAddress, String groupAddress,
-      String multicastInterface) {
-    SourceSpecificMembershipRequest req = ssm(sourceAddress, groupAddress, multicastInterface);
-    remote.<com.google.protobuf.Empty>call("AddSourceSpecificMembership",
-        (stub, obs) -> stub.addSourceSpecificMembership(req, obs));
-    boundImplicitly();
-  }
-
-  /** {@code socket.dropSourceSpecificMembership(sourceAddress, groupAddress)}. */
-  public void dropSourceSpecificMembership(String sourceAddress, String groupAddress) {
-    dropSourceSpecificMembership(sourceAddress, groupAddress, null);
-  }
-
-  /**
-   * {@code socket.dropSourceSpecificMembership(sourceAddress, groupAddress, multicastInterface)}.
-   *
-   * @throws DgramException ERR_INVALID_ARG_TYPE (source or group null), EINVAL, EADDRNOTAVAIL,
-   *     ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public void dropSourceSpecificMembership(String sourceAddress, String groupAddress,
-      String multicastInterface) {
-    SourceSpecificMembershipRequest req = ssm(sourceAddress, groupAddress, multicastInterface);
-    remote.<com.google.protobuf.Empty>call("DropSourceSpecificMembership",
-        (stub, obs) -> stub.dropSourceSpecificMembership(req, obs));
-  }
-
-  private SourceSpecificMembershipRequest ssm(String source, String group, String iface) {
-    requireOpen();
-    if (source == null) {
-      throw Errors.invalidArgType("sourceAddress", "of type string", null);
-    }
-    if (group == null) {
-      throw Errors.invalidArgType("groupAddress", "of type string", null);
-    }
-    return SourceSpecificMembershipRequest.newBuilder().setSocketId(remote.id())
-        .setSourceAddress(source).setGroupAddress(group)
-        .setInterfaceAddress(iface == null ? "" : iface).build();
-  }
-
-  /**
-   * {@code socket.getRecvBufferSize()}: SO_RCVBUF in bytes.
-   *
-   * @throws DgramException ERR_SOCKET_BUFFER_SIZE when not bound, ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public int getRecvBufferSize() {
-    return getBufferSize("recv");
-  }
-
-  /**
-   * {@code socket.getSendBufferSize()}: SO_SNDBUF in bytes.
-   *
-   * @throws DgramException ERR_SOCKET_BUFFER_SIZE when not bound, ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public int getSendBufferSize() {
-    return getBufferSize("send");
-  }
-
-  /**
-   * {@code socket.setRecvBufferSize(size)}: SO_RCVBUF (Linux doubles it); 0 changes nothing, as
-   * in Node.
-   *
-   * @throws DgramException ERR_SOCKET_BAD_BUFFER_SIZE (negative), ERR_SOCKET_BUFFER_SIZE (not
-   *     bound, or refused), ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public void setRecvBufferSize(int size) {
-    setBufferSize("recv", size);
-  }
-
-  /**
-   * {@code socket.setSendBufferSize(size)}: SO_SNDBUF (Linux doubles it); 0 changes nothing.
-   *
-   * @throws DgramException ERR_SOCKET_BAD_BUFFER_SIZE (negative), ERR_SOCKET_BUFFER_SIZE (not
-   *     bound, or refused), ERR_SOCKET_DGRAM_NOT_RUNNING
-   */
-  public void setSendBufferSize(int size) {
-    setBufferSize("send", size);
-  }
-
-  private int getBufferSize(String which) {
-    requireOpen();
-    synchronized (lock) {
-      if (bindState != BindState.BOUND) {
-        throw Errors.bufferSizeUnbound(which);
-      }
-    }
-    SocketRequest req = SocketRequest.newBuilder().setSocketId(remote.id()).build();
-    BufferSizeResponse resp = "recv".equals(which)
-        ? remote.<BufferSizeResponse>call("GetRecvBufferSize",
-            (stub, obs) -> stub.getRecvBufferSize(req, obs))
-        : remote.<BufferSizeResponse>call("GetSendBufferSize",
-            (stub, obs) -> stub.getSendBufferSize(req, obs));
-    return resp.getSize();
-  }
-
-  private void setBufferSize(String which, int size) {
-    if (size < 0) {
-      throw Errors.badBufferSize();
-    }
-    requireOpen();
-    synchronized (lock) {
-      if (bindState != BindState.BOUND) {
-        throw Errors.bufferSizeUnbound(which);
-      }
-    }
-    if (size == 0) {
-      return;
-    }
-    SetBufferSizeRequest req = SetBufferSizeRequest.newBuilder().setSocketId(remote.id())
-        .setSize(size).build();
-    if ("recv".equals(which)) {
-      remote.<BufferSizeResponse>call("SetRecvBufferSize", (stub, obs) -> stub.setRecvBufferSize(req, obs));
-    } else {
-      remote.<BufferSizeResponse>call("SetSendBufferSize", (stub, obs) -> stub.setSendBufferSize(req, obs));
-    }
-  }
-
-  /**
-   * {@code socket.getSendQueueSize()}: payload bytes this socket handed to send() that the daemon
-   * has not answered yet (queued in the client, or in flight). Node counts the bytes libuv has
-   * not yet handed to the kernel; here the queue is the client's.
-   */
-  public long getSendQueueSize() {
-    return remote.queuedBytes();
-  }
-
-  /** {@code socket.getSendQueueCount()}: the datagrams counted by {@link #getSendQueueSize()}. */
-  public long getSendQueueCount() {
-    return remote.queuedCount();
-  }
-
-  /**
-   * dgramd extension: how many 'message' events the daemon dropped for this socket because its
-   * listeners fell behind (more than {@link ClientOptions#eventBatchesInFlight} batches waiting).
-   * Node has no such bound: its process would buffer without limit.
-   */
-  public long droppedMessages() {
-    return remote.droppedMessages();
-  }
-
-  // ------------------------------------------------------------------------------- ref/unref
-
-  /**
-   * {@code socket.ref()}: the socket keeps the JVM alive again while bound and open (the
-   * default). Idempotent.
-   */
-  public Socket ref() {
-    synchronized (lock) {
-      refed = true;
-      updateKeepAlive();
-    }
-    return this;
-  }
-
-  /**
-   * {@code socket.unref()}: the socket no longer keeps the JVM alive: the JVM may exit while it
-   * is still bound, as a Node process may. Idempotent.
-   */
-  public Socket unref() {
-    synchronized (lock) {
-      refed = false;
-      updateKeepAlive();
-    }
-    return this;
-  }
-
-  // -------------------------------------------------------------------------- EventEmitter
-
-  /** {@code socket.on(event, listener)} for 'listening', 'connect', 'close' (or any event). */
-  public Socket on(String event, Runnable listener) {
-    emitter.add(event, listener, false, false);
-    return this;
-  }
-
-  /** {@code socket.on('error', listener)}. */
-  public Socket on(String event, ErrorListener listener) {
-    emitter.add(event, listener, false, false);
-    return this;
-  }
-
-  /** {@code socket.on('message', listener)}. */
-  public Socket on(String event, MessageListener listener) {
-    emitter.add(event, listener, false, false);
-    return this;
-  }
-
-  /** {@code socket.addListener(event, listener)}: same as {@link #on(String, Runnable)}. */
-  public Socket addListener(String event, Runnable listener) {
-    return on(event, listener);
-  }
-
-  /** {@code socket.addListener('error', listener)}. */
-  public Socket addListener(String event, ErrorListener listener) {
-    return on(event, listener);
-  }
-
-  /** {@code socket.addListener('message', listener)}. */
-  public Socket addListener(String event, MessageListener listener) {
-    return on(event, listener);
-  }
-
-  /** {@code socket.once(event, listener)}: removed before its first call. */
-  public Socket once(String event, Runnable listener) {
-    emitter.add(event, listener, true, false);
-    return this;
-  }
-
-  /** {@code socket.once('error', listener)}. */
-  public Socket once(String event, ErrorListener listener) {
-    emitter.add(event, listener, true, false);
-    return this;
-  }
-
-  /** {@code socket.once('message', listener)}. */
-  public Socket once(String event, MessageListener listener) {
-    emitter.add(event, listener, true, false);
-    return this;
-  }
-
-  /** {@code socket.prependListener(event, listener)}: called before the others. */
-  public Socket prependListener(String event, Runnable listener) {
-    emitter.add(event, listener, false, true);
-    return this;
-  }
-
-  /** {@code socket.prependListener('error', listener)}. */
-  public Socket prependListener(String event, ErrorListener listener) {
-    emitter.add(event, listener, false, true);
-    return this;
-  }
-
-  /** {@code socket.prependListener('message', listener)}. */
-  public Socket prependListener(String event, MessageListener listener) {
-    emitter.add(event, listener, false, true);
-    return this;
-  }
-
-  /** {@code socket.prependOnceListener(event, listener)}. */
-  public Socket prependOnceListener(String event, Runnable listener) {
-    emitter.add(event, listener, true, true);
-    return this;
-  }
-
-  /** {@code socket.prependOnceListener('error', listener)}. */
-  public Socket prependOnceListener(String event, ErrorListener listener) {
-    emitter.add(event, listener, true, true);
-    return this;
-  }
-
-  /** {@code socket.prependOnceListener('message', listener)}. */
-  public Socket prependOnceListener(String event, MessageListener listener) {
-    emitter.add(event, listener, true, true);
-    return this;
-  }
-
-  /** {@code socket.removeListener(event, listener)}: the latest registration of it. */
-  public Socket removeListener(String event, Runnable listener) {
-    emitter.remove(event, listener);
-    return this;
-  }
-
-  /** {@code socket.removeListener('error', listener)}. */
-  public Socket removeListener(String event, ErrorListener listener) {
-    emitter.remove(event, listener);
-    return this;
-  }
-
-  /** {@code socket.removeListener('message', listener)}. */
-  public Socket removeListener(String event, MessageListener listener) {
-    emitter.remove(event, listener);
-    return this;
-  }
-
-  /** {@code socket.off(event, listener)}: same as removeListener. */
-  public Socket off(String event, Runnable listener) {
-    return removeListener(event, listener);
-  }
-
-  /** {@code socket.off('error', listener)}. */
-  public Socket off(String event, ErrorListener listener) {
-    return removeListener(event, listener);
-  }
-
-  /** {@code socket.off('message', listener)}. */
-  public Socket off(String event, MessageListener listener) {
-    return removeListener(event, listener);
-  }
-
-  /** {@code socket.removeAllListeners()}. */
-  public Socket removeAllListeners() {
-    emitter.removeAll(null);
-    return this;
-  }
-
-  /** {@code socket.removeAllListeners(event)}. */
-  public Socket removeAllListeners(String event) {
-    emitter.removeAll(event);
-    return this;
-  }
-
-  /** {@code socket.listenerCount(event)}. */
-  public int listenerCount(String event) {
-    return emitter.count(event);
-  }
-
-  /**
-   * {@code socket.emit(event)}: calls the listeners of {@code event} now, on the calling thread.
-   *
-   * @return whether there were listeners
-   */
-  public boolean emit(String event) {
-    return emitter.emit(event, true);
-  }
-
-  /**
-   * {@code socket.emit('error', err)}. As in Node, with no 'error' listener {@code err} is
-   * thrown.
-   */
-  public boolean emit(String event, DgramException error) {
-    boolean had = emitter.emit(event, true, error);
-    if (!had && "error".equals(event) && error != null) {
-      throw error;
-    }
-    return had;
-  }
-
-  /** {@code socket.emit('message', msg, rinfo)}. */
-  public boolean emit(String event, byte[] msg, RemoteInfo rinfo) {
-    return emitter.emit(event, true, msg, rinfo);
-  }
-
-  @Override
-  public String toString() {
-    synchronized (lock) {
-      return "Socket{" + type + ", " + bindState + (localAddress == null ? "" : " " + localAddress)
-          + ", " + connectState + (closing ? ", closed" : "") + "}";
-    }
-  }
-
-  // ------------------------------------------------------------------------------- internals
-
-  private void requireOpen() {
-    synchronized (lock) {
-      if (closing) {
-        throw Errors.notRunning();
-      }
-    }
-  }
-
-  private void requireBound(String syscall) {
-    synchronized (lock) {
-      if (closing) {
-        throw Errors.notRunning();
-      }
-      if (bindState != BindState.BOUND) {
-        throw Errors.ebadf(syscall);
-      }
-    }
-  }
-
-  /** A call that binds an unbound socket in the daemon succeeded: 'listening' is on its way. */
-  private void boundImplicitly() {
-    synchronized (lock) {
-      if (bindState == BindState.UNBOUND) {
-        bindState = BindState.BINDING;
-        implicitBind = true;
-        updateKeepAlive();
-      }
-    }
-  }
-
-  /**
-   * A send or connect that was to bind the socket implicitly failed: whether the daemon bound it
-   * cannot be told from here ('listening' comes on another stream, if at all), so ask it, in
-   * order, rather than stay 'binding' forever. A 'listening' that arrives later wins anyway.
-   */
-  private void reconcileImplicitBind() {
-    synchronized (lock) {
-      if (bindState != BindState.BINDING || !implicitBind || reconciling || closing) {
-        return;
-      }
-      reconciling = true;
-    }
-    SocketRequest req = SocketRequest.newBuilder().setSocketId(remote.id()).build();
-    remote.<dev.dgramd.proto.v1.AddressInfo>callAsync("Address",
-        (stub, obs) -> stub.address(req, obs), false, (resp, error, reported) -> {
-          synchronized (lock) {
-            reconciling = false;
-            if (bindState != BindState.BINDING || !implicitBind) {
-              return;
+            if (bindState != BindState.UNBOUND) {
+                throw Errors.alreadyBound();
             }
-            if (error == null && resp != null) {
-              bindState = BindState.BOUND;
-              localAddress = toInfo(resp);
-            } else if (error != null && "EBADF".equals(error.code())) {
-              bindState = BindState.UNBOUND;
-              implicitBind = false;
-            }
+            bindState = BindState.BINDING;
+            implicitBind = false;
             updateKeepAlive();
-          }
+        }
+        if (callback != null) {
+            // Node: the callback runs on 'listening', and is dropped if 'error' comes first
+            Runnable[] onListening = new Runnable[1];
+            ErrorListener[] onError = new ErrorListener[1];
+            onError[0] = e -> {
+                emitter.remove("error", onError[0]);
+                emitter.remove("listening", onListening[0]);
+            };
+            onListening[0] = () -> {
+                emitter.remove("error", onError[0]);
+                emitter.remove("listening", onListening[0]);
+                callback.run();
+            };
+            emitter.add("error", onError[0], false, false);
+            emitter.add("listening", onListening[0], false, false);
+        }
+        BindRequest req = BindRequest.newBuilder().setSocketId(remote.id()).setPort(port)
+                .setAddress(address == null ? "" : address).setExclusive(exclusive).build();
+        remote.<dev.dgramd.proto.v1.BindResponse>callAsync("Bind", (stub, obs) -> stub.bind(req, obs),
+                true, (resp, error, reported) -> {
+                    synchronized (lock) {
+                        if (bindState == BindState.BINDING) {
+                            if (error == null) {
+                                bindState = BindState.BOUND;
+                                if (resp != null && resp.hasAddress()) {
+                                    localAddress = toInfo(resp.getAddress());
+                                }
+                            } else {
+                                bindState = BindState.UNBOUND;
+                            }
+                            updateKeepAlive();
+                        }
+                    }
+                    if (error != null && !reported) {
+                        report(error);
+                    }
+                });
+        return this;
+    }
+
+    // --------------------------------------------------------------------------------- connect
+
+    /** {@code socket.connect(port)}: to 127.0.0.1 (udp4) or ::1 (udp6). */
+    public void connect(int port) {
+        connect(port, null, null);
+    }
+
+    /** {@code socket.connect(port, address)}. */
+    public void connect(int port, String address) {
+        connect(port, address, null);
+    }
+
+    /** {@code socket.connect(port, callback)}. */
+    public void connect(int port, Runnable callback) {
+        connect(port, null, callback);
+    }
+
+    /**
+     * {@code socket.connect(port, address, callback)}: associates the socket with one peer
+     * ({@code address} null: 127.0.0.1 or ::1), binding it first if needed. Returns at once;
+     * 'connect' follows (and {@code callback}, a once-listener of it), or 'error' (ENOTFOUND, ...)
+     * after which the socket is disconnected and {@code callback} removed. Until 'connect', the
+     * socket is not connected: send() still needs a port.
+     *
+     * @throws DgramException ERR_SOCKET_BAD_PORT (port outside 1..65535),
+     *     ERR_SOCKET_DGRAM_IS_CONNECTED (connected or connecting), ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public void connect(int port, String address, Runnable callback) {
+        if (port <= 0 || port > 65535) {
+            throw Errors.badPort("Port", port, false);
+        }
+        synchronized (lock) {
+            if (connectState != ConnectState.DISCONNECTED) {
+                throw Errors.isConnected();
+            }
+            if (closing) {
+                throw Errors.notRunning();
+            }
+            connectState = ConnectState.CONNECTING;
+            if (bindState == BindState.UNBOUND) {
+                bindState = BindState.BINDING;
+                implicitBind = true;
+                updateKeepAlive();
+            }
+        }
+        if (callback != null) {
+            emitter.add("connect", callback, true, false);
+        }
+        ConnectRequest req = ConnectRequest.newBuilder().setSocketId(remote.id()).setPort(port)
+                .setAddress(address == null ? "" : address).build();
+        remote.<dev.dgramd.proto.v1.ConnectResponse>callAsync("Connect",
+                (stub, obs) -> stub.connect(req, obs), false, (resp, error, reported) -> {
+                    synchronized (lock) {
+                        if (connectState == ConnectState.CONNECTING) {
+                            if (error == null) {
+                                connectState = ConnectState.CONNECTED;
+                                if (resp != null && resp.hasRemote()) {
+                                    peerAddress = toInfo(resp.getRemote());
+                                }
+                            } else {
+                                connectState = ConnectState.DISCONNECTED;
+                            }
+                        }
+                    }
+                    if (error != null) {
+                        if (callback != null) {
+                            emitter.remove("connect", callback);
+                        }
+                        if (!reported) {
+                            report(error);
+                        }
+                        reconcileImplicitBind();
+                    }
+                });
+    }
+
+    /**
+     * {@code socket.disconnect()}: forgets the peer (blocking until the daemon did).
+     *
+     * @throws DgramException ERR_SOCKET_DGRAM_NOT_CONNECTED (not connected, or still connecting),
+     *     ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public void disconnect() {
+        synchronized (lock) {
+            if (connectState != ConnectState.CONNECTED) {
+                throw Errors.notConnected();
+            }
+            if (closing) {
+                throw Errors.notRunning();
+            }
+        }
+        SocketRequest req = SocketRequest.newBuilder().setSocketId(remote.id()).build();
+        remote.<com.google.protobuf.Empty>call("Disconnect", (stub, obs) -> stub.disconnect(req, obs));
+        synchronized (lock) {
+            connectState = ConnectState.DISCONNECTED;
+            peerAddress = null;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------ send
+
+    /** {@code socket.send(msg)} on a connected socket. */
+    public void send(byte[] msg) {
+        send(msg, (SendCallback) null);
+    }
+
+    /** {@code socket.send(msg, callback)} on a connected socket. */
+    public void send(byte[] msg, SendCallback callback) {
+        sendData(bytes(msg), false, 0, null, callback);
+    }
+
+    /** {@code socket.send(msg, port)}: to 127.0.0.1 (udp4) or ::1 (udp6). */
+    public void send(byte[] msg, int port) {
+        send(msg, port, null, null);
+    }
+
+    /** {@code socket.send(msg, port, callback)}. */
+    public void send(byte[] msg, int port, SendCallback callback) {
+        send(msg, port, null, callback);
+    }
+
+    /** {@code socket.send(msg, port, address)}. */
+    public void send(byte[] msg, int port, String address) {
+        send(msg, port, address, null);
+    }
+
+    /**
+     * {@code socket.send(msg, port, address, callback)}: sends one datagram to {@code
+     * address:port} ({@code address} null or empty: 127.0.0.1 / ::1; a host name is resolved by
+     * the daemon), binding the socket first if needed. The array is copied before this returns.
+     * {@code callback} gets {@code (null, bytes)} once the kernel took the datagram, or the error
+     * (EMSGSIZE, ENOTFOUND, ...); without a callback an error is emitted as 'error'. Blocks while
+     * the client's window of unacknowledged sends is full.
+     *
+     * @throws DgramException ERR_INVALID_ARG_TYPE (msg null), ERR_SOCKET_BAD_PORT (port outside
+     *     1..65535 on an unconnected socket), ERR_SOCKET_DGRAM_IS_CONNECTED (port or address given
+     *     on a connected socket), ERR_SOCKET_DGRAM_NOT_RUNNING, ERR_DGRAMD_CLIENT_CLOSED
+     */
+    public void send(byte[] msg, int port, String address, SendCallback callback) {
+        sendData(bytes(msg), true, port, address, callback);
+    }
+
+    /** {@code socket.send(msg, offset, length)} on a connected socket. */
+    public void send(byte[] msg, int offset, int length) {
+        send(msg, offset, length, (SendCallback) null);
+    }
+
+    /** {@code socket.send(msg, offset, length, callback)} on a connected socket. */
+    public void send(byte[] msg, int offset, int length, SendCallback callback) {
+        sendData(slice(msg, offset, length), false, 0, null, callback);
+    }
+
+    /** {@code socket.send(msg, offset, length, port)}. */
+    public void send(byte[] msg, int offset, int length, int port) {
+        send(msg, offset, length, port, null, null);
+    }
+
+    /** {@code socket.send(msg, offset, length, port, address)}. */
+    public void send(byte[] msg, int offset, int length, int port, String address) {
+        send(msg, offset, length, port, address, null);
+    }
+
+    /**
+     * {@code socket.send(msg, offset, length, port, address, callback)}: sends {@code
+     * msg[offset, offset+length)}; otherwise as {@link #send(byte[], int, String, SendCallback)}.
+     *
+     * @throws DgramException ERR_BUFFER_OUT_OF_BOUNDS ({@code "offset"} or {@code "length"} outside
+     *     the array), and the errors of {@link #send(byte[], int, String, SendCallback)}
+     */
+    public void send(byte[] msg, int offset, int length, int port, String address,
+            SendCallback callback) {
+        sendData(slice(msg, offset, length), true, port, address, callback);
+    }
+
+    /** {@code socket.send([buf1, buf2, ...])} on a connected socket. */
+    public void send(List<byte[]> msg) {
+        send(msg, (SendCallback) null);
+    }
+
+    /** {@code socket.send([buf1, buf2, ...], callback)} on a connected socket. */
+    public void send(List<byte[]> msg, SendCallback callback) {
+        sendData(concat(msg), false, 0, null, callback);
+    }
+
+    /** {@code socket.send([buf1, buf2, ...], port)}. */
+    public void send(List<byte[]> msg, int port) {
+        send(msg, port, null, null);
+    }
+
+    /** {@code socket.send([buf1, buf2, ...], port, callback)}. */
+    public void send(List<byte[]> msg, int port, SendCallback callback) {
+        send(msg, port, null, callback);
+    }
+
+    /** {@code socket.send([buf1, buf2, ...], port, address)}. */
+    public void send(List<byte[]> msg, int port, String address) {
+        send(msg, port, address, null);
+    }
+
+    /**
+     * {@code socket.send([buf1, buf2, ...], port, address, callback)}: the buffers, concatenated,
+     * as one datagram (an empty list sends an empty datagram); otherwise as
+     * {@link #send(byte[], int, String, SendCallback)}.
+     *
+     * @throws DgramException ERR_INVALID_ARG_TYPE (the list or an element is null)
+     */
+    public void send(List<byte[]> msg, int port, String address, SendCallback callback) {
+        sendData(concat(msg), true, port, address, callback);
+    }
+
+    /** {@code socket.send(string)} on a connected socket (UTF-8). */
+    public void send(String msg) {
+        send(msg, (SendCallback) null);
+    }
+
+    /** {@code socket.send(string, callback)} on a connected socket (UTF-8). */
+    public void send(String msg, SendCallback callback) {
+        sendData(ByteString.copyFrom(utf8(msg)), false, 0, null, callback);
+    }
+
+    /** {@code socket.send(string, port)} (UTF-8). */
+    public void send(String msg, int port) {
+        send(msg, port, null, null);
+    }
+
+    /** {@code socket.send(string, port, callback)} (UTF-8). */
+    public void send(String msg, int port, SendCallback callback) {
+        send(msg, port, null, callback);
+    }
+
+    /** {@code socket.send(string, port, address)} (UTF-8). */
+    public void send(String msg, int port, String address) {
+        send(msg, port, address, null);
+    }
+
+    /** {@code socket.send(string, port, address, callback)}: the UTF-8 bytes of {@code msg}. */
+    public void send(String msg, int port, String address, SendCallback callback) {
+        sendData(ByteString.copyFrom(utf8(msg)), true, port, address, callback);
+    }
+
+    /**
+     * {@code socket.send(string, offset, length, port, address, callback)}: offset and length
+     * count bytes of the UTF-8 encoding, as in Node.
+     */
+    public void send(String msg, int offset, int length, int port, String address,
+            SendCallback callback) {
+        sendData(slice(utf8(msg), offset, length), true, port, address, callback);
+    }
+
+    /** {@code socket.send(string, offset, length)} on a connected socket (byte offsets). */
+    public void send(String msg, int offset, int length) {
+        send(msg, offset, length, (SendCallback) null);
+    }
+
+    /** {@code socket.send(string, offset, length, port)} (byte offsets of the UTF-8 encoding). */
+    public void send(String msg, int offset, int length, int port) {
+        send(msg, offset, length, port, null, null);
+    }
+
+    /** {@code socket.send(string, offset, length, port, address)} (byte offsets). */
+    public void send(String msg, int offset, int length, int port, String address) {
+        send(msg, offset, length, port, address, null);
+    }
+
+    /** {@code socket.send(string, offset, length, callback)} on a connected socket. */
+    public void send(String msg, int offset, int length, SendCallback callback) {
+        sendData(slice(utf8(msg), offset, length), false, 0, null, callback);
+    }
+
+    private void sendData(ByteString data, boolean destination, int port, String address,
+            SendCallback callback) {
+        boolean connected;
+        synchronized (lock) {
+            connected = connectState == ConnectState.CONNECTED;
+        }
+        if (connected) {
+            if (destination && (port != 0 || (address != null && !address.isEmpty()))) {
+                throw Errors.isConnected();
+            }
+            port = 0;
+            address = null;
+        } else if (port <= 0 || port > 65535) {
+            throw Errors.badPort("Port", port, false);
+        }
+        boolean oversized = data.size() > MAX_UDP_PAYLOAD;
+        synchronized (lock) {
+            if (closing) {
+                throw Errors.notRunning();
+            }
+            if (!oversized && bindState == BindState.UNBOUND) {
+                bindState = BindState.BINDING; // the daemon binds it first, emitting 'listening'
+                implicitBind = true;
+                updateKeepAlive();
+            }
+        }
+        if (oversized) {
+            // no UDP datagram is that big: answer as the kernel would, without shipping it
+            DgramException e = connected ? Errors.emsgsize(peerHost(), peerPort())
+                    : Errors.emsgsize(address, port);
+            remote.dispatch(() -> {
+                if (callback != null) {
+                    callback.done(e, 0);
+                } else {
+                    synchronized (lock) {
+                        if (closing) {
+                            return;
+                        }
+                    }
+                    emitError(e);
+                }
+            });
+            return;
+        }
+        remote.send(data, port, address, callback == null, (error, bytes) -> {
+            if (error != null) {
+                reconcileImplicitBind();
+            }
+            if (callback != null) {
+                callback.done(error, bytes);
+            }
         });
-  }
-
-  /** Holds the JVM while ref'd, bound or binding, and not yet closed ('close' not emitted). */
-  private void updateKeepAlive() {
-    keepAlive.hold(refed && bindState != BindState.UNBOUND && !closeEmitted);
-  }
-
-  /** Emits an error the daemon did not emit itself, in order, unless the socket is closing. */
-  private void report(DgramException error) {
-    if ("ERR_SOCKET_DGRAM_NOT_RUNNING".equals(error.code())) {
-      return; // the socket is gone: its event stream says so
     }
-    remote.dispatch(() -> {
-      synchronized (lock) {
-        if (closing) {
-          return;
+
+    private String peerHost() {
+        synchronized (lock) {
+            return peerAddress == null ? null : peerAddress.address();
         }
-      }
-      emitError(error);
-    });
-  }
-
-  private void emitError(DgramException error) {
-    if (!emitter.emit("error", false, error)) {
-      log.warn("unhandled 'error' event on dgram socket {}", remote.id(), error);
-    }
-  }
-
-  private static AddressInfo toInfo(dev.dgramd.proto.v1.AddressInfo a) {
-    return new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
-  }
-
-  /** The daemon's events, on the listener thread. */
-  private final class Events implements RemoteSocket.Events {
-    @Override
-    public void onListening(AddressInfo address) {
-      boolean suppress;
-      synchronized (lock) {
-        bindState = BindState.BOUND;
-        implicitBind = false;
-        localAddress = address;
-        updateKeepAlive();
-        suppress = closing;
-      }
-      if (!suppress) {
-        emitter.emit("listening", false);
-      }
     }
 
-    @Override
-    public void onConnect(AddressInfo remoteInfo) {
-      boolean suppress;
-      synchronized (lock) {
-        connectState = ConnectState.CONNECTED;
-        peerAddress = remoteInfo;
-        suppress = closing;
-      }
-      if (!suppress) {
-        emitter.emit("connect", false);
-      }
-    }
-
-    @Override
-    public void onMessage(byte[] data, RemoteInfo rinfo) {
-      synchronized (lock) {
-        if (closing) {
-          return;
+    private int peerPort() {
+        synchronized (lock) {
+            return peerAddress == null ? 0 : peerAddress.port();
         }
-      }
-      emitter.emit("message", false, data, rinfo);
     }
 
-    @Override
-    public void onError(DgramException error) {
-      synchronized (lock) {
-        if (closing) {
-          return;
+    private static ByteString bytes(byte[] msg) {
+        if (msg == null) {
+            throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
+                    + "TypedArray, or DataView", null);
         }
-      }
-      emitError(error);
+        return ByteString.copyFrom(msg);
+    }
+
+    private static byte[] utf8(String msg) {
+        if (msg == null) {
+            throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
+                    + "TypedArray, or DataView", null);
+        }
+        return msg.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static ByteString slice(byte[] msg, int offset, int length) {
+        if (msg == null) {
+            throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
+                    + "TypedArray, or DataView", null);
+        }
+        if (offset < 0 || offset > msg.length) {
+            throw Errors.outOfBounds("offset");
+        }
+        if (length < 0 || (long) offset + length > msg.length) {
+            throw Errors.outOfBounds("length");
+        }
+        return ByteString.copyFrom(msg, offset, length);
+    }
+
+    private static ByteString concat(List<byte[]> msg) {
+        if (msg == null) {
+            throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
+                    + "TypedArray, or DataView", null);
+        }
+        ByteString out = ByteString.EMPTY;
+        for (byte[] part : msg) {
+            if (part == null) {
+                throw Errors.invalidArgType("buffer list arguments", "of type string or an instance of "
+                        + "Buffer, TypedArray, or DataView", msg);
+            }
+            out = out.concat(ByteString.copyFrom(part));
+        }
+        return out;
+    }
+
+    // ----------------------------------------------------------------------------------- close
+
+    /**
+     * {@code socket.close()}: stops receiving and closes the socket in the daemon, after the
+     * operations already issued (earlier sends still go out). 'close' follows. Events other than
+     * 'close' are no longer delivered. Returns nothing, unlike Node's, because {@link
+     * AutoCloseable#close()} is void; {@link #close(Runnable)} returns the socket.
+     *
+     * @throws DgramException ERR_SOCKET_DGRAM_NOT_RUNNING when already closed
+     */
+    @Override
+    public void close() {
+        close(null);
+    }
+
+    /**
+     * {@code socket.close(callback)}: as {@link #close()}, {@code callback} listening to 'close'
+     * (added even when this throws, as in Node).
+     *
+     * @return this socket
+     * @throws DgramException ERR_SOCKET_DGRAM_NOT_RUNNING when already closed
+     */
+    public Socket close(Runnable callback) {
+        if (callback != null) {
+            emitter.add("close", callback, false, false);
+        }
+        synchronized (lock) {
+            if (closing) {
+                throw Errors.notRunning();
+            }
+            closing = true;
+        }
+        remote.close();
+        return this;
+    }
+
+    /**
+     * {@code socket[Symbol.asyncDispose]()}: closes the socket unless already closed; the future
+     * completes once 'close' was emitted (at once if it was). Never throws.
+     */
+    public CompletableFuture<Void> closeAsync() {
+        boolean start;
+        synchronized (lock) {
+            start = !closing;
+            closing = true;
+        }
+        if (start) {
+            remote.close();
+        }
+        return closed.copy();
+    }
+
+    // --------------------------------------------------------------------------------- queries
+
+    /**
+     * {@code socket.address()}: the bound address, known locally since 'listening'.
+     *
+     * @throws DgramException EBADF (syscall getsockname) when not bound yet,
+     *     ERR_SOCKET_DGRAM_NOT_RUNNING when closed
+     */
+    public AddressInfo address() {
+        synchronized (lock) {
+            if (closing) {
+                throw Errors.notRunning();
+            }
+            if (bindState != BindState.BOUND || localAddress == null) {
+                throw Errors.ebadf("getsockname");
+            }
+            return localAddress;
+        }
+    }
+
+    /**
+     * {@code socket.remoteAddress()}: the peer, known locally since 'connect'.
+     *
+     * @throws DgramException ERR_SOCKET_DGRAM_NOT_CONNECTED, ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public AddressInfo remoteAddress() {
+        synchronized (lock) {
+            if (closing) {
+                throw Errors.notRunning();
+            }
+            if (connectState != ConnectState.CONNECTED || peerAddress == null) {
+                throw Errors.notConnected();
+            }
+            return peerAddress;
+        }
+    }
+
+    /**
+     * {@code socket.setBroadcast(flag)}: SO_BROADCAST.
+     *
+     * @throws DgramException EBADF when not bound, ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public void setBroadcast(boolean flag) {
+        requireBound("setBroadcast");
+        SetFlagRequest req = SetFlagRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build();
+        remote.<com.google.protobuf.Empty>call("SetBroadcast", (stub, obs) -> stub.setBroadcast(req, obs));
+    }
+
+    /**
+     * {@code socket.setTTL(ttl)}: IP_TTL, 1..255.
+     *
+     * @return the TTL now in force
+     * @throws DgramException EINVAL (syscall setTTL) outside 1..255, EBADF when not bound,
+     *     ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public int setTTL(int ttl) {
+        requireBound("setTTL");
+        SetTtlRequest req = SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build();
+        return remote.<dev.dgramd.proto.v1.TtlResponse>call("SetTtl",
+                (stub, obs) -> stub.setTtl(req, obs)).getTtl();
+    }
+
+    /**
+     * {@code socket.setMulticastTTL(ttl)}: IP_MULTICAST_TTL, 0..255.
+     *
+     * @return the TTL now in force
+     * @throws DgramException EINVAL (syscall setMulticastTTL) outside 0..255, EBADF when not bound,
+     *     ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public int setMulticastTTL(int ttl) {
+        requireBound("setMulticastTTL");
+        SetTtlRequest req = SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build();
+        return remote.<dev.dgramd.proto.v1.TtlResponse>call("SetMulticastTtl",
+                (stub, obs) -> stub.setMulticastTtl(req, obs)).getTtl();
+    }
+
+    /**
+     * {@code socket.setMulticastLoopback(flag)}: IP_MULTICAST_LOOP.
+     *
+     * @return the flag now in force
+     * @throws DgramException EBADF when not bound, ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public boolean setMulticastLoopback(boolean flag) {
+        requireBound("setMulticastLoopback");
+        SetFlagRequest req = SetFlagRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build();
+        return remote.<dev.dgramd.proto.v1.FlagResponse>call("SetMulticastLoopback",
+                (stub, obs) -> stub.setMulticastLoopback(req, obs)).getFlag();
+    }
+
+    /**
+     * {@code socket.setMulticastInterface(interface)}: IPv4: the interface's address ("0.0.0.0":
+     * the system's choice); IPv6: {@code "::%ifname"}.
+     *
+     * @throws DgramException ERR_INVALID_ARG_TYPE (null), EINVAL, EADDRNOTAVAIL, EBADF when not
+     *     bound, ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public void setMulticastInterface(String multicastInterface) {
+        requireOpen();
+        if (multicastInterface == null) {
+            throw Errors.invalidArgType("interfaceAddress", "of type string", null);
+        }
+        requireBound("setMulticastInterface");
+        SetMulticastInterfaceRequest req = SetMulticastInterfaceRequest.newBuilder()
+                .setSocketId(remote.id()).setInterfaceAddress(multicastInterface).build();
+        remote.<com.google.protobuf.Empty>call("SetMulticastInterface", (stub, obs) -> stub.setMulticastInterface(req, obs));
+    }
+
+    /** {@code socket.addMembership(multicastAddress)}: the system chooses the interface. */
+    public void addMembership(String multicastAddress) {
+        addMembership(multicastAddress, null);
+    }
+
+    /**
+     * {@code socket.addMembership(multicastAddress, multicastInterface)}: joins a group, binding
+     * the socket first if needed.
+     *
+     * @throws DgramException ERR_MISSING_ARGS (no group), EINVAL (not a multicast address),
+     *     EADDRINUSE (already joined), EADDRNOTAVAIL, ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public void addMembership(String multicastAddress, String multicastInterface) {
+        requireOpen();
+        if (multicastAddress == null || multicastAddress.isEmpty()) {
+            throw Errors.missingArgs("multicastAddress");
+        }
+        MembershipRequest req = MembershipRequest.newBuilder().setSocketId(remote.id())
+                .setMulticastAddress(multicastAddress)
+                .setInterfaceAddress(multicastInterface == null ? "" : multicastInterface).build();
+        remote.<com.google.protobuf.Empty>call("AddMembership", (stub, obs) -> stub.addMembership(req, obs));
+        boundImplicitly();
+    }
+
+    /** {@code socket.dropMembership(multicastAddress)}. */
+    public void dropMembership(String multicastAddress) {
+        dropMembership(multicastAddress, null);
+    }
+
+    /**
+     * {@code socket.dropMembership(multicastAddress, multicastInterface)}: leaves a group.
+     *
+     * @throws DgramException ERR_MISSING_ARGS, EADDRNOTAVAIL (not joined), EINVAL,
+     *     ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public void dropMembership(String multicastAddress, String multicastInterface) {
+        requireOpen();
+        if (multicastAddress == null || multicastAddress.isEmpty()) {
+            throw Errors.missingArgs("multicastAddress");
+        }
+        MembershipRequest req = MembershipRequest.newBuilder().setSocketId(remote.id())
+                .setMulticastAddress(multicastAddress)
+                .setInterfaceAddress(multicastInterface == null ? "" : multicastInterface).build();
+        remote.<com.google.protobuf.Empty>call("DropMembership", (stub, obs) -> stub.dropMembership(req, obs));
+    }
+
+    /** {@code socket.addSourceSpecificMembership(sourceAddress, groupAddress)}. */
+    public void addSourceSpecificMembership(String sourceAddress, String groupAddress) {
+        addSourceSpecificMembership(sourceAddress, groupAddress, null);
+    }
+
+    /**
+     * {@code socket.addSourceSpecificMembership(sourceAddress, groupAddress, multicastInterface)}:
+     * joins a source-specific group, binding the socket first if needed.
+     *
+     * @throws DgramException ERR_INVALID_ARG_TYPE (source or group null), EINVAL,
+     *     ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public void addSourceSpecificMembership(String sourceAddress, String groupAddress,
+            String multicastInterface) {
+        SourceSpecificMembershipRequest req = ssm(sourceAddress, groupAddress, multicastInterface);
+        remote.<com.google.protobuf.Empty>call("AddSourceSpecificMembership",
+                (stub, obs) -> stub.addSourceSpecificMembership(req, obs));
+        boundImplicitly();
+    }
+
+    /** {@code socket.dropSourceSpecificMembership(sourceAddress, groupAddress)}. */
+    public void dropSourceSpecificMembership(String sourceAddress, String groupAddress) {
+        dropSourceSpecificMembership(sourceAddress, groupAddress, null);
+    }
+
+    /**
+     * {@code socket.dropSourceSpecificMembership(sourceAddress, groupAddress, multicastInterface)}.
+     *
+     * @throws DgramException ERR_INVALID_ARG_TYPE (source or group null), EINVAL, EADDRNOTAVAIL,
+     *     ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public void dropSourceSpecificMembership(String sourceAddress, String groupAddress,
+            String multicastInterface) {
+        SourceSpecificMembershipRequest req = ssm(sourceAddress, groupAddress, multicastInterface);
+        remote.<com.google.protobuf.Empty>call("DropSourceSpecificMembership",
+                (stub, obs) -> stub.dropSourceSpecificMembership(req, obs));
+    }
+
+    private SourceSpecificMembershipRequest ssm(String source, String group, String iface) {
+        requireOpen();
+        if (source == null) {
+            throw Errors.invalidArgType("sourceAddress", "of type string", null);
+        }
+        if (group == null) {
+            throw Errors.invalidArgType("groupAddress", "of type string", null);
+        }
+        return SourceSpecificMembershipRequest.newBuilder().setSocketId(remote.id())
+                .setSourceAddress(source).setGroupAddress(group)
+                .setInterfaceAddress(iface == null ? "" : iface).build();
+    }
+
+    /**
+     * {@code socket.getRecvBufferSize()}: SO_RCVBUF in bytes.
+     *
+     * @throws DgramException ERR_SOCKET_BUFFER_SIZE when not bound, ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public int getRecvBufferSize() {
+        return getBufferSize("recv");
+    }
+
+    /**
+     * {@code socket.getSendBufferSize()}: SO_SNDBUF in bytes.
+     *
+     * @throws DgramException ERR_SOCKET_BUFFER_SIZE when not bound, ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public int getSendBufferSize() {
+        return getBufferSize("send");
+    }
+
+    /**
+     * {@code socket.setRecvBufferSize(size)}: SO_RCVBUF (Linux doubles it); 0 changes nothing, as
+     * in Node.
+     *
+     * @throws DgramException ERR_SOCKET_BAD_BUFFER_SIZE (negative), ERR_SOCKET_BUFFER_SIZE (not
+     *     bound, or refused), ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public void setRecvBufferSize(int size) {
+        setBufferSize("recv", size);
+    }
+
+    /**
+     * {@code socket.setSendBufferSize(size)}: SO_SNDBUF (Linux doubles it); 0 changes nothing.
+     *
+     * @throws DgramException ERR_SOCKET_BAD_BUFFER_SIZE (negative), ERR_SOCKET_BUFFER_SIZE (not
+     *     bound, or refused), ERR_SOCKET_DGRAM_NOT_RUNNING
+     */
+    public void setSendBufferSize(int size) {
+        setBufferSize("send", size);
+    }
+
+    private int getBufferSize(String which) {
+        requireOpen();
+        synchronized (lock) {
+            if (bindState != BindState.BOUND) {
+                throw Errors.bufferSizeUnbound(which);
+            }
+        }
+        SocketRequest req = SocketRequest.newBuilder().setSocketId(remote.id()).build();
+        BufferSizeResponse resp = "recv".equals(which)
+                ? remote.<BufferSizeResponse>call("GetRecvBufferSize",
+                        (stub, obs) -> stub.getRecvBufferSize(req, obs))
+                : remote.<BufferSizeResponse>call("GetSendBufferSize",
+                        (stub, obs) -> stub.getSendBufferSize(req, obs));
+        return resp.getSize();
+    }
+
+    private void setBufferSize(String which, int size) {
+        if (size < 0) {
+            throw Errors.badBufferSize();
+        }
+        requireOpen();
+        synchronized (lock) {
+            if (bindState != BindState.BOUND) {
+                throw Errors.bufferSizeUnbound(which);
+            }
+        }
+        if (size == 0) {
+            return;
+        }
+        SetBufferSizeRequest req = SetBufferSizeRequest.newBuilder().setSocketId(remote.id())
+                .setSize(size).build();
+        if ("recv".equals(which)) {
+            remote.<BufferSizeResponse>call("SetRecvBufferSize", (stub, obs) -> stub.setRecvBufferSize(req, obs));
+        } else {
+            remote.<BufferSizeResponse>call("SetSendBufferSize", (stub, obs) -> stub.setSendBufferSize(req, obs));
+        }
+    }
+
+    /**
+     * {@code socket.getSendQueueSize()}: payload bytes this socket handed to send() that the daemon
+     * has not answered yet (queued in the client, or in flight). Node counts the bytes libuv has
+     * not yet handed to the kernel; here the queue is the client's.
+     */
+    public long getSendQueueSize() {
+        return remote.queuedBytes();
+    }
+
+    /** {@code socket.getSendQueueCount()}: the datagrams counted by {@link #getSendQueueSize()}. */
+    public long getSendQueueCount() {
+        return remote.queuedCount();
+    }
+
+    /**
+     * dgramd extension: how many 'message' events the daemon dropped for this socket because its
+     * listeners fell behind (more than {@link ClientOptions#eventBatchesInFlight} batches waiting).
+     * Node has no such bound: its process would buffer without limit.
+     */
+    public long droppedMessages() {
+        return remote.droppedMessages();
+    }
+
+    // ------------------------------------------------------------------------------- ref/unref
+
+    /**
+     * {@code socket.ref()}: the socket keeps the JVM alive again while bound and open (the
+     * default). Idempotent.
+     */
+    public Socket ref() {
+        synchronized (lock) {
+            refed = true;
+            updateKeepAlive();
+        }
+        return this;
+    }
+
+    /**
+     * {@code socket.unref()}: the socket no longer keeps the JVM alive: the JVM may exit while it
+     * is still bound, as a Node process may. Idempotent.
+     */
+    public Socket unref() {
+        synchronized (lock) {
+            refed = false;
+            updateKeepAlive();
+        }
+        return this;
+    }
+
+    // -------------------------------------------------------------------------- EventEmitter
+
+    /** {@code socket.on(event, listener)} for 'listening', 'connect', 'close' (or any event). */
+    public Socket on(String event, Runnable listener) {
+        emitter.add(event, listener, false, false);
+        return this;
+    }
+
+    /** {@code socket.on('error', listener)}. */
+    public Socket on(String event, ErrorListener listener) {
+        emitter.add(event, listener, false, false);
+        return this;
+    }
+
+    /** {@code socket.on('message', listener)}. */
+    public Socket on(String event, MessageListener listener) {
+        emitter.add(event, listener, false, false);
+        return this;
+    }
+
+    /** {@code socket.addListener(event, listener)}: same as {@link #on(String, Runnable)}. */
+    public Socket addListener(String event, Runnable listener) {
+        return on(event, listener);
+    }
+
+    /** {@code socket.addListener('error', listener)}. */
+    public Socket addListener(String event, ErrorListener listener) {
+        return on(event, listener);
+    }
+
+    /** {@code socket.addListener('message', listener)}. */
+    public Socket addListener(String event, MessageListener listener) {
+        return on(event, listener);
+    }
+
+    /** {@code socket.once(event, listener)}: removed before its first call. */
+    public Socket once(String event, Runnable listener) {
+        emitter.add(event, listener, true, false);
+        return this;
+    }
+
+    /** {@code socket.once('error', listener)}. */
+    public Socket once(String event, ErrorListener listener) {
+        emitter.add(event, listener, true, false);
+        return this;
+    }
+
+    /** {@code socket.once('message', listener)}. */
+    public Socket once(String event, MessageListener listener) {
+        emitter.add(event, listener, true, false);
+        return this;
+    }
+
+    /** {@code socket.prependListener(event, listener)}: called before the others. */
+    public Socket prependListener(String event, Runnable listener) {
+        emitter.add(event, listener, false, true);
+        return this;
+    }
+
+    /** {@code socket.prependListener('error', listener)}. */
+    public Socket prependListener(String event, ErrorListener listener) {
+        emitter.add(event, listener, false, true);
+        return this;
+    }
+
+    /** {@code socket.prependListener('message', listener)}. */
+    public Socket prependListener(String event, MessageListener listener) {
+        emitter.add(event, listener, false, true);
+        return this;
+    }
+
+    /** {@code socket.prependOnceListener(event, listener)}. */
+    public Socket prependOnceListener(String event, Runnable listener) {
+        emitter.add(event, listener, true, true);
+        return this;
+    }
+
+    /** {@code socket.prependOnceListener('error', listener)}. */
+    public Socket prependOnceListener(String event, ErrorListener listener) {
+        emitter.add(event, listener, true, true);
+        return this;
+    }
+
+    /** {@code socket.prependOnceListener('message', listener)}. */
+    public Socket prependOnceListener(String event, MessageListener listener) {
+        emitter.add(event, listener, true, true);
+        return this;
+    }
+
+    /** {@code socket.removeListener(event, listener)}: the latest registration of it. */
+    public Socket removeListener(String event, Runnable listener) {
+        emitter.remove(event, listener);
+        return this;
+    }
+
+    /** {@code socket.removeListener('error', listener)}. */
+    public Socket removeListener(String event, ErrorListener listener) {
+        emitter.remove(event, listener);
+        return this;
+    }
+
+    /** {@code socket.removeListener('message', listener)}. */
+    public Socket removeListener(String event, MessageListener listener) {
+        emitter.remove(event, listener);
+        return this;
+    }
+
+    /** {@code socket.off(event, listener)}: same as removeListener. */
+    public Socket off(String event, Runnable listener) {
+        return removeListener(event, listener);
+    }
+
+    /** {@code socket.off('error', listener)}. */
+    public Socket off(String event, ErrorListener listener) {
+        return removeListener(event, listener);
+    }
+
+    /** {@code socket.off('message', listener)}. */
+    public Socket off(String event, MessageListener listener) {
+        return removeListener(event, listener);
+    }
+
+    /** {@code socket.removeAllListeners()}. */
+    public Socket removeAllListeners() {
+        emitter.removeAll(null);
+        return this;
+    }
+
+    /** {@code socket.removeAllListeners(event)}. */
+    public Socket removeAllListeners(String event) {
+        emitter.removeAll(event);
+        return this;
+    }
+
+    /** {@code socket.listenerCount(event)}. */
+    public int listenerCount(String event) {
+        return emitter.count(event);
+    }
+
+    /**
+     * {@code socket.emit(event)}: calls the listeners of {@code event} now, on the calling thread.
+     *
+     * @return whether there were listeners
+     */
+    public boolean emit(String event) {
+        return emitter.emit(event, true);
+    }
+
+    /**
+     * {@code socket.emit('error', err)}. As in Node, with no 'error' listener {@code err} is
+     * thrown.
+     */
+    public boolean emit(String event, DgramException error) {
+        boolean had = emitter.emit(event, true, error);
+        if (!had && "error".equals(event) && error != null) {
+            throw error;
+        }
+        return had;
+    }
+
+    /** {@code socket.emit('message', msg, rinfo)}. */
+    public boolean emit(String event, byte[] msg, RemoteInfo rinfo) {
+        return emitter.emit(event, true, msg, rinfo);
     }
 
     @Override
-    public void onClose() {
-      synchronized (lock) {
-        closing = true;
-        closeEmitted = true;
-        updateKeepAlive();
-      }
-      try {
-        emitter.emit("close", false);
-      } finally {
-        closed.complete(null);
-        client.forget(Socket.this);
-      }
+    public String toString() {
+        synchronized (lock) {
+            return "Socket{" + type + ", " + bindState + (localAddress == null ? "" : " " + localAddress)
+                    + ", " + connectState + (closing ? ", closed" : "") + "}";
+        }
     }
-  }
+
+    // ------------------------------------------------------------------------------- internals
+
+    private void requireOpen() {
+        synchronized (lock) {
+            if (closing) {
+                throw Errors.notRunning();
+            }
+        }
+    }
+
+    private void requireBound(String syscall) {
+        synchronized (lock) {
+            if (closing) {
+                throw Errors.notRunning();
+            }
+            if (bindState != BindState.BOUND) {
+                throw Errors.ebadf(syscall);
+            }
+        }
+    }
+
+    /** A call that binds an unbound socket in the daemon succeeded: 'listening' is on its way. */
+    private void boundImplicitly() {
+        synchronized (lock) {
+            if (bindState == BindState.UNBOUND) {
+                bindState = BindState.BINDING;
+                implicitBind = true;
+                updateKeepAlive();
+            }
+        }
+    }
+
+    /**
+     * A send or connect that was to bind the socket implicitly failed: whether the daemon bound it
+     * cannot be told from here ('listening' comes on another stream, if at all), so ask it, in
+     * order, rather than stay 'binding' forever. A 'listening' that arrives later wins anyway.
+     */
+    private void reconcileImplicitBind() {
+        synchronized (lock) {
+            if (bindState != BindState.BINDING || !implicitBind || reconciling || closing) {
+                return;
+            }
+            reconciling = true;
+        }
+        SocketRequest req = SocketRequest.newBuilder().setSocketId(remote.id()).build();
+        remote.<dev.dgramd.proto.v1.AddressInfo>callAsync("Address",
+                (stub, obs) -> stub.address(req, obs), false, (resp, error, reported) -> {
+                    synchronized (lock) {
+                        reconciling = false;
+                        if (bindState != BindState.BINDING || !implicitBind) {
+                            return;
+                        }
+                        if (error == null && resp != null) {
+                            bindState = BindState.BOUND;
+                            localAddress = toInfo(resp);
+                        } else if (error != null && "EBADF".equals(error.code())) {
+                            bindState = BindState.UNBOUND;
+                            implicitBind = false;
+                        }
+                        updateKeepAlive();
+                    }
+                });
+    }
+
+    /** Holds the JVM while ref'd, bound or binding, and not yet closed ('close' not emitted). */
+    private void updateKeepAlive() {
+        keepAlive.hold(refed && bindState != BindState.UNBOUND && !closeEmitted);
+    }
+
+    /** Emits an error the daemon did not emit itself, in order, unless the socket is closing. */
+    private void report(DgramException error) {
+        if ("ERR_SOCKET_DGRAM_NOT_RUNNING".equals(error.code())) {
+            return; // the socket is gone: its event stream says so
+        }
+        remote.dispatch(() -> {
+            synchronized (lock) {
+                if (closing) {
+                    return;
+                }
+            }
+            emitError(error);
+        });
+    }
+
+    private void emitError(DgramException error) {
+        if (!emitter.emit("error", false, error)) {
+            log.warn("unhandled 'error' event on dgram socket {}", remote.id(), error);
+        }
+    }
+
+    private static AddressInfo toInfo(dev.dgramd.proto.v1.AddressInfo a) {
+        return new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
+    }
+
+    /** The daemon's events, on the listener thread. */
+    private final class Events implements RemoteSocket.Events {
+        @Override
+        public void onListening(AddressInfo address) {
+            boolean suppress;
+            synchronized (lock) {
+                bindState = BindState.BOUND;
+                implicitBind = false;
+                localAddress = address;
+                updateKeepAlive();
+                suppress = closing;
+            }
+            if (!suppress) {
+                emitter.emit("listening", false);
+            }
+        }
+
+        @Override
+        public void onConnect(AddressInfo remoteInfo) {
+            boolean suppress;
+            synchronized (lock) {
+                connectState = ConnectState.CONNECTED;
+                peerAddress = remoteInfo;
+                suppress = closing;
+            }
+            if (!suppress) {
+                emitter.emit("connect", false);
+            }
+        }
+
+        @Override
+        public void onMessage(byte[] data, RemoteInfo rinfo) {
+            synchronized (lock) {
+                if (closing) {
+                    return;
+                }
+            }
+            emitter.emit("message", false, data, rinfo);
+        }
+
+        @Override
+        public void onError(DgramException error) {
+            synchronized (lock) {
+                if (closing) {
+                    return;
+                }
+            }
+            emitError(error);
+        }
+
+        @Override
+        public void onClose() {
+            synchronized (lock) {
+                closing = true;
+                closeEmitted = true;
+                updateKeepAlive();
+            }
+            try {
+                emitter.emit("close", false);
+            } finally {
+                closed.complete(null);
+                client.forget(Socket.this);
+            }
+        }
+    }
 }

@@ -21,84 +21,84 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class DaemonFixture {
-  static final long WAIT_SECONDS = 5;
+    static final long WAIT_SECONDS = 5;
 
-  Dgramd daemon;
-  DgramClient dgram;
-  private final List<Socket> sockets = Collections.synchronizedList(new ArrayList<>());
+    Dgramd daemon;
+    DgramClient dgram;
+    private final List<Socket> sockets = Collections.synchronizedList(new ArrayList<>());
 
-  @BeforeAll
-  void startDaemon() throws IOException {
-    daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
-    dgram = DgramClient.connect(daemon.target());
-  }
-
-  @AfterAll
-  void stopDaemon() {
-    if (dgram != null) {
-      dgram.close();
+    @BeforeAll
+    void startDaemon() throws IOException {
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
+        dgram = DgramClient.connect(daemon.target());
     }
-    if (daemon != null) {
-      daemon.close();
+
+    @AfterAll
+    void stopDaemon() {
+        if (dgram != null) {
+            dgram.close();
+        }
+        if (daemon != null) {
+            daemon.close();
+        }
     }
-  }
 
-  @AfterEach
-  void closeSockets() {
-    List<CompletableFuture<Void>> closing = new ArrayList<>();
-    synchronized (sockets) {
-      for (Socket s : sockets) {
-        closing.add(s.closeAsync());
-      }
-      sockets.clear();
+    @AfterEach
+    void closeSockets() {
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
+        synchronized (sockets) {
+            for (Socket s : sockets) {
+                closing.add(s.closeAsync());
+            }
+            sockets.clear();
+        }
+        for (CompletableFuture<Void> f : closing) {
+            await(f);
+        }
     }
-    for (CompletableFuture<Void> f : closing) {
-      await(f);
+
+    Socket udp4() {
+        return track(dgram.createSocket("udp4"));
     }
-  }
 
-  Socket udp4() {
-    return track(dgram.createSocket("udp4"));
-  }
-
-  Socket udp6() {
-    return track(dgram.createSocket("udp6"));
-  }
-
-  Socket track(Socket s) {
-    sockets.add(s);
-    return s;
-  }
-
-  /** Binds {@code s} to {@code address}:0 and waits for 'listening'; returns the bound port. */
-  static int bound(Socket s, String address) {
-    CompletableFuture<Void> listening = new CompletableFuture<>();
-    s.bind(0, address, () -> listening.complete(null));
-    await(listening);
-    return s.address().port();
-  }
-
-  static <T> T await(CompletableFuture<T> f) {
-    try {
-      return f.get(WAIT_SECONDS, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw new AssertionError("future failed", e.getCause());
-    } catch (Exception e) {
-      throw new AssertionError("not completed within " + WAIT_SECONDS + " s", e);
+    Socket udp6() {
+        return track(dgram.createSocket("udp6"));
     }
-  }
 
-  /** Runs {@code call} and returns the DgramException it throws (fails if it does not). */
-  static DgramException thrown(Runnable call) {
-    try {
-      call.run();
-    } catch (DgramException e) {
-      return e;
+    Socket track(Socket s) {
+        sockets.add(s);
+        return s;
     }
-    throw new AssertionError("expected a DgramException");
-  }
 
-  static void assertCode(Runnable call, String code) {
-    assertThat(thrown(call).code()).isEqualTo(code);
-  }
+    /** Binds {@code s} to {@code address}:0 and waits for 'listening'; returns the bound port. */
+    static int bound(Socket s, String address) {
+        CompletableFuture<Void> listening = new CompletableFuture<>();
+        s.bind(0, address, () -> listening.complete(null));
+        await(listening);
+        return s.address().port();
+    }
+
+    static <T> T await(CompletableFuture<T> f) {
+        try {
+            return f.get(WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new AssertionError("future failed", e.getCause());
+        } catch (Exception e) {
+            throw new AssertionError("not completed within " + WAIT_SECONDS + " s", e);
+        }
+    }
+
+    /** Runs {@code call} and returns the DgramException it throws (fails if it does not). */
+    static DgramException thrown(Runnable call) {
+        try {
+            call.run();
+        } catch (DgramException e) {
+            return e;
+        }
+        throw new AssertionError("expected a DgramException");
+    }
+
+    static void assertCode(Runnable call, String code) {
+        assertThat(thrown(call).code()).isEqualTo(code);
+    }
 }

@@ -33,28 +33,28 @@ import java.nio.charset.StandardCharsets;
  * keeps the JVM running, as it keeps a Node process running, until an error closes it.
  */
 public final class UdpServerExample {
-  private UdpServerExample() {}
+    private UdpServerExample() {}
 
-  public static void main(String[] args) {
-    String target = args.length > 0 ? args[0] : "127.0.0.1:50051";
-    DgramClient dgram = DgramClient.connect(target);
+    public static void main(String[] args) {
+        String target = args.length > 0 ? args[0] : "127.0.0.1:50051";
+        DgramClient dgram = DgramClient.connect(target);
 
-    Socket server = dgram.createSocket("udp4");
-    server.on("error", err -> {
-      StringWriter stack = new StringWriter();
-      err.printStackTrace(new PrintWriter(stack));
-      System.err.println("server error:\n" + stack);
-      server.close();
-    });
-    server.on("message", (msg, rinfo) -> {
-      System.out.println("server got: " + new String(msg, StandardCharsets.UTF_8) + " from "
-          + rinfo.address() + ":" + rinfo.port());
-    });
-    server.on("listening", () -> {
-      AddressInfo address = server.address();
-      System.out.println("server listening " + address.address() + ":" + address.port());
-    });
-    server.bind(41234);
-    // Prints: server listening 0.0.0.0:41234
-  }
+        Socket server = dgram.createSocket("udp4");
+        server.on("error", err -> {
+            StringWriter stack = new StringWriter();
+            err.printStackTrace(new PrintWriter(stack));
+            System.err.println("server error:\n" + stack);
+            server.close();
+        });
+        server.on("message", (msg, rinfo) -> {
+            System.out.println("server got: " + new String(msg, StandardCharsets.UTF_8) + " from "
+                    + rinfo.address() + ":" + rinfo.port());
+        });
+        server.on("listening", () -> {
+            AddressInfo address = server.address();
+            System.out.println("server listening " + address.address() + ":" + address.port());
+        });
+        server.bind(41234);
+        // Prints: server listening 0.0.0.0:41234
+    }
 }

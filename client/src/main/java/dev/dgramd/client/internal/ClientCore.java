@@ -22,135 +22,135 @@ import org.slf4j.LoggerFactory;
  * threads, so it never holds the JVM) and the send pipeline.
  */
 public final class ClientCore {
-  private static final Logger log = LoggerFactory.getLogger(ClientCore.class);
-  private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final Logger log = LoggerFactory.getLogger(ClientCore.class);
+    private static final AtomicInteger THREADS = new AtomicInteger();
 
-  private final String target;
-  private final ManagedChannel channel;
-  private final DgramGrpc.DgramStub stub;
-  private final ExecutorService listenerPool;
-  private final SendPipeline pipeline;
-  private final long callTimeoutMillis;
-  private final int eventBatchesInFlight;
+    private final String target;
+    private final ManagedChannel channel;
+    private final DgramGrpc.DgramStub stub;
+    private final ExecutorService listenerPool;
+    private final SendPipeline pipeline;
+    private final long callTimeoutMillis;
+    private final int eventBatchesInFlight;
 
-  /**
-   * Connects (lazily, as gRPC does) to {@code target}.
-   *
-   * @param maxPendingSendBytes the send window in bytes
-   * @param maxPendingSendDatagrams the send window in datagrams
-   * @param callTimeout the deadline of each unary call
-   * @param eventBatchesInFlight event batches requested ahead, per socket
-   */
-  public ClientCore(String target, long maxPendingSendBytes, int maxPendingSendDatagrams,
-      Duration callTimeout, int eventBatchesInFlight) {
-    this.target = target;
-    this.callTimeoutMillis = callTimeout.toMillis();
-    this.eventBatchesInFlight = eventBatchesInFlight;
-    this.channel = NettyChannelBuilder.forTarget(target).usePlaintext().build();
-    this.stub = DgramGrpc.newStub(channel);
-    // a cached pool of daemon threads: a listener that blocks holds one thread, not the others
-    ThreadPoolExecutor pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-        new java.util.concurrent.SynchronousQueue<>(), r -> {
-          Thread t = new Thread(r, "dgramd-listener-" + THREADS.incrementAndGet());
-          t.setDaemon(true);
-          return t;
+    /**
+     * Connects (lazily, as gRPC does) to {@code target}.
+     *
+     * @param maxPendingSendBytes the send window in bytes
+     * @param maxPendingSendDatagrams the send window in datagrams
+     * @param callTimeout the deadline of each unary call
+     * @param eventBatchesInFlight event batches requested ahead, per socket
+     */
+    public ClientCore(String target, long maxPendingSendBytes, int maxPendingSendDatagrams,
+            Duration callTimeout, int eventBatchesInFlight) {
+        this.target = target;
+        this.callTimeoutMillis = callTimeout.toMillis();
+        this.eventBatchesInFlight = eventBatchesInFlight;
+        this.channel = NettyChannelBuilder.forTarget(target).usePlaintext().build();
+        this.stub = DgramGrpc.newStub(channel);
+        // a cached pool of daemon threads: a listener that blocks holds one thread, not the others
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
+                new java.util.concurrent.SynchronousQueue<>(), r -> {
+                    Thread t = new Thread(r, "dgramd-listener-" + THREADS.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        this.listenerPool = pool;
+        this.pipeline = new SendPipeline(stub, maxPendingSendBytes, maxPendingSendDatagrams);
+    }
+
+    /** The daemon's address. */
+    public String target() {
+        return target;
+    }
+
+    DgramGrpc.DgramStub stub() {
+        return stub;
+    }
+
+    DgramGrpc.DgramStub stubWithDeadline() {
+        return stub.withDeadlineAfter(callTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    ExecutorService listenerPool() {
+        return listenerPool;
+    }
+
+    SendPipeline pipeline() {
+        return pipeline;
+    }
+
+    long callTimeoutMillis() {
+        return callTimeoutMillis;
+    }
+
+    int eventBatchesInFlight() {
+        return eventBatchesInFlight;
+    }
+
+    /** True when the caller runs on any socket's listener thread. */
+    public static boolean onListenerThread() {
+        return SerialExecutor.inListenerThread();
+    }
+
+    /**
+     * Creates a socket in the daemon (blocking, bounded by the call timeout). The caller then
+     * calls {@link RemoteSocket#start} to attach its listener and open the event stream.
+     *
+     * @throws DgramException the daemon's error, ERR_DGRAMD_UNAVAILABLE, ERR_DGRAMD_TIMEOUT
+     */
+    public RemoteSocket createSocket(CreateSocketRequest request) {
+        CompletableFuture<CreateSocketResponse> f = new CompletableFuture<>();
+        stubWithDeadline().createSocket(request, new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(CreateSocketResponse value) {
+                f.complete(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                f.completeExceptionally(Errors.fromRpc(t, "CreateSocket").exception());
+            }
+
+            @Override
+            public void onCompleted() {
+                f.completeExceptionally(new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
+                        "CreateSocket answered nothing"));
+            }
         });
-    this.listenerPool = pool;
-    this.pipeline = new SendPipeline(stub, maxPendingSendBytes, maxPendingSendDatagrams);
-  }
-
-  /** The daemon's address. */
-  public String target() {
-    return target;
-  }
-
-  DgramGrpc.DgramStub stub() {
-    return stub;
-  }
-
-  DgramGrpc.DgramStub stubWithDeadline() {
-    return stub.withDeadlineAfter(callTimeoutMillis, TimeUnit.MILLISECONDS);
-  }
-
-  ExecutorService listenerPool() {
-    return listenerPool;
-  }
-
-  SendPipeline pipeline() {
-    return pipeline;
-  }
-
-  long callTimeoutMillis() {
-    return callTimeoutMillis;
-  }
-
-  int eventBatchesInFlight() {
-    return eventBatchesInFlight;
-  }
-
-  /** True when the caller runs on any socket's listener thread. */
-  public static boolean onListenerThread() {
-    return SerialExecutor.inListenerThread();
-  }
-
-  /**
-   * Creates a socket in the daemon (blocking, bounded by the call timeout). The caller then
-   * calls {@link RemoteSocket#start} to attach its listener and open the event stream.
-   *
-   * @throws DgramException the daemon's error, ERR_DGRAMD_UNAVAILABLE, ERR_DGRAMD_TIMEOUT
-   */
-  public RemoteSocket createSocket(CreateSocketRequest request) {
-    CompletableFuture<CreateSocketResponse> f = new CompletableFuture<>();
-    stubWithDeadline().createSocket(request, new io.grpc.stub.StreamObserver<>() {
-      @Override
-      public void onNext(CreateSocketResponse value) {
-        f.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        f.completeExceptionally(Errors.fromRpc(t, "CreateSocket").exception());
-      }
-
-      @Override
-      public void onCompleted() {
-        f.completeExceptionally(new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
-            "CreateSocket answered nothing"));
-      }
-    });
-    try {
-      String id = f.get(2 * callTimeoutMillis, TimeUnit.MILLISECONDS).getSocketId();
-      return new RemoteSocket(this, id);
-    } catch (ExecutionException e) {
-      DgramException d = (DgramException) e.getCause();
-      throw new DgramException(d.code(), d.getMessage(), d.errno(), d.syscall(), d.address(),
-          d.port(), d);
-    } catch (TimeoutException e) {
-      throw Errors.timeout("CreateSocket");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
-          "interrupted while creating a socket");
+        try {
+            String id = f.get(2 * callTimeoutMillis, TimeUnit.MILLISECONDS).getSocketId();
+            return new RemoteSocket(this, id);
+        } catch (ExecutionException e) {
+            DgramException d = (DgramException) e.getCause();
+            throw new DgramException(d.code(), d.getMessage(), d.errno(), d.syscall(), d.address(),
+                    d.port(), d);
+        } catch (TimeoutException e) {
+            throw Errors.timeout("CreateSocket");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
+                    "interrupted while creating a socket");
+        }
     }
-  }
 
-  /**
-   * Ends the send stream and shuts the channel down (waiting at most {@code waitMillis}, then
-   * forcibly).
-   */
-  public void shutdown(long waitMillis) {
-    pipeline.close();
-    channel.shutdown();
-    boolean onListener = onListenerThread();
-    try {
-      if (!onListener && !channel.awaitTermination(waitMillis, TimeUnit.MILLISECONDS)) {
-        log.debug("channel to {} did not terminate in {} ms; forcing", target, waitMillis);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    /**
+     * Ends the send stream and shuts the channel down (waiting at most {@code waitMillis}, then
+     * forcibly).
+     */
+    public void shutdown(long waitMillis) {
+        pipeline.close();
+        channel.shutdown();
+        boolean onListener = onListenerThread();
+        try {
+            if (!onListener && !channel.awaitTermination(waitMillis, TimeUnit.MILLISECONDS)) {
+                log.debug("channel to {} did not terminate in {} ms; forcing", target, waitMillis);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        channel.shutdownNow();
+        // the pool is not shut down: the streams just cancelled still dispatch their 'close' on it;
+        // its idle (daemon) threads end by themselves after 30 s
     }
-    channel.shutdownNow();
-    // the pool is not shut down: the streams just cancelled still dispatch their 'close' on it;
-    // its idle (daemon) threads end by themselves after 30 s
-  }
 }

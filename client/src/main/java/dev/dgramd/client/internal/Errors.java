@@ -9,159 +9,159 @@ import io.grpc.protobuf.StatusProto;
 
 /** Builds {@link DgramException}s: Node's local argument and state errors, and RPC failures. */
 public final class Errors {
-  /** errno of EBADF on Linux, as Node reports it. */
-  public static final int UV_EBADF = -9;
+    /** errno of EBADF on Linux, as Node reports it. */
+    public static final int UV_EBADF = -9;
 
-  private Errors() {}
+    private Errors() {}
 
-  /** An RPC failure: the exception, and whether the daemon itself reported it as an error. */
-  public record RpcFailure(DgramException exception, boolean fromDaemon, boolean transport) {}
+    /** An RPC failure: the exception, and whether the daemon itself reported it as an error. */
+    public record RpcFailure(DgramException exception, boolean fromDaemon, boolean transport) {}
 
-  /**
-   * Reads a failed call's status: a dgramd {@code ErrorInfo} becomes the Node error it names
-   * ({@code fromDaemon}); otherwise the gRPC status maps to ERR_DGRAMD_UNAVAILABLE (UNAVAILABLE,
-   * CANCELLED: {@code transport}), ERR_DGRAMD_TIMEOUT or ERR_DGRAMD_CALL_FAILED.
-   */
-  public static RpcFailure fromRpc(Throwable t, String what) {
-    com.google.rpc.Status st = StatusProto.fromThrowable(t);
-    if (st != null) {
-      for (Any any : st.getDetailsList()) {
-        if (any.is(ErrorInfo.class)) {
-          try {
-            ErrorInfo info = any.unpack(ErrorInfo.class);
-            var md = info.getMetadataMap();
-            return new RpcFailure(new DgramException(info.getReason(),
-                st.getMessage().isEmpty() ? info.getReason() : st.getMessage(),
-                parseInt(md.get("errno")), md.get("syscall"), md.get("address"),
-                parseInt(md.get("port")), null), true, false);
-          } catch (InvalidProtocolBufferException e) {
-            break;
-          }
+    /**
+     * Reads a failed call's status: a dgramd {@code ErrorInfo} becomes the Node error it names
+     * ({@code fromDaemon}); otherwise the gRPC status maps to ERR_DGRAMD_UNAVAILABLE (UNAVAILABLE,
+     * CANCELLED: {@code transport}), ERR_DGRAMD_TIMEOUT or ERR_DGRAMD_CALL_FAILED.
+     */
+    public static RpcFailure fromRpc(Throwable t, String what) {
+        com.google.rpc.Status st = StatusProto.fromThrowable(t);
+        if (st != null) {
+            for (Any any : st.getDetailsList()) {
+                if (any.is(ErrorInfo.class)) {
+                    try {
+                        ErrorInfo info = any.unpack(ErrorInfo.class);
+                        var md = info.getMetadataMap();
+                        return new RpcFailure(new DgramException(info.getReason(),
+                                st.getMessage().isEmpty() ? info.getReason() : st.getMessage(),
+                                parseInt(md.get("errno")), md.get("syscall"), md.get("address"),
+                                parseInt(md.get("port")), null), true, false);
+                    } catch (InvalidProtocolBufferException e) {
+                        break;
+                    }
+                }
+            }
         }
-      }
+        Status status = Status.fromThrowable(t);
+        String detail = what + ": " + status.getCode()
+                + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")");
+        switch (status.getCode()) {
+            case UNAVAILABLE:
+            case CANCELLED:
+                return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_UNAVAILABLE,
+                        "dgramd unavailable: " + detail, 0, null, null, 0, t), false, true);
+            case DEADLINE_EXCEEDED:
+                return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_TIMEOUT,
+                        "dgramd did not answer in time: " + detail, 0, null, null, 0, t), false, false);
+            default:
+                return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
+                        "dgramd call failed: " + detail, 0, null, null, 0, t), false, false);
+        }
     }
-    Status status = Status.fromThrowable(t);
-    String detail = what + ": " + status.getCode()
-        + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")");
-    switch (status.getCode()) {
-      case UNAVAILABLE:
-      case CANCELLED:
-        return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_UNAVAILABLE,
-            "dgramd unavailable: " + detail, 0, null, null, 0, t), false, true);
-      case DEADLINE_EXCEEDED:
-        return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_TIMEOUT,
-            "dgramd did not answer in time: " + detail, 0, null, null, 0, t), false, false);
-      default:
-        return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
-            "dgramd call failed: " + detail, 0, null, null, 0, t), false, false);
+
+    /** A daemon's {@code Error} message as an exception. */
+    public static DgramException fromProto(dev.dgramd.proto.v1.Error e) {
+        String message = e.getMessage().isEmpty() ? e.getCode() : e.getMessage();
+        return new DgramException(e.getCode(), message, e.getErrno(), e.getSyscall(), e.getAddress(),
+                e.getPort());
     }
-  }
 
-  /** A daemon's {@code Error} message as an exception. */
-  public static DgramException fromProto(dev.dgramd.proto.v1.Error e) {
-    String message = e.getMessage().isEmpty() ? e.getCode() : e.getMessage();
-    return new DgramException(e.getCode(), message, e.getErrno(), e.getSyscall(), e.getAddress(),
-        e.getPort());
-  }
-
-  private static int parseInt(String s) {
-    if (s == null || s.isEmpty()) {
-      return 0;
+    private static int parseInt(String s) {
+        if (s == null || s.isEmpty()) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
-    try {
-      return Integer.parseInt(s.trim());
-    } catch (NumberFormatException e) {
-      return 0;
+
+    /** ERR_DGRAMD_UNAVAILABLE with a message. */
+    public static DgramException unavailable(String message, Throwable cause) {
+        return new DgramException(DgramException.ERR_DGRAMD_UNAVAILABLE, message, 0, null, null, 0,
+                cause);
     }
-  }
 
-  /** ERR_DGRAMD_UNAVAILABLE with a message. */
-  public static DgramException unavailable(String message, Throwable cause) {
-    return new DgramException(DgramException.ERR_DGRAMD_UNAVAILABLE, message, 0, null, null, 0,
-        cause);
-  }
+    /** ERR_DGRAMD_TIMEOUT for a call. */
+    public static DgramException timeout(String what) {
+        return new DgramException(DgramException.ERR_DGRAMD_TIMEOUT,
+                "dgramd did not answer " + what + " in time");
+    }
 
-  /** ERR_DGRAMD_TIMEOUT for a call. */
-  public static DgramException timeout(String what) {
-    return new DgramException(DgramException.ERR_DGRAMD_TIMEOUT,
-        "dgramd did not answer " + what + " in time");
-  }
+    /** ERR_DGRAMD_CLIENT_CLOSED. */
+    public static DgramException clientClosed() {
+        return new DgramException(DgramException.ERR_DGRAMD_CLIENT_CLOSED, "The DgramClient is closed");
+    }
 
-  /** ERR_DGRAMD_CLIENT_CLOSED. */
-  public static DgramException clientClosed() {
-    return new DgramException(DgramException.ERR_DGRAMD_CLIENT_CLOSED, "The DgramClient is closed");
-  }
+    /** ERR_SOCKET_DGRAM_NOT_RUNNING. */
+    public static DgramException notRunning() {
+        return new DgramException("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running");
+    }
 
-  /** ERR_SOCKET_DGRAM_NOT_RUNNING. */
-  public static DgramException notRunning() {
-    return new DgramException("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running");
-  }
+    /** ERR_SOCKET_ALREADY_BOUND. */
+    public static DgramException alreadyBound() {
+        return new DgramException("ERR_SOCKET_ALREADY_BOUND", "Socket is already bound");
+    }
 
-  /** ERR_SOCKET_ALREADY_BOUND. */
-  public static DgramException alreadyBound() {
-    return new DgramException("ERR_SOCKET_ALREADY_BOUND", "Socket is already bound");
-  }
+    /** ERR_SOCKET_DGRAM_IS_CONNECTED. */
+    public static DgramException isConnected() {
+        return new DgramException("ERR_SOCKET_DGRAM_IS_CONNECTED", "Already connected");
+    }
 
-  /** ERR_SOCKET_DGRAM_IS_CONNECTED. */
-  public static DgramException isConnected() {
-    return new DgramException("ERR_SOCKET_DGRAM_IS_CONNECTED", "Already connected");
-  }
+    /** ERR_SOCKET_DGRAM_NOT_CONNECTED. */
+    public static DgramException notConnected() {
+        return new DgramException("ERR_SOCKET_DGRAM_NOT_CONNECTED", "Not connected");
+    }
 
-  /** ERR_SOCKET_DGRAM_NOT_CONNECTED. */
-  public static DgramException notConnected() {
-    return new DgramException("ERR_SOCKET_DGRAM_NOT_CONNECTED", "Not connected");
-  }
+    /** ERR_SOCKET_BAD_PORT, for a port that must be 1..65535 ({@code allowZero=false}) or 0..65535. */
+    public static DgramException badPort(String name, int port, boolean allowZero) {
+        return new DgramException("ERR_SOCKET_BAD_PORT", name + " should be "
+                + (allowZero ? ">=" : ">") + " 0 and < 65536. Received type number (" + port + ").");
+    }
 
-  /** ERR_SOCKET_BAD_PORT, for a port that must be 1..65535 ({@code allowZero=false}) or 0..65535. */
-  public static DgramException badPort(String name, int port, boolean allowZero) {
-    return new DgramException("ERR_SOCKET_BAD_PORT", name + " should be "
-        + (allowZero ? ">=" : ">") + " 0 and < 65536. Received type number (" + port + ").");
-  }
+    /** ERR_SOCKET_BAD_TYPE. */
+    public static DgramException badType() {
+        return new DgramException("ERR_SOCKET_BAD_TYPE",
+                "Bad socket type specified. Valid types are: udp4, udp6");
+    }
 
-  /** ERR_SOCKET_BAD_TYPE. */
-  public static DgramException badType() {
-    return new DgramException("ERR_SOCKET_BAD_TYPE",
-        "Bad socket type specified. Valid types are: udp4, udp6");
-  }
+    /** ERR_SOCKET_BAD_BUFFER_SIZE. */
+    public static DgramException badBufferSize() {
+        return new DgramException("ERR_SOCKET_BAD_BUFFER_SIZE", "Buffer size must be a positive integer");
+    }
 
-  /** ERR_SOCKET_BAD_BUFFER_SIZE. */
-  public static DgramException badBufferSize() {
-    return new DgramException("ERR_SOCKET_BAD_BUFFER_SIZE", "Buffer size must be a positive integer");
-  }
+    /** ERR_SOCKET_BUFFER_SIZE for an unbound socket: {@code uv_recv_buffer_size returned EBADF}. */
+    public static DgramException bufferSizeUnbound(String which) {
+        String syscall = "uv_" + which + "_buffer_size";
+        return new DgramException("ERR_SOCKET_BUFFER_SIZE", "Could not get or set buffer size: "
+                + syscall + " returned EBADF (bad file descriptor)", UV_EBADF, syscall, null, 0);
+    }
 
-  /** ERR_SOCKET_BUFFER_SIZE for an unbound socket: {@code uv_recv_buffer_size returned EBADF}. */
-  public static DgramException bufferSizeUnbound(String which) {
-    String syscall = "uv_" + which + "_buffer_size";
-    return new DgramException("ERR_SOCKET_BUFFER_SIZE", "Could not get or set buffer size: "
-        + syscall + " returned EBADF (bad file descriptor)", UV_EBADF, syscall, null, 0);
-  }
+    /** A system error EBADF of {@code syscall}: Node's message is {@code "<syscall> EBADF"}. */
+    public static DgramException ebadf(String syscall) {
+        return new DgramException("EBADF", syscall + " EBADF", UV_EBADF, syscall, null, 0);
+    }
 
-  /** A system error EBADF of {@code syscall}: Node's message is {@code "<syscall> EBADF"}. */
-  public static DgramException ebadf(String syscall) {
-    return new DgramException("EBADF", syscall + " EBADF", UV_EBADF, syscall, null, 0);
-  }
+    /** EMSGSIZE of send, as Node reports it: {@code send EMSGSIZE 127.0.0.1:12345}. */
+    public static DgramException emsgsize(String address, int port) {
+        String where = address == null || address.isEmpty() ? "" : " " + address + ":" + port;
+        return new DgramException("EMSGSIZE", "send EMSGSIZE" + where, -90, "send", address, port);
+    }
 
-  /** EMSGSIZE of send, as Node reports it: {@code send EMSGSIZE 127.0.0.1:12345}. */
-  public static DgramException emsgsize(String address, int port) {
-    String where = address == null || address.isEmpty() ? "" : " " + address + ":" + port;
-    return new DgramException("EMSGSIZE", "send EMSGSIZE" + where, -90, "send", address, port);
-  }
+    /** ERR_MISSING_ARGS. */
+    public static DgramException missingArgs(String name) {
+        return new DgramException("ERR_MISSING_ARGS", "The \"" + name + "\" argument must be specified");
+    }
 
-  /** ERR_MISSING_ARGS. */
-  public static DgramException missingArgs(String name) {
-    return new DgramException("ERR_MISSING_ARGS", "The \"" + name + "\" argument must be specified");
-  }
+    /** ERR_INVALID_ARG_TYPE. */
+    public static DgramException invalidArgType(String name, String expected, Object actual) {
+        return new DgramException("ERR_INVALID_ARG_TYPE", "The \"" + name + "\" argument must be "
+                + expected + ". Received " + (actual == null ? "null" : "an instance of "
+                + actual.getClass().getSimpleName()));
+    }
 
-  /** ERR_INVALID_ARG_TYPE. */
-  public static DgramException invalidArgType(String name, String expected, Object actual) {
-    return new DgramException("ERR_INVALID_ARG_TYPE", "The \"" + name + "\" argument must be "
-        + expected + ". Received " + (actual == null ? "null" : "an instance of "
-        + actual.getClass().getSimpleName()));
-  }
-
-  /** ERR_BUFFER_OUT_OF_BOUNDS: {@code "offset"} or {@code "length"}. */
-  public static DgramException outOfBounds(String name) {
-    return new DgramException("ERR_BUFFER_OUT_OF_BOUNDS",
-        "\"" + name + "\" is outside of buffer bounds");
-  }
+    /** ERR_BUFFER_OUT_OF_BOUNDS: {@code "offset"} or {@code "length"}. */
+    public static DgramException outOfBounds(String name) {
+        return new DgramException("ERR_BUFFER_OUT_OF_BOUNDS",
+                "\"" + name + "\" is outside of buffer bounds");
+    }
 }

@@ -44,533 +44,533 @@ import org.slf4j.LoggerFactory;
  * listener sees the socket unbound again, as in Node).
  */
 public final class RemoteSocket {
-  private static final Logger log = LoggerFactory.getLogger(RemoteSocket.class);
+    private static final Logger log = LoggerFactory.getLogger(RemoteSocket.class);
 
-  /** A socket's events, called in order on the socket's listener thread. */
-  public interface Events {
-    /** 'listening', with the bound address. */
-    void onListening(AddressInfo address);
+    /** A socket's events, called in order on the socket's listener thread. */
+    public interface Events {
+        /** 'listening', with the bound address. */
+        void onListening(AddressInfo address);
 
-    /** 'connect', with the peer. */
-    void onConnect(AddressInfo remote);
+        /** 'connect', with the peer. */
+        void onConnect(AddressInfo remote);
 
-    /** 'message'. */
-    void onMessage(byte[] data, RemoteInfo rinfo);
+        /** 'message'. */
+        void onMessage(byte[] data, RemoteInfo rinfo);
 
-    /** 'error'. */
-    void onError(DgramException error);
+        /** 'error'. */
+        void onError(DgramException error);
 
-    /** 'close': the last call. */
-    void onClose();
-  }
-
-  /**
-   * The answer of an asynchronous call, run on a gRPC thread before any later event is
-   * dispatched. {@code error} is null on success; {@code reported} tells that the error reaches
-   * the listeners without the caller's help (the daemon emitted it as 'error', or the event
-   * stream fails too).
-   */
-  public interface Outcome<T> {
-    void complete(T value, DgramException error, boolean reported);
-  }
-
-  /** One datagram on its way. */
-  static final class SendOp {
-    final RemoteSocket socket;
-    final OutboundDatagram.Builder datagram;
-    final int bytes;
-    final SendCallback callback;
-
-    SendOp(RemoteSocket socket, OutboundDatagram.Builder datagram, int bytes,
-        SendCallback callback) {
-      this.socket = socket;
-      this.datagram = datagram;
-      this.bytes = bytes;
-      this.callback = callback;
+        /** 'close': the last call. */
+        void onClose();
     }
-  }
 
-  /** An operation issued alone, in order. */
-  private static final class Barrier {
-    final String name;
-    final boolean failFollowingSends;
-    final CompletableFuture<Void> done = new CompletableFuture<>();
-    Runnable start;
-    java.util.function.Consumer<DgramException> abort;
-    volatile boolean cancelled;
-
-    Barrier(String name, boolean failFollowingSends) {
-      this.name = name;
-      this.failFollowingSends = failFollowingSends;
+    /**
+     * The answer of an asynchronous call, run on a gRPC thread before any later event is
+     * dispatched. {@code error} is null on success; {@code reported} tells that the error reaches
+     * the listeners without the caller's help (the daemon emitted it as 'error', or the event
+     * stream fails too).
+     */
+    public interface Outcome<T> {
+        void complete(T value, DgramException error, boolean reported);
     }
-  }
 
-  private final ClientCore core;
-  private final String id;
-  private final SerialExecutor executor;
-  private final AtomicLong dropped = new AtomicLong();
-  private Events events;
+    /** One datagram on its way. */
+    static final class SendOp {
+        final RemoteSocket socket;
+        final OutboundDatagram.Builder datagram;
+        final int bytes;
+        final SendCallback callback;
 
-  private final ArrayDeque<Object> ops = new ArrayDeque<>(); // SendOp | Barrier; guarded by this
-  private Barrier inFlight; // guarded by this
-  private int unacked; // datagrams handed to the pipeline; guarded by this
-  private long queuedBytes; // guarded by this
-  private long queuedCount; // guarded by this
-  private boolean closeRequested; // guarded by this
-  private boolean finished; // guarded by this
-  private volatile ClientCallStreamObserver<EventsRequest> eventsCall;
+        SendOp(RemoteSocket socket, OutboundDatagram.Builder datagram, int bytes,
+                SendCallback callback) {
+            this.socket = socket;
+            this.datagram = datagram;
+            this.bytes = bytes;
+            this.callback = callback;
+        }
+    }
 
-  // guarded by the pipeline's stream lock
-  final ArrayDeque<SendOp> streamQueue = new ArrayDeque<>();
-  boolean inReady;
+    /** An operation issued alone, in order. */
+    private static final class Barrier {
+        final String name;
+        final boolean failFollowingSends;
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+        Runnable start;
+        java.util.function.Consumer<DgramException> abort;
+        volatile boolean cancelled;
 
-  RemoteSocket(ClientCore core, String id) {
-    this.core = core;
-    this.id = id;
-    this.executor = new SerialExecutor(core.listenerPool());
-  }
+        Barrier(String name, boolean failFollowingSends) {
+            this.name = name;
+            this.failFollowingSends = failFollowingSends;
+        }
+    }
 
-  /** The daemon's name of the socket. */
-  public String id() {
-    return id;
-  }
+    private final ClientCore core;
+    private final String id;
+    private final SerialExecutor executor;
+    private final AtomicLong dropped = new AtomicLong();
+    private Events events;
 
-  /** Attaches the listener and opens the event stream (once, right after creation). */
-  public void start(Events events) {
-    this.events = events;
-    core.stub().events(EventsRequest.newBuilder().setSocketId(id).build(),
-        new ClientResponseObserver<EventsRequest, EventBatch>() {
-          @Override
-          public void beforeStart(ClientCallStreamObserver<EventsRequest> call) {
-            eventsCall = call;
-            call.disableAutoRequestWithInitial(core.eventBatchesInFlight());
-          }
+    private final ArrayDeque<Object> ops = new ArrayDeque<>(); // SendOp | Barrier; guarded by this
+    private Barrier inFlight; // guarded by this
+    private int unacked; // datagrams handed to the pipeline; guarded by this
+    private long queuedBytes; // guarded by this
+    private long queuedCount; // guarded by this
+    private boolean closeRequested; // guarded by this
+    private boolean finished; // guarded by this
+    private volatile ClientCallStreamObserver<EventsRequest> eventsCall;
 
-          @Override
-          public void onNext(EventBatch batch) {
-            onBatch(batch);
-          }
+    // guarded by the pipeline's stream lock
+    final ArrayDeque<SendOp> streamQueue = new ArrayDeque<>();
+    boolean inReady;
 
-          @Override
-          public void onError(Throwable t) {
-            DgramException e = Errors.fromRpc(t, "Events").exception();
-            executor.execute(() -> finish(Errors.unavailable(
-                "lost the connection to dgramd: " + e.getMessage(), e.getCause())));
-          }
+    RemoteSocket(ClientCore core, String id) {
+        this.core = core;
+        this.id = id;
+        this.executor = new SerialExecutor(core.listenerPool());
+    }
 
-          @Override
-          public void onCompleted() {
-            executor.execute(() -> finish(Errors.unavailable(
-                "dgramd ended the socket's event stream without 'close'", null)));
-          }
+    /** The daemon's name of the socket. */
+    public String id() {
+        return id;
+    }
+
+    /** Attaches the listener and opens the event stream (once, right after creation). */
+    public void start(Events events) {
+        this.events = events;
+        core.stub().events(EventsRequest.newBuilder().setSocketId(id).build(),
+                new ClientResponseObserver<EventsRequest, EventBatch>() {
+                    @Override
+                    public void beforeStart(ClientCallStreamObserver<EventsRequest> call) {
+                        eventsCall = call;
+                        call.disableAutoRequestWithInitial(core.eventBatchesInFlight());
+                    }
+
+                    @Override
+                    public void onNext(EventBatch batch) {
+                        onBatch(batch);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        DgramException e = Errors.fromRpc(t, "Events").exception();
+                        executor.execute(() -> finish(Errors.unavailable(
+                                "lost the connection to dgramd: " + e.getMessage(), e.getCause())));
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        executor.execute(() -> finish(Errors.unavailable(
+                                "dgramd ended the socket's event stream without 'close'", null)));
+                    }
+                });
+    }
+
+    /** Runs {@code task} on the socket's listener thread, after everything dispatched before. */
+    public void dispatch(Runnable task) {
+        executor.execute(task);
+    }
+
+    /** True when the caller runs on this socket's listener thread. */
+    public boolean onListenerThread() {
+        return executor.inThisExecutor();
+    }
+
+    /** 'message' events the daemon dropped because this socket's listeners fell behind. */
+    public long droppedMessages() {
+        return dropped.get();
+    }
+
+    /** Payload bytes of sends not yet answered by the daemon (queued or in flight). */
+    public synchronized long queuedBytes() {
+        return queuedBytes;
+    }
+
+    /** Sends not yet answered by the daemon (queued or in flight). */
+    public synchronized long queuedCount() {
+        return queuedCount;
+    }
+
+    // ---------------------------------------------------------------- events
+
+    private void onBatch(EventBatch batch) {
+        if (batch.getDroppedMessages() > 0) {
+            dropped.addAndGet(batch.getDroppedMessages());
+            log.debug("socket {}: daemon dropped {} message(s)", id, batch.getDroppedMessages());
+        }
+        Barrier gate;
+        synchronized (this) {
+            gate = inFlight;
+        }
+        for (SocketEvent ev : batch.getEventsList()) {
+            switch (ev.getEventCase()) {
+                case LISTENING -> {
+                    var a = ev.getListening().getAddress();
+                    AddressInfo info = new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
+                    executor.execute(() -> events.onListening(info));
+                }
+                case CONNECT -> {
+                    var a = ev.getConnect().getRemote();
+                    AddressInfo info = new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
+                    executor.execute(() -> events.onConnect(info));
+                }
+                case MESSAGE -> {
+                    var m = ev.getMessage();
+                    var r = m.getRinfo();
+                    byte[] data = m.getData().toByteArray();
+                    RemoteInfo rinfo = new RemoteInfo(r.getAddress(), r.getFamily(), r.getPort(),
+                            r.getSize() == 0 ? data.length : r.getSize());
+                    executor.execute(() -> events.onMessage(data, rinfo));
+                }
+                case ERROR -> {
+                    if (gate != null) {
+                        executor.gate(gate.done);
+                    }
+                    DgramException e = Errors.fromProto(ev.getError().getError());
+                    executor.execute(() -> events.onError(e));
+                }
+                case CLOSE -> executor.execute(() -> finish(null));
+                default -> log.debug("socket {}: unknown event {}", id, ev.getEventCase());
+            }
+        }
+        executor.execute(() -> {
+            ClientCallStreamObserver<EventsRequest> call = eventsCall;
+            boolean done;
+            synchronized (this) {
+                done = finished;
+            }
+            if (call != null && !done) {
+                call.request(1);
+            }
         });
-  }
-
-  /** Runs {@code task} on the socket's listener thread, after everything dispatched before. */
-  public void dispatch(Runnable task) {
-    executor.execute(task);
-  }
-
-  /** True when the caller runs on this socket's listener thread. */
-  public boolean onListenerThread() {
-    return executor.inThisExecutor();
-  }
-
-  /** 'message' events the daemon dropped because this socket's listeners fell behind. */
-  public long droppedMessages() {
-    return dropped.get();
-  }
-
-  /** Payload bytes of sends not yet answered by the daemon (queued or in flight). */
-  public synchronized long queuedBytes() {
-    return queuedBytes;
-  }
-
-  /** Sends not yet answered by the daemon (queued or in flight). */
-  public synchronized long queuedCount() {
-    return queuedCount;
-  }
-
-  // ---------------------------------------------------------------- events
-
-  private void onBatch(EventBatch batch) {
-    if (batch.getDroppedMessages() > 0) {
-      dropped.addAndGet(batch.getDroppedMessages());
-      log.debug("socket {}: daemon dropped {} message(s)", id, batch.getDroppedMessages());
     }
-    Barrier gate;
-    synchronized (this) {
-      gate = inFlight;
-    }
-    for (SocketEvent ev : batch.getEventsList()) {
-      switch (ev.getEventCase()) {
-        case LISTENING -> {
-          var a = ev.getListening().getAddress();
-          AddressInfo info = new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
-          executor.execute(() -> events.onListening(info));
-        }
-        case CONNECT -> {
-          var a = ev.getConnect().getRemote();
-          AddressInfo info = new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
-          executor.execute(() -> events.onConnect(info));
-        }
-        case MESSAGE -> {
-          var m = ev.getMessage();
-          var r = m.getRinfo();
-          byte[] data = m.getData().toByteArray();
-          RemoteInfo rinfo = new RemoteInfo(r.getAddress(), r.getFamily(), r.getPort(),
-              r.getSize() == 0 ? data.length : r.getSize());
-          executor.execute(() -> events.onMessage(data, rinfo));
-        }
-        case ERROR -> {
-          if (gate != null) {
-            executor.gate(gate.done);
-          }
-          DgramException e = Errors.fromProto(ev.getError().getError());
-          executor.execute(() -> events.onError(e));
-        }
-        case CLOSE -> executor.execute(() -> finish(null));
-        default -> log.debug("socket {}: unknown event {}", id, ev.getEventCase());
-      }
-    }
-    executor.execute(() -> {
-      ClientCallStreamObserver<EventsRequest> call = eventsCall;
-      boolean done;
-      synchronized (this) {
-        done = finished;
-      }
-      if (call != null && !done) {
-        call.request(1);
-      }
-    });
-  }
 
-  /**
-   * The socket is gone: after 'close' from the daemon ({@code error == null}) or when the event
-   * stream failed. Runs on the listener thread, once. Unless close() was called, the listeners
-   * first get 'error' (ERR_DGRAMD_UNAVAILABLE): the daemon closed the socket on its own.
-   */
-  private void finish(DgramException error) {
-    List<Object> leftovers;
-    boolean requested;
-    synchronized (this) {
-      if (finished) {
-        return;
-      }
-      finished = true;
-      requested = closeRequested;
-      leftovers = new ArrayList<>(ops);
-      ops.clear();
+    /**
+     * The socket is gone: after 'close' from the daemon ({@code error == null}) or when the event
+     * stream failed. Runs on the listener thread, once. Unless close() was called, the listeners
+     * first get 'error' (ERR_DGRAMD_UNAVAILABLE): the daemon closed the socket on its own.
+     */
+    private void finish(DgramException error) {
+        List<Object> leftovers;
+        boolean requested;
+        synchronized (this) {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            requested = closeRequested;
+            leftovers = new ArrayList<>(ops);
+            ops.clear();
+        }
+        DgramException cause = error != null ? error
+                : Errors.unavailable("dgramd closed the socket (daemon shutting down?)", null);
+        for (Object op : leftovers) {
+            if (op instanceof SendOp s) {
+                dropQueued(s, requested ? Errors.notRunning() : cause);
+            } else {
+                Barrier b = (Barrier) op;
+                if (b.abort != null) {
+                    b.abort.accept(requested ? Errors.notRunning() : cause);
+                }
+                b.done.complete(null);
+            }
+        }
+        if (!requested) {
+            events.onError(cause);
+        }
+        events.onClose();
     }
-    DgramException cause = error != null ? error
-        : Errors.unavailable("dgramd closed the socket (daemon shutting down?)", null);
-    for (Object op : leftovers) {
-      if (op instanceof SendOp s) {
-        dropQueued(s, requested ? Errors.notRunning() : cause);
-      } else {
-        Barrier b = (Barrier) op;
-        if (b.abort != null) {
-          b.abort.accept(requested ? Errors.notRunning() : cause);
+
+    /** Cancels the event stream: the socket finishes ('close') at once. */
+    public void abandon(String why) {
+        ClientCallStreamObserver<EventsRequest> call = eventsCall;
+        if (call != null) {
+            call.cancel(why, null);
+        }
+    }
+
+    // ---------------------------------------------------------------- sends
+
+    /**
+     * Sends one datagram, after every earlier operation of the socket. Blocks while the client's
+     * send window is full.
+     *
+     * @param emitError whether the daemon also emits a failure as 'error' (Node: no callback given)
+     * @param completion runs on the listener thread with the result
+     */
+    public void send(ByteString data, int port, String address, boolean emitError,
+            SendCallback completion) {
+        SendCallback callback = completion;
+        int size = data.size();
+        core.pipeline().acquire(size);
+        SendOp op = new SendOp(this, OutboundDatagram.newBuilder().setData(data).setPort(port)
+                .setAddress(address == null ? "" : address).setEmitError(emitError), size, callback);
+        boolean gone;
+        synchronized (this) {
+            gone = finished;
+            if (!gone) {
+                queuedBytes += size;
+                queuedCount++;
+                ops.add(op);
+            }
+        }
+        if (gone) {
+            core.pipeline().release(size);
+            if (callback != null) {
+                executor.execute(() -> callback.done(Errors.notRunning(), 0));
+            }
+            return;
+        }
+        pump();
+    }
+
+    /** The daemon answered a datagram (or the pipeline gave up on it). Any thread. */
+    void sendDone(SendOp op, DgramException error, int bytes) {
+        synchronized (this) {
+            unacked--;
+            queuedBytes -= op.bytes;
+            queuedCount--;
+        }
+        pump();
+        if (op.callback != null) {
+            executor.execute(() -> op.callback.done(error, error == null ? bytes : 0));
+        }
+    }
+
+    /** A datagram that never reached the pipeline is dropped with {@code error}. */
+    private void dropQueued(SendOp op, DgramException error) {
+        synchronized (this) {
+            queuedBytes -= op.bytes;
+            queuedCount--;
+        }
+        core.pipeline().release(op.bytes);
+        if (op.callback != null) {
+            executor.execute(() -> op.callback.done(error, 0));
+        }
+    }
+
+    // ---------------------------------------------------------------- ordering
+
+    private void pump() {
+        List<SendOp> toSend = null;
+        Barrier toStart = null;
+        synchronized (this) {
+            while (!ops.isEmpty()) {
+                Object head = ops.peek();
+                if (head instanceof SendOp s) {
+                    if (inFlight != null) {
+                        break;
+                    }
+                    ops.poll();
+                    unacked++;
+                    if (toSend == null) {
+                        toSend = new ArrayList<>();
+                    }
+                    toSend.add(s);
+                } else {
+                    Barrier b = (Barrier) head;
+                    if (b.cancelled) {
+                        ops.poll();
+                        b.done.complete(null);
+                        continue;
+                    }
+                    if (inFlight != null || unacked > 0) {
+                        break;
+                    }
+                    ops.poll();
+                    inFlight = b;
+                    toStart = b;
+                    break;
+                }
+            }
+        }
+        if (toSend != null) {
+            core.pipeline().submit(this, toSend);
+        }
+        if (toStart != null) {
+            try {
+                toStart.start.run();
+            } catch (RuntimeException e) {
+                log.warn("socket {}: {} could not start", id, toStart.name, e);
+                if (toStart.abort != null) {
+                    toStart.abort.accept(new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
+                            toStart.name + " could not start: " + e, 0, null, null, 0, e));
+                }
+                barrierDone(toStart, null);
+            }
+        }
+    }
+
+    private void barrierDone(Barrier b, DgramException failFollowing) {
+        List<SendOp> failed = null;
+        synchronized (this) {
+            if (inFlight == b) {
+                inFlight = null;
+            }
+            if (failFollowing != null) {
+                while (ops.peek() instanceof SendOp s) {
+                    ops.poll();
+                    if (failed == null) {
+                        failed = new ArrayList<>();
+                    }
+                    failed.add(s);
+                }
+            }
         }
         b.done.complete(null);
-      }
-    }
-    if (!requested) {
-      events.onError(cause);
-    }
-    events.onClose();
-  }
-
-  /** Cancels the event stream: the socket finishes ('close') at once. */
-  public void abandon(String why) {
-    ClientCallStreamObserver<EventsRequest> call = eventsCall;
-    if (call != null) {
-      call.cancel(why, null);
-    }
-  }
-
-  // ---------------------------------------------------------------- sends
-
-  /**
-   * Sends one datagram, after every earlier operation of the socket. Blocks while the client's
-   * send window is full.
-   *
-   * @param emitError whether the daemon also emits a failure as 'error' (Node: no callback given)
-   * @param completion runs on the listener thread with the result
-   */
-  public void send(ByteString data, int port, String address, boolean emitError,
-      SendCallback completion) {
-    SendCallback callback = completion;
-    int size = data.size();
-    core.pipeline().acquire(size);
-    SendOp op = new SendOp(this, OutboundDatagram.newBuilder().setData(data).setPort(port)
-        .setAddress(address == null ? "" : address).setEmitError(emitError), size, callback);
-    boolean gone;
-    synchronized (this) {
-      gone = finished;
-      if (!gone) {
-        queuedBytes += size;
-        queuedCount++;
-        ops.add(op);
-      }
-    }
-    if (gone) {
-      core.pipeline().release(size);
-      if (callback != null) {
-        executor.execute(() -> callback.done(Errors.notRunning(), 0));
-      }
-      return;
-    }
-    pump();
-  }
-
-  /** The daemon answered a datagram (or the pipeline gave up on it). Any thread. */
-  void sendDone(SendOp op, DgramException error, int bytes) {
-    synchronized (this) {
-      unacked--;
-      queuedBytes -= op.bytes;
-      queuedCount--;
-    }
-    pump();
-    if (op.callback != null) {
-      executor.execute(() -> op.callback.done(error, error == null ? bytes : 0));
-    }
-  }
-
-  /** A datagram that never reached the pipeline is dropped with {@code error}. */
-  private void dropQueued(SendOp op, DgramException error) {
-    synchronized (this) {
-      queuedBytes -= op.bytes;
-      queuedCount--;
-    }
-    core.pipeline().release(op.bytes);
-    if (op.callback != null) {
-      executor.execute(() -> op.callback.done(error, 0));
-    }
-  }
-
-  // ---------------------------------------------------------------- ordering
-
-  private void pump() {
-    List<SendOp> toSend = null;
-    Barrier toStart = null;
-    synchronized (this) {
-      while (!ops.isEmpty()) {
-        Object head = ops.peek();
-        if (head instanceof SendOp s) {
-          if (inFlight != null) {
-            break;
-          }
-          ops.poll();
-          unacked++;
-          if (toSend == null) {
-            toSend = new ArrayList<>();
-          }
-          toSend.add(s);
-        } else {
-          Barrier b = (Barrier) head;
-          if (b.cancelled) {
-            ops.poll();
-            b.done.complete(null);
-            continue;
-          }
-          if (inFlight != null || unacked > 0) {
-            break;
-          }
-          ops.poll();
-          inFlight = b;
-          toStart = b;
-          break;
+        if (failed != null) {
+            for (SendOp s : failed) {
+                dropQueued(s, failFollowing);
+            }
         }
-      }
+        pump();
     }
-    if (toSend != null) {
-      core.pipeline().submit(this, toSend);
-    }
-    if (toStart != null) {
-      try {
-        toStart.start.run();
-      } catch (RuntimeException e) {
-        log.warn("socket {}: {} could not start", id, toStart.name, e);
-        if (toStart.abort != null) {
-          toStart.abort.accept(new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
-              toStart.name + " could not start: " + e, 0, null, null, 0, e));
+
+    private boolean enqueue(Barrier b) {
+        synchronized (this) {
+            if (finished) {
+                return false;
+            }
+            ops.add(b);
         }
-        barrierDone(toStart, null);
-      }
+        pump();
+        return true;
     }
-  }
 
-  private void barrierDone(Barrier b, DgramException failFollowing) {
-    List<SendOp> failed = null;
-    synchronized (this) {
-      if (inFlight == b) {
-        inFlight = null;
-      }
-      if (failFollowing != null) {
-        while (ops.peek() instanceof SendOp s) {
-          ops.poll();
-          if (failed == null) {
-            failed = new ArrayList<>();
-          }
-          failed.add(s);
-        }
-      }
-    }
-    b.done.complete(null);
-    if (failed != null) {
-      for (SendOp s : failed) {
-        dropQueued(s, failFollowing);
-      }
-    }
-    pump();
-  }
+    /**
+     * Issues an asynchronous call in order. {@code outcome} runs on a gRPC thread (or at once
+     * with ERR_SOCKET_DGRAM_NOT_RUNNING if the socket is gone), before later events dispatch.
+     *
+     * @param failFollowingSends when the call fails, datagrams queued right behind it fail with
+     *     its error instead of going out (a failed bind drops the sends that waited for it)
+     */
+    public <T> void callAsync(String name,
+            BiConsumer<DgramGrpc.DgramStub, StreamObserver<T>> rpc, boolean failFollowingSends,
+            Outcome<T> outcome) {
+        Barrier b = new Barrier(name, failFollowingSends);
+        b.abort = e -> outcome.complete(null, e, true);
+        b.start = () -> rpc.accept(core.stubWithDeadline(), new StreamObserver<T>() {
+            T value;
 
-  private boolean enqueue(Barrier b) {
-    synchronized (this) {
-      if (finished) {
-        return false;
-      }
-      ops.add(b);
-    }
-    pump();
-    return true;
-  }
+            @Override
+            public void onNext(T v) {
+                value = v;
+            }
 
-  /**
-   * Issues an asynchronous call in order. {@code outcome} runs on a gRPC thread (or at once
-   * with ERR_SOCKET_DGRAM_NOT_RUNNING if the socket is gone), before later events dispatch.
-   *
-   * @param failFollowingSends when the call fails, datagrams queued right behind it fail with
-   *     its error instead of going out (a failed bind drops the sends that waited for it)
-   */
-  public <T> void callAsync(String name,
-      BiConsumer<DgramGrpc.DgramStub, StreamObserver<T>> rpc, boolean failFollowingSends,
-      Outcome<T> outcome) {
-    Barrier b = new Barrier(name, failFollowingSends);
-    b.abort = e -> outcome.complete(null, e, true);
-    b.start = () -> rpc.accept(core.stubWithDeadline(), new StreamObserver<T>() {
-      T value;
+            @Override
+            public void onError(Throwable t) {
+                DgramException error = null;
+                try {
+                    Errors.RpcFailure f = Errors.fromRpc(t, name);
+                    error = f.exception();
+                    boolean reported = f.transport() || (f.fromDaemon() && isSystemError(error));
+                    outcome.complete(null, error, reported);
+                } catch (RuntimeException e) {
+                    log.warn("socket {}: handling the failure of {} failed", id, name, e);
+                } finally {
+                    barrierDone(b, failFollowingSends && error != null ? error : null);
+                }
+            }
 
-      @Override
-      public void onNext(T v) {
-        value = v;
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        DgramException error = null;
-        try {
-          Errors.RpcFailure f = Errors.fromRpc(t, name);
-          error = f.exception();
-          boolean reported = f.transport() || (f.fromDaemon() && isSystemError(error));
-          outcome.complete(null, error, reported);
-        } catch (RuntimeException e) {
-          log.warn("socket {}: handling the failure of {} failed", id, name, e);
-        } finally {
-          barrierDone(b, failFollowingSends && error != null ? error : null);
-        }
-      }
-
-      @Override
-      public void onCompleted() {
-        try {
-          outcome.complete(value, null, false);
-        } finally {
-          barrierDone(b, null);
-        }
-      }
-    });
-    if (!enqueue(b)) {
-      outcome.complete(null, Errors.notRunning(), true);
-    }
-  }
-
-  /**
-   * Issues a call in order and waits for its answer (at most about twice the call timeout).
-   *
-   * @throws DgramException the daemon's error, ERR_SOCKET_DGRAM_NOT_RUNNING when the socket is
-   *     gone, ERR_DGRAMD_TIMEOUT, ERR_DGRAMD_UNAVAILABLE
-   */
-  public <T> T call(String name, BiConsumer<DgramGrpc.DgramStub, StreamObserver<T>> rpc) {
-    CompletableFuture<T> result = new CompletableFuture<>();
-    Barrier b = new Barrier(name, false);
-    b.abort = result::completeExceptionally;
-    b.start = () -> rpc.accept(core.stubWithDeadline(), new StreamObserver<T>() {
-      T value;
-
-      @Override
-      public void onNext(T v) {
-        value = v;
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        try {
-          result.completeExceptionally(Errors.fromRpc(t, name).exception());
-        } finally {
-          result.completeExceptionally(t); // no-op unless the line above threw
-          barrierDone(b, null);
-        }
-      }
-
-      @Override
-      public void onCompleted() {
-        result.complete(value);
-        barrierDone(b, null);
-      }
-    });
-    if (!enqueue(b)) {
-      throw Errors.notRunning();
-    }
-    try {
-      return result.get(2 * core.callTimeoutMillis(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof DgramException d) {
-        // a fresh exception, so the stack shows the caller
-        throw new DgramException(d.code(), d.getMessage(), d.errno(), d.syscall(), d.address(),
-            d.port(), d);
-      }
-      throw new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED, name + " failed: "
-          + e.getCause(), 0, null, null, 0, e.getCause());
-    } catch (TimeoutException e) {
-      b.cancelled = true;
-      throw Errors.timeout(name);
-    } catch (InterruptedException e) {
-      b.cancelled = true;
-      Thread.currentThread().interrupt();
-      throw new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
-          "interrupted while waiting for " + name);
-    }
-  }
-
-  /**
-   * Closes the socket in the daemon, after every earlier operation; 'close' arrives on the event
-   * stream. If the daemon cannot be told, the event stream is cancelled so that 'close' follows
-   * anyway.
-   */
-  public void close() {
-    synchronized (this) {
-      closeRequested = true;
-    }
-    this.<dev.dgramd.proto.v1.CloseResponse>callAsync("Close",
-        (stub, obs) -> stub.close(SocketRequest.newBuilder().setSocketId(id).build(), obs),
-        false, (resp, error, reported) -> {
-          if (error != null) {
-            log.debug("socket {}: Close failed ({}); abandoning its event stream", id,
-                error.getMessage());
-            abandon("Close failed: " + error.getMessage());
-          }
+            @Override
+            public void onCompleted() {
+                try {
+                    outcome.complete(value, null, false);
+                } finally {
+                    barrierDone(b, null);
+                }
+            }
         });
-  }
+        if (!enqueue(b)) {
+            outcome.complete(null, Errors.notRunning(), true);
+        }
+    }
 
-  /** Whether close() was called. */
-  public synchronized boolean closeRequested() {
-    return closeRequested;
-  }
+    /**
+     * Issues a call in order and waits for its answer (at most about twice the call timeout).
+     *
+     * @throws DgramException the daemon's error, ERR_SOCKET_DGRAM_NOT_RUNNING when the socket is
+     *     gone, ERR_DGRAMD_TIMEOUT, ERR_DGRAMD_UNAVAILABLE
+     */
+    public <T> T call(String name, BiConsumer<DgramGrpc.DgramStub, StreamObserver<T>> rpc) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        Barrier b = new Barrier(name, false);
+        b.abort = result::completeExceptionally;
+        b.start = () -> rpc.accept(core.stubWithDeadline(), new StreamObserver<T>() {
+            T value;
 
-  /** A Node system error (EADDRINUSE, ENOTFOUND...) as opposed to an ERR_* argument error. */
-  static boolean isSystemError(DgramException e) {
-    return !e.code().startsWith("ERR_");
-  }
+            @Override
+            public void onNext(T v) {
+                value = v;
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                try {
+                    result.completeExceptionally(Errors.fromRpc(t, name).exception());
+                } finally {
+                    result.completeExceptionally(t); // no-op unless the line above threw
+                    barrierDone(b, null);
+                }
+            }
+
+            @Override
+            public void onCompleted() {
+                result.complete(value);
+                barrierDone(b, null);
+            }
+        });
+        if (!enqueue(b)) {
+            throw Errors.notRunning();
+        }
+        try {
+            return result.get(2 * core.callTimeoutMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof DgramException d) {
+                // a fresh exception, so the stack shows the caller
+                throw new DgramException(d.code(), d.getMessage(), d.errno(), d.syscall(), d.address(),
+                        d.port(), d);
+            }
+            throw new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED, name + " failed: "
+                    + e.getCause(), 0, null, null, 0, e.getCause());
+        } catch (TimeoutException e) {
+            b.cancelled = true;
+            throw Errors.timeout(name);
+        } catch (InterruptedException e) {
+            b.cancelled = true;
+            Thread.currentThread().interrupt();
+            throw new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
+                    "interrupted while waiting for " + name);
+        }
+    }
+
+    /**
+     * Closes the socket in the daemon, after every earlier operation; 'close' arrives on the event
+     * stream. If the daemon cannot be told, the event stream is cancelled so that 'close' follows
+     * anyway.
+     */
+    public void close() {
+        synchronized (this) {
+            closeRequested = true;
+        }
+        this.<dev.dgramd.proto.v1.CloseResponse>callAsync("Close",
+                (stub, obs) -> stub.close(SocketRequest.newBuilder().setSocketId(id).build(), obs),
+                false, (resp, error, reported) -> {
+                    if (error != null) {
+                        log.debug("socket {}: Close failed ({}); abandoning its event stream", id,
+                                error.getMessage());
+                        abandon("Close failed: " + error.getMessage());
+                    }
+                });
+    }
+
+    /** Whether close() was called. */
+    public synchronized boolean closeRequested() {
+        return closeRequested;
+    }
+
+    /** A Node system error (EADDRINUSE, ENOTFOUND...) as opposed to an ERR_* argument error. */
+    static boolean isSystemError(DgramException e) {
+        return !e.code().startsWith("ERR_");
+    }
 }

@@ -28,206 +28,206 @@ import org.slf4j.LoggerFactory;
  * the acknowledgements it waits for.
  */
 final class SendPipeline {
-  private static final Logger log = LoggerFactory.getLogger(SendPipeline.class);
-  private static final int MAX_BATCH_DATAGRAMS = 64;
-  private static final int MAX_BATCH_BYTES = 256 * 1024;
+    private static final Logger log = LoggerFactory.getLogger(SendPipeline.class);
+    private static final int MAX_BATCH_DATAGRAMS = 64;
+    private static final int MAX_BATCH_BYTES = 256 * 1024;
 
-  private final DgramGrpc.DgramStub stub;
-  private final long maxBytes;
-  private final int maxCount;
+    private final DgramGrpc.DgramStub stub;
+    private final long maxBytes;
+    private final int maxCount;
 
-  private final ReentrantLock windowLock = new ReentrantLock();
-  private final Condition notFull = windowLock.newCondition();
-  private long pendingBytes; // guarded by windowLock
-  private int pendingCount; // guarded by windowLock
-  private volatile boolean closed;
+    private final ReentrantLock windowLock = new ReentrantLock();
+    private final Condition notFull = windowLock.newCondition();
+    private long pendingBytes; // guarded by windowLock
+    private int pendingCount; // guarded by windowLock
+    private volatile boolean closed;
 
-  private final Object streamLock = new Object();
-  private ClientCallStreamObserver<SendBatch> stream; // guarded by streamLock
-  private final ArrayDeque<RemoteSocket> ready = new ArrayDeque<>(); // guarded by streamLock
-  private final Map<Long, RemoteSocket.SendOp> inflight = new ConcurrentHashMap<>();
-  private final AtomicLong ids = new AtomicLong();
+    private final Object streamLock = new Object();
+    private ClientCallStreamObserver<SendBatch> stream; // guarded by streamLock
+    private final ArrayDeque<RemoteSocket> ready = new ArrayDeque<>(); // guarded by streamLock
+    private final Map<Long, RemoteSocket.SendOp> inflight = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong();
 
-  SendPipeline(DgramGrpc.DgramStub stub, long maxBytes, int maxCount) {
-    this.stub = stub;
-    this.maxBytes = maxBytes;
-    this.maxCount = maxCount;
-  }
+    SendPipeline(DgramGrpc.DgramStub stub, long maxBytes, int maxCount) {
+        this.stub = stub;
+        this.maxBytes = maxBytes;
+        this.maxCount = maxCount;
+    }
 
-  /**
-   * Takes room for one datagram of {@code size} bytes, waiting while the window is full. A
-   * datagram larger than the whole window gets through when nothing else is pending.
-   *
-   * @throws DgramException ERR_DGRAMD_CLIENT_CLOSED once the client is closed
-   */
-  void acquire(int size) {
-    windowLock.lock();
-    try {
-      while (!closed && pendingCount > 0
-          && (pendingCount >= maxCount || pendingBytes + size > maxBytes)) {
+    /**
+     * Takes room for one datagram of {@code size} bytes, waiting while the window is full. A
+     * datagram larger than the whole window gets through when nothing else is pending.
+     *
+     * @throws DgramException ERR_DGRAMD_CLIENT_CLOSED once the client is closed
+     */
+    void acquire(int size) {
+        windowLock.lock();
         try {
-          notFull.await(1, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
-              "interrupted while waiting for room to send");
-        }
-      }
-      if (closed) {
-        throw Errors.clientClosed();
-      }
-      pendingCount++;
-      pendingBytes += size;
-    } finally {
-      windowLock.unlock();
-    }
-  }
-
-  /** Gives back the room of one datagram. */
-  void release(int size) {
-    windowLock.lock();
-    try {
-      pendingCount--;
-      pendingBytes -= size;
-      notFull.signalAll();
-    } finally {
-      windowLock.unlock();
-    }
-  }
-
-  /** Queues datagrams of one socket, in order, and writes what the stream takes now. */
-  void submit(RemoteSocket socket, List<RemoteSocket.SendOp> ops) {
-    if (closed) {
-      for (RemoteSocket.SendOp op : ops) {
-        complete(op, Errors.clientClosed(), 0);
-      }
-      return;
-    }
-    synchronized (streamLock) {
-      for (RemoteSocket.SendOp op : ops) {
-        long id = ids.incrementAndGet();
-        op.datagram.setId(id);
-        inflight.put(id, op);
-        socket.streamQueue.add(op);
-      }
-      if (!socket.inReady) {
-        socket.inReady = true;
-        ready.add(socket);
-      }
-    }
-    drain();
-  }
-
-  private void drain() {
-    synchronized (streamLock) {
-      if (closed) {
-        return;
-      }
-      if (stream == null) {
-        start();
-      }
-      ClientCallStreamObserver<SendBatch> s = stream;
-      while (!ready.isEmpty() && s.isReady()) {
-        RemoteSocket socket = ready.poll();
-        SendBatch.Builder batch = SendBatch.newBuilder().setSocketId(socket.id());
-        int bytes = 0;
-        while (!socket.streamQueue.isEmpty() && batch.getDatagramsCount() < MAX_BATCH_DATAGRAMS
-            && (batch.getDatagramsCount() == 0 || bytes + socket.streamQueue.peek().bytes
-                <= MAX_BATCH_BYTES)) {
-          RemoteSocket.SendOp op = socket.streamQueue.poll();
-          bytes += op.bytes;
-          batch.addDatagrams(op.datagram);
-        }
-        s.onNext(batch.build());
-        if (socket.streamQueue.isEmpty()) {
-          socket.inReady = false;
-        } else {
-          ready.add(socket);
-        }
-      }
-    }
-  }
-
-  private void start() {
-    ClientResponseObserver<SendBatch, SendResultBatch> observer =
-        new ClientResponseObserver<>() {
-          ClientCallStreamObserver<SendBatch> self;
-
-          @Override
-          public void beforeStart(ClientCallStreamObserver<SendBatch> requestStream) {
-            self = requestStream;
-            requestStream.setOnReadyHandler(SendPipeline.this::drain);
-          }
-
-          @Override
-          public void onNext(SendResultBatch batch) {
-            for (SendResult r : batch.getResultsList()) {
-              RemoteSocket.SendOp op = inflight.remove(r.getId());
-              if (op == null) {
-                log.debug("SendResult for unknown datagram id {}", r.getId());
-                continue;
-              }
-              complete(op, r.hasError() ? Errors.fromProto(r.getError()) : null, r.getBytes());
+            while (!closed && pendingCount > 0
+                    && (pendingCount >= maxCount || pendingBytes + size > maxBytes)) {
+                try {
+                    notFull.await(1, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
+                            "interrupted while waiting for room to send");
+                }
             }
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            failed(self, Errors.fromRpc(t, "SendStream").exception());
-          }
-
-          @Override
-          public void onCompleted() {
-            failed(self, Errors.unavailable("dgramd ended the send stream", null));
-          }
-        };
-    stream = (ClientCallStreamObserver<SendBatch>) stub.sendStream(observer);
-  }
-
-  /** The stream died: every datagram given to the pipeline fails; the next send starts anew. */
-  private void failed(ClientCallStreamObserver<SendBatch> which, DgramException error) {
-    List<RemoteSocket.SendOp> lost = new ArrayList<>();
-    synchronized (streamLock) {
-      if (stream == which) {
-        stream = null;
-      }
-      for (RemoteSocket socket : ready) {
-        socket.streamQueue.clear();
-        socket.inReady = false;
-      }
-      ready.clear();
-      lost.addAll(inflight.values());
-      inflight.clear();
+            if (closed) {
+                throw Errors.clientClosed();
+            }
+            pendingCount++;
+            pendingBytes += size;
+        } finally {
+            windowLock.unlock();
+        }
     }
-    if (!lost.isEmpty()) {
-      log.debug("send stream failed with {} datagram(s) pending: {}", lost.size(),
-          error.getMessage());
-    }
-    for (RemoteSocket.SendOp op : lost) {
-      complete(op, error, 0);
-    }
-  }
 
-  private void complete(RemoteSocket.SendOp op, DgramException error, int bytes) {
-    // the socket's queue count drops before the window frees, so a sender let through by the
-    // window never sees its socket over the bound
-    op.socket.sendDone(op, error, bytes);
-    release(op.bytes);
-  }
+    /** Gives back the room of one datagram. */
+    void release(int size) {
+        windowLock.lock();
+        try {
+            pendingCount--;
+            pendingBytes -= size;
+            notFull.signalAll();
+        } finally {
+            windowLock.unlock();
+        }
+    }
 
-  /** Fails what is pending, wakes blocked senders and ends the stream. */
-  void close() {
-    closed = true;
-    windowLock.lock();
-    try {
-      notFull.signalAll();
-    } finally {
-      windowLock.unlock();
+    /** Queues datagrams of one socket, in order, and writes what the stream takes now. */
+    void submit(RemoteSocket socket, List<RemoteSocket.SendOp> ops) {
+        if (closed) {
+            for (RemoteSocket.SendOp op : ops) {
+                complete(op, Errors.clientClosed(), 0);
+            }
+            return;
+        }
+        synchronized (streamLock) {
+            for (RemoteSocket.SendOp op : ops) {
+                long id = ids.incrementAndGet();
+                op.datagram.setId(id);
+                inflight.put(id, op);
+                socket.streamQueue.add(op);
+            }
+            if (!socket.inReady) {
+                socket.inReady = true;
+                ready.add(socket);
+            }
+        }
+        drain();
     }
-    synchronized (streamLock) {
-      if (stream != null) {
-        stream.cancel("DgramClient closed", null);
-      }
+
+    private void drain() {
+        synchronized (streamLock) {
+            if (closed) {
+                return;
+            }
+            if (stream == null) {
+                start();
+            }
+            ClientCallStreamObserver<SendBatch> s = stream;
+            while (!ready.isEmpty() && s.isReady()) {
+                RemoteSocket socket = ready.poll();
+                SendBatch.Builder batch = SendBatch.newBuilder().setSocketId(socket.id());
+                int bytes = 0;
+                while (!socket.streamQueue.isEmpty() && batch.getDatagramsCount() < MAX_BATCH_DATAGRAMS
+                        && (batch.getDatagramsCount() == 0 || bytes + socket.streamQueue.peek().bytes
+                                <= MAX_BATCH_BYTES)) {
+                    RemoteSocket.SendOp op = socket.streamQueue.poll();
+                    bytes += op.bytes;
+                    batch.addDatagrams(op.datagram);
+                }
+                s.onNext(batch.build());
+                if (socket.streamQueue.isEmpty()) {
+                    socket.inReady = false;
+                } else {
+                    ready.add(socket);
+                }
+            }
+        }
     }
-  }
+
+    private void start() {
+        ClientResponseObserver<SendBatch, SendResultBatch> observer =
+                new ClientResponseObserver<>() {
+                    ClientCallStreamObserver<SendBatch> self;
+
+                    @Override
+                    public void beforeStart(ClientCallStreamObserver<SendBatch> requestStream) {
+                        self = requestStream;
+                        requestStream.setOnReadyHandler(SendPipeline.this::drain);
+                    }
+
+                    @Override
+                    public void onNext(SendResultBatch batch) {
+                        for (SendResult r : batch.getResultsList()) {
+                            RemoteSocket.SendOp op = inflight.remove(r.getId());
+                            if (op == null) {
+                                log.debug("SendResult for unknown datagram id {}", r.getId());
+                                continue;
+                            }
+                            complete(op, r.hasError() ? Errors.fromProto(r.getError()) : null, r.getBytes());
+                        }
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        failed(self, Errors.fromRpc(t, "SendStream").exception());
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        failed(self, Errors.unavailable("dgramd ended the send stream", null));
+                    }
+                };
+        stream = (ClientCallStreamObserver<SendBatch>) stub.sendStream(observer);
+    }
+
+    /** The stream died: every datagram given to the pipeline fails; the next send starts anew. */
+    private void failed(ClientCallStreamObserver<SendBatch> which, DgramException error) {
+        List<RemoteSocket.SendOp> lost = new ArrayList<>();
+        synchronized (streamLock) {
+            if (stream == which) {
+                stream = null;
+            }
+            for (RemoteSocket socket : ready) {
+                socket.streamQueue.clear();
+                socket.inReady = false;
+            }
+            ready.clear();
+            lost.addAll(inflight.values());
+            inflight.clear();
+        }
+        if (!lost.isEmpty()) {
+            log.debug("send stream failed with {} datagram(s) pending: {}", lost.size(),
+                    error.getMessage());
+        }
+        for (RemoteSocket.SendOp op : lost) {
+            complete(op, error, 0);
+        }
+    }
+
+    private void complete(RemoteSocket.SendOp op, DgramException error, int bytes) {
+        // the socket's queue count drops before the window frees, so a sender let through by the
+        // window never sees its socket over the bound
+        op.socket.sendDone(op, error, bytes);
+        release(op.bytes);
+    }
+
+    /** Fails what is pending, wakes blocked senders and ends the stream. */
+    void close() {
+        closed = true;
+        windowLock.lock();
+        try {
+            notFull.signalAll();
+        } finally {
+            windowLock.unlock();
+        }
+        synchronized (streamLock) {
+            if (stream != null) {
+                stream.cancel("DgramClient closed", null);
+            }
+        }
+    }
 }
