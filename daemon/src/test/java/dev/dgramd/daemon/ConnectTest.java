@@ -107,6 +107,25 @@ class ConnectTest extends DaemonTestBase {
     }
 
     @Test
+    void connectedSocketReportsAnUnreachablePortAsEconnrefusedOnRecvmsg() throws Exception {
+        int closedPort;
+        try (DatagramSocket gone = new DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = gone.getLocalPort();
+        }
+        String id = create(SocketType.UDP4);
+        EventRecorder events = events(id);
+        stub().connect(connect(id, closedPort, "127.0.0.1"));
+        events.next(LISTENING);
+        events.next(CONNECT);
+        stub().send(send(id, 0, "")); // the ICMP port unreachable comes back to the connected socket
+        var error = events.next(ERROR).getError().getError();
+        assertThat(error.getCode()).isEqualTo("ECONNREFUSED");
+        assertThat(error.getSyscall()).isEqualTo("recvmsg");
+        // as in Node, the socket stays usable
+        assertThat(stub().send(send(id, 0, "")).getBytes()).isEqualTo(1);
+    }
+
+    @Test
     void udp6ConnectDefaultsToIpv6Loopback() throws Exception {
         DatagramSocket peer = peer("::1");
         String id = create(SocketType.UDP6);
