@@ -14,6 +14,12 @@ import org.slf4j.LoggerFactory;
 /** Turns {@link DgramError}s into the contract's shapes: a gRPC status with ErrorInfo, or an {@link Error}. */
 final class ErrorMapping {
     static final String DOMAIN = "dgramd";
+    /**
+     * A status travels in HTTP/2 trailers, which peers cap (8 KiB by default): text that echoes
+     * user input (a host name, say) is cut to these lengths there. Events carry it whole.
+     */
+    private static final int MAX_ADDRESS_CHARS = 256;
+    private static final int MAX_MESSAGE_CHARS = 1024;
     private static final Logger log = LoggerFactory.getLogger(ErrorMapping.class);
 
     private ErrorMapping() {
@@ -42,17 +48,21 @@ final class ErrorMapping {
             info.putMetadata("errno", Integer.toString(e.errno()));
         }
         if (e.address() != null) {
-            info.putMetadata("address", e.address());
+            info.putMetadata("address", bounded(e.address(), MAX_ADDRESS_CHARS));
         }
         if (e.port() != 0) {
             info.putMetadata("port", Integer.toString(e.port()));
         }
         com.google.rpc.Status status = com.google.rpc.Status.newBuilder()
                 .setCode(code.getNumber())
-                .setMessage(e.getMessage())
+                .setMessage(bounded(e.getMessage(), MAX_MESSAGE_CHARS))
                 .addDetails(Any.pack(info.build()))
                 .build();
         return StatusProto.toStatusRuntimeException(status);
+    }
+
+    private static String bounded(String text, int max) {
+        return text.length() <= max ? text : text.substring(0, max) + "...";
     }
 
     /** The status code for a Node error code, as the contract lists them. */
@@ -98,6 +108,20 @@ final class ErrorMapping {
             default:
                 return com.google.rpc.Code.INTERNAL;
         }
+    }
+
+    /**
+     * The status for a socket id that names no open socket: FAILED_PRECONDITION when it was closed
+     * not long ago, NOT_FOUND otherwise; reason ERR_SOCKET_DGRAM_NOT_RUNNING either way.
+     */
+    static StatusRuntimeException unknownSocket(dev.dgramd.daemon.udp.SocketRegistry registry, String socketId) {
+        String shown = socketId.length() > 64 ? socketId.substring(0, 64) + "..." : socketId;
+        if (registry.wasClosed(socketId)) {
+            return toStatus(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running: socket "
+                    + shown + " is closed"), com.google.rpc.Code.FAILED_PRECONDITION);
+        }
+        return toStatus(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running: no socket with id '"
+                + shown + "'"), com.google.rpc.Code.NOT_FOUND);
     }
 
     static Error toProto(DgramError e) {
