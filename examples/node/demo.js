@@ -3,6 +3,7 @@
 // two udp4 sockets exchange a datagram, then a multicast one, then an error is decoded, then both close.
 //
 //   usage: node demo.js HOST:PORT        (the address the daemon logged: "dgramd listening on ...")
+//          DGRAMD_TARGET=HOST:PORT node demo.js
 //
 // Every step is checked; the script prints one line per step and "demo ok", or the reason it failed
 // (exit code 1). Every wait is bounded by TIMEOUT_MS.
@@ -196,9 +197,10 @@ async function main(target) {
   }
 }
 
-const target = process.argv[2];
+// The daemon's address: the argument, else DGRAMD_TARGET (as in docker/compose.yaml).
+const target = process.argv[2] || process.env.DGRAMD_TARGET;
 if (!target || process.argv.length > 3) {
-  console.error('usage: node demo.js HOST:PORT');
+  console.error('usage: node demo.js HOST:PORT   (or set DGRAMD_TARGET)');
   process.exit(2);
 }
 main(target).then(

@@ -1,9 +1,14 @@
 package dev.dgramd.daemon;
 
+import dev.dgramd.daemon.grpc.AdminAccess;
+import dev.dgramd.daemon.grpc.AdminService;
 import dev.dgramd.daemon.grpc.DgramService;
+import dev.dgramd.daemon.grpc.DropCounters;
+import dev.dgramd.daemon.metrics.MetricsEndpoint;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.Transport;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -11,6 +16,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -18,56 +24,76 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running dgramd daemon: a gRPC server and the UDP sockets it hosts, on one Netty event loop group.
- * Besides {@code dgramd.v1.Dgram} it serves the standard health service ({@code grpc.health.v1}:
- * SERVING while up, NOT_SERVING while stopping) and server reflection.
+ * Besides {@code dgramd.v1.Dgram} it serves {@code dgramd.v1.Admin} (behind {@link AdminAccess}), the
+ * standard health service ({@code grpc.health.v1}: SERVING while up, NOT_SERVING while stopping),
+ * server reflection and, when {@link DgramdOptions#metrics} is set, Prometheus metrics over HTTP.
  * Embeddable: {@code try (Dgramd d = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"))) { ... d.port() ... }}.
  */
 public final class Dgramd implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Dgramd.class);
     private static final long CLOSE_SOCKETS_SECONDS = 3;
     private static final String SERVICE_NAME = "dgramd.v1.Dgram";
+    private static final String ADMIN_SERVICE_NAME = "dgramd.v1.Admin";
 
     private final Transport transport;
     private final SocketRegistry registry;
     private final Server server;
     private final HealthStatusManager health;
     private final InetSocketAddress address;
+    private final MetricsEndpoint metrics;
     private boolean closed;
 
     private Dgramd(Transport transport, SocketRegistry registry, Server server, HealthStatusManager health,
-                   InetSocketAddress address) {
+                   InetSocketAddress address, MetricsEndpoint metrics) {
         this.transport = transport;
         this.registry = registry;
         this.server = server;
         this.health = health;
         this.address = address;
+        this.metrics = metrics;
     }
 
     /**
      * Starts a daemon.
      *
-     * @throws IOException when the listen address cannot be bound (in use, not local, ...)
+     * @throws IOException when the listen or metrics address cannot be bound (in use, not local, ...)
      */
     public static Dgramd start(DgramdOptions options) throws IOException {
-        DgramdOptions.HostPort listen = DgramdOptions.HostPort.parse(options.listen());
+        Instant started = Instant.now();
+        DgramdOptions.HostPort listen = DgramdOptions.HostPort.parse(options.listen(), "listen");
         Transport transport = Transport.start(options.eventLoopThreads(), options.nativeTransport());
         SocketRegistry registry = new SocketRegistry(transport);
         HealthStatusManager health = new HealthStatusManager();
+        DropCounters drops = new DropCounters();
+        DgramService dgram = new DgramService(registry, transport.group(), options.maxQueuedEventBytes(), drops);
+        AdminService admin = new AdminService(registry, dgram, drops, version(), transport.name(), started);
+        MetricsEndpoint metrics = null;
         Server server;
         try {
-            server = NettyServerBuilder
+            if (options.metrics() != null) {
+                DgramdOptions.HostPort at = DgramdOptions.HostPort.parse(options.metrics(), "metrics");
+                metrics = MetricsEndpoint.start(new InetSocketAddress(InetAddress.getByName(at.host()), at.port()),
+                        registry, drops, version(), transport.name());
+            }
+            NettyServerBuilder builder = NettyServerBuilder
                     .forAddress(new InetSocketAddress(InetAddress.getByName(listen.host()), listen.port()))
                     .bossEventLoopGroup(transport.group())
                     .workerEventLoopGroup(transport.group())
                     .channelType(transport.serverChannelType())
                     .directExecutor()
                     .maxInboundMessageSize(options.maxMessageBytes())
-                    .addService(new DgramService(registry, transport.group(), options.maxQueuedEventBytes()))
+                    .addService(dgram)
+                    .addService(ServerInterceptors.intercept(admin, new AdminAccess()))
                     .addService(health.getHealthService())
-                    .addService(ProtoReflectionServiceV1.newInstance())
-                    .build()
-                    .start();
+                    .addService(ProtoReflectionServiceV1.newInstance());
+            if (metrics != null) {
+                builder.intercept(metrics.rpcTimer());
+            }
+            server = builder.build().start();
         } catch (IOException | RuntimeException e) {
+            if (metrics != null) {
+                metrics.close();
+            }
             registry.close();
             transport.close();
             throw e instanceof IOException io ? io : new IOException("cannot start dgramd on " + options.listen(), e);
@@ -77,7 +103,8 @@ public final class Dgramd implements AutoCloseable {
                 transport.name());
         health.setStatus("", ServingStatus.SERVING);
         health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
-        return new Dgramd(transport, registry, server, health, bound);
+        health.setStatus(ADMIN_SERVICE_NAME, ServingStatus.SERVING);
+        return new Dgramd(transport, registry, server, health, bound, metrics);
     }
 
     /** The gRPC port, useful after listening on port 0. */
@@ -99,6 +126,11 @@ public final class Dgramd implements AutoCloseable {
     /** "epoll" or "nio". */
     public String transport() {
         return transport.name();
+    }
+
+    /** The address of the Prometheus metrics endpoint, or null when metrics are off. */
+    public InetSocketAddress metricsAddress() {
+        return metrics == null ? null : metrics.address();
     }
 
     /** How many sockets are open now. */
@@ -137,7 +169,25 @@ public final class Dgramd implements AutoCloseable {
         }
         registry.close();
         transport.close();
+        if (metrics != null) {
+            metrics.close();
+        }
         log.info("dgramd stopped");
+    }
+
+    /** The daemon's version, e.g. "0.1.0-SNAPSHOT", or "unknown" when the build did not record it. */
+    public static String version() {
+        try (java.io.InputStream in = Dgramd.class.getResourceAsStream("version.properties")) {
+            if (in == null) {
+                return "unknown";
+            }
+            java.util.Properties p = new java.util.Properties();
+            p.load(in);
+            String v = p.getProperty("version", "");
+            return v.isEmpty() || v.startsWith("${") ? "unknown" : v;
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     /** Blocks until the server has stopped. */

@@ -14,10 +14,11 @@ public final class DgramdOptions {
     private boolean nativeTransport = true;
     private long maxQueuedEventBytes = DEFAULT_MAX_QUEUED_EVENT_BYTES;
     private int maxMessageBytes = 8 << 20;
+    private String metrics;
 
     /** {@code HOST:PORT} for the gRPC server; port 0 picks a free port. IPv6 hosts in brackets: {@code [::1]:50051}. */
     public DgramdOptions listen(String hostPort) {
-        HostPort.parse(hostPort); // fail early on a malformed address
+        HostPort.parse(hostPort, "listen"); // fail early on a malformed address
         this.listen = hostPort;
         return this;
     }
@@ -78,37 +79,66 @@ public final class DgramdOptions {
         return maxMessageBytes;
     }
 
+    /**
+     * {@code HOST:PORT} for the Prometheus metrics endpoint ({@code GET /metrics}); null or empty
+     * (the default) serves no metrics. Port 0 picks a free port.
+     */
+    public DgramdOptions metrics(String hostPort) {
+        if (hostPort != null && !hostPort.isEmpty()) {
+            HostPort.parse(hostPort, "metrics");
+        }
+        this.metrics = hostPort == null || hostPort.isEmpty() ? null : hostPort;
+        return this;
+    }
+
+    /** The metrics address, or null when metrics are off. */
+    public String metrics() {
+        return metrics;
+    }
+
     @Override
     public String toString() {
         return "DgramdOptions{listen=" + listen + ", eventLoopThreads=" + eventLoopThreads + ", nativeTransport="
                 + nativeTransport + ", maxQueuedEventBytes=" + maxQueuedEventBytes + ", maxMessageBytes="
-                + maxMessageBytes + "}";
+                + maxMessageBytes + ", metrics=" + metrics + "}";
     }
 
-    /** A parsed {@code HOST:PORT}. */
-    record HostPort(String host, int port) {
-        static HostPort parse(String text) {
-            Objects.requireNonNull(text, "listen");
+    /** A parsed {@code HOST:PORT}; an IPv6 host is kept without its brackets. */
+    public record HostPort(String host, int port) {
+        /**
+         * Parses {@code text}; {@code what} ("listen", "metrics") names the address in error messages.
+         *
+         * @throws IllegalArgumentException when {@code text} is not HOST:PORT with a port in 0..65535
+         */
+        public static HostPort parse(String text, String what) {
+            Objects.requireNonNull(text, what);
             int colon = text.lastIndexOf(':');
             if (colon <= 0 || colon == text.length() - 1) {
-                throw new IllegalArgumentException("listen address must be HOST:PORT, got '" + text + "'");
+                throw new IllegalArgumentException(what + " address must be HOST:PORT, got '" + text + "'");
             }
             String host = text.substring(0, colon);
             if (host.startsWith("[") && host.endsWith("]")) {
                 host = host.substring(1, host.length() - 1);
             } else if (host.contains(":")) {
-                throw new IllegalArgumentException("write an IPv6 listen address in brackets: [" + host + "]:PORT");
+                throw new IllegalArgumentException("write an IPv6 " + what + " address in brackets: [" + host
+                        + "]:PORT");
             }
             int port;
             try {
                 port = Integer.parseInt(text.substring(colon + 1));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("listen port must be a number, got '" + text + "'");
+                throw new IllegalArgumentException(what + " port must be a number, got '" + text + "'");
             }
             if (port < 0 || port > 65_535) {
-                throw new IllegalArgumentException("listen port must be 0..65535, got " + port);
+                throw new IllegalArgumentException(what + " port must be 0..65535, got " + port);
             }
             return new HostPort(host, port);
+        }
+
+        /** {@code host:port}, the host in brackets when it is an IPv6 address. */
+        @Override
+        public String toString() {
+            return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
         }
     }
 }

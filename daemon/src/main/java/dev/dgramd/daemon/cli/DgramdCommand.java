@@ -2,69 +2,117 @@ package dev.dgramd.daemon.cli;
 
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import sun.misc.Signal;
 
-/** The {@code dgramd} command: starts a daemon and runs until SIGTERM or SIGINT. */
+/**
+ * The {@code dgramd} command: starts a daemon and runs until SIGTERM or SIGINT; {@code dgramd health}
+ * checks a running one. Every option can also come from the environment or a config file
+ * ({@link ConfigSources}). A malformed value or an unknown config key exits with status 2 and one
+ * line on stderr.
+ */
 @Command(name = "dgramd", mixinStandardHelpOptions = true, versionProvider = DgramdCommand.Version.class,
-        sortOptions = false,
+        sortOptions = false, subcommands = HealthCommand.class,
         description = {
-            "Hosts real UDP sockets and exposes every node:dgram Socket operation over gRPC (dgramd.v1).",
-            "Stops gracefully on SIGTERM or SIGINT: every socket is closed, every event stream ends with",
-            "a 'close' event, and the process exits with status 0."
+            "Hosts real UDP sockets and exposes every node:dgram Socket operation over",
+            "gRPC (dgramd.v1), with an Admin service, grpc.health.v1 and reflection.",
+            "Stops gracefully on SIGTERM or SIGINT: every socket is closed, every event",
+            "stream ends with a 'close' event, and the process exits with status 0.",
+            ""
+        },
+        footerHeading = "%nConfiguration:%n",
+        footer = {
+            "  Every option can also be set by the environment variable named in its",
+            "  description, or by a line KEY=VALUE in the --config file (Java properties),",
+            "  KEY being the option's name without its leading dashes:",
+            "    listen=127.0.0.1:50051",
+            "    max-message-bytes=8388608",
+            "  Precedence: flag > environment variable > config file > default.",
+            "  An unknown key in the file or a malformed value stops dgramd with exit",
+            "  status 2 and a one-line message."
         })
 public final class DgramdCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(DgramdCommand.class);
 
+    /** Netty transport choices. */
+    enum TransportChoice { AUTO, EPOLL, NIO }
+
+    /** Log line formats. */
+    enum LogFormat { TEXT, JSON }
+
+    /** Root log levels. */
+    enum LogLevel { TRACE, DEBUG, INFO, WARN, ERROR }
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Properties file with option values (see Configuration below). "
+                    + "Env: DGRAMD_CONFIG.")
+    Path config;
+
     @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = DgramdOptions.DEFAULT_LISTEN,
             description = "gRPC listen address (plaintext). Port 0 picks a free port; IPv6 as [::1]:50051. "
-                    + "Default: ${DEFAULT-VALUE}.")
+                    + "Default: ${DEFAULT-VALUE}. Env: DGRAMD_LISTEN.")
     String listen;
 
     @Option(names = "--event-loop-threads", paramLabel = "N", defaultValue = "0",
             description = "Netty event loop threads shared by gRPC and UDP; 0 means twice the cores. "
-                    + "Default: ${DEFAULT-VALUE}.")
+                    + "Default: ${DEFAULT-VALUE}. Env: DGRAMD_EVENT_LOOP_THREADS.")
     int eventLoopThreads;
 
-    @Option(names = "--transport", paramLabel = "epoll|nio", defaultValue = "auto",
-            description = "Netty transport: auto (epoll where available, else nio), epoll, or nio. "
-                    + "Default: ${DEFAULT-VALUE}.")
-    String transport;
+    @Option(names = "--transport", paramLabel = "auto|epoll|nio", defaultValue = "auto",
+            description = "Netty transport: auto (epoll where available, else nio), epoll (fail if it is "
+                    + "not available), or nio. Default: auto. Env: DGRAMD_TRANSPORT.")
+    TransportChoice transport;
 
     @Option(names = "--max-queued-event-bytes", paramLabel = "BYTES", defaultValue = "4194304",
             description = "Per socket, the bytes of events kept for a client that reads its event stream "
-                    + "slowly; 'message' events beyond it are dropped and counted. Default: ${DEFAULT-VALUE}.")
+                    + "slowly; 'message' events beyond it are dropped and counted. At least 65536. "
+                    + "Default: ${DEFAULT-VALUE}. Env: DGRAMD_MAX_QUEUED_EVENT_BYTES.")
     long maxQueuedEventBytes;
 
     @Option(names = "--max-message-bytes", paramLabel = "BYTES", defaultValue = "8388608",
-            description = "Largest gRPC message accepted (one SendBatch). Default: ${DEFAULT-VALUE}.")
+            description = "Largest gRPC message accepted (one SendBatch). At least 131072. "
+                    + "Default: ${DEFAULT-VALUE}. Env: DGRAMD_MAX_MESSAGE_BYTES.")
     int maxMessageBytes;
+
+    @Option(names = "--metrics", paramLabel = "HOST:PORT",
+            description = "Serve Prometheus metrics over HTTP on HOST:PORT, path /metrics. "
+                    + "Off unless set (an empty value is off). Env: DGRAMD_METRICS.")
+    String metrics;
+
+    @Option(names = "--log-format", paramLabel = "text|json", defaultValue = "text",
+            description = "Log lines on stdout as text, or as one JSON object per line (time, level, "
+                    + "logger, thread, message, socket_id, error). Default: text. Env: DGRAMD_LOG_FORMAT.")
+    LogFormat logFormat;
+
+    @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
+            description = "Least severe level logged: trace, debug, info, warn or error. "
+                    + "Default: info. Env: DGRAMD_LOG_LEVEL.")
+    LogLevel logLevel;
+
+    private ConfigSources sources;
 
     @Override
     public Integer call() throws Exception {
-        DgramdOptions options;
-        try {
-            options = new DgramdOptions()
-                    .listen(listen)
-                    .eventLoopThreads(eventLoopThreads)
-                    .nativeTransport(!"nio".equals(transport))
-                    .maxQueuedEventBytes(maxQueuedEventBytes)
-                    .maxMessageBytes(maxMessageBytes);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
-        }
-        if (!transport.equals("auto") && !transport.equals("epoll") && !transport.equals("nio")) {
-            throw new CommandLine.ParameterException(new CommandLine(this),
-                    "--transport must be auto, epoll or nio, got '" + transport + "'");
-        }
+        DgramdOptions options = options();
+        LogSetup.apply(logFormat, logLevel);
         Dgramd daemon = Dgramd.start(options);
-        if (transport.equals("epoll") && !daemon.transport().equals("epoll")) {
+        if (transport == TransportChoice.EPOLL && !daemon.transport().equals("epoll")) {
             daemon.close();
             log.error("--transport epoll: the native epoll transport is not available here");
             return 1;
@@ -78,17 +126,93 @@ public final class DgramdCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * The daemon options these values describe.
+     *
+     * @throws ParameterException naming the option (and the variable or file it came from) when a
+     *     value is out of range or malformed
+     */
+    DgramdOptions options() {
+        DgramdOptions options = new DgramdOptions();
+        check("--listen", listen, options::listen);
+        check("--event-loop-threads", eventLoopThreads, options::eventLoopThreads);
+        options.nativeTransport(transport != TransportChoice.NIO);
+        check("--max-queued-event-bytes", maxQueuedEventBytes, options::maxQueuedEventBytes);
+        check("--max-message-bytes", maxMessageBytes, options::maxMessageBytes);
+        check("--metrics", metrics, options::metrics);
+        return options;
+    }
+
+    private <T> void check(String option, T value, Consumer<T> setter) {
+        try {
+            setter.accept(value);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '" + option + "': "
+                    + e.getMessage(), spec.findOption(option), String.valueOf(value));
+        }
+    }
+
+    /** A new {@code dgramd} command line, reporting usage errors in one line; see {@link #configure}. */
+    static CommandLine commandLine() {
+        CommandLine commandLine = new CommandLine(new DgramdCommand()).setCaseInsensitiveEnumValuesAllowed(true);
+        commandLine.setParameterExceptionHandler(DgramdCommand::oneLineError);
+        commandLine.setExecutionExceptionHandler(DgramdCommand::startFailure);
+        return commandLine;
+    }
+
+    /**
+     * Takes the values that {@code args} will not give from {@code env} and the config file.
+     *
+     * @throws ParameterException when the config file cannot be read or has an unknown key
+     */
+    static void configure(CommandLine commandLine, String[] args, Map<String, String> env) {
+        DgramdCommand command = commandLine.getCommand();
+        command.sources = ConfigSources.load(commandLine, args, env);
+        commandLine.setDefaultValueProvider(command.sources);
+    }
+
+    /** Runs {@code dgramd args} with {@code env} as the environment; returns the exit status. */
+    static int run(CommandLine commandLine, String[] args, Map<String, String> env) {
+        try {
+            configure(commandLine, args, env);
+        } catch (ParameterException e) {
+            return oneLineError(e, args);
+        }
+        return commandLine.execute(args);
+    }
+
     public static void main(String[] args) {
-        int code = new CommandLine(new DgramdCommand()).execute(args);
-        System.exit(code);
+        System.exit(run(commandLine(), args, System.getenv()));
+    }
+
+    /** A usage error: one line on stderr, naming where a bad value came from; exit status 2. */
+    private static int oneLineError(ParameterException e, String[] args) {
+        CommandLine commandLine = e.getCommandLine();
+        Object user = commandLine.getCommandSpec().root().userObject();
+        String origin = user instanceof DgramdCommand c && c.sources != null && e.getArgSpec() != null
+                ? c.sources.origin(e.getArgSpec()) : null;
+        commandLine.getErr().println("dgramd: " + e.getMessage() + (origin == null ? "" : " (from " + origin + ")"));
+        commandLine.getErr().flush();
+        return commandLine.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    /** The daemon could not start (its address is in use, say): one line, exit status 1. */
+    private static int startFailure(Exception e, CommandLine commandLine, CommandLine.ParseResult parsed)
+            throws Exception {
+        if (!(e instanceof IOException)) {
+            throw e;
+        }
+        Throwable cause = e.getCause();
+        log.error("dgramd cannot start: {}{}", e.getMessage(),
+                cause == null || cause.getMessage() == null ? "" : ": " + cause.getMessage());
+        return 1;
     }
 
     /** The version from the jar manifest. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = DgramdCommand.class.getPackage().getImplementationVersion();
-            return new String[] {"dgramd " + (v == null ? "development build" : v)};
+            return new String[] {"dgramd " + Dgramd.version()};
         }
     }
 }

@@ -54,15 +54,23 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     private final SocketRegistry registry;
     private final EventLoopGroup loops;
     private final long maxQueuedEventBytes;
+    private final DropCounters drops;
     private final Map<String, EventStream> streams = new ConcurrentHashMap<>();
 
     /**
      * @param maxQueuedEventBytes per socket, the bytes of events kept for a reader that is behind
+     * @param drops counts the events dropped beyond that
      */
-    public DgramService(SocketRegistry registry, EventLoopGroup loops, long maxQueuedEventBytes) {
+    public DgramService(SocketRegistry registry, EventLoopGroup loops, long maxQueuedEventBytes, DropCounters drops) {
         this.registry = registry;
         this.loops = loops;
         this.maxQueuedEventBytes = maxQueuedEventBytes;
+        this.drops = drops;
+    }
+
+    /** The event stream of open socket {@code id}, or null; for admin calls. */
+    EventStream eventStream(String id) {
+        return streams.get(id);
     }
 
     @Override
@@ -86,7 +94,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         SocketConfig config = new SocketConfig(family, request.getReuseAddr(), request.getReusePort(),
                 request.getIpv6Only(), request.getRecvBufferSize(), request.getSendBufferSize());
         registry.create(config, currentLoop(), ctx -> {
-            EventStream stream = new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes);
+            EventStream stream = new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes, drops);
             streams.put(ctx.id(), stream);
             return stream;
         }).whenComplete((socket, error) -> {
@@ -311,12 +319,6 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     private io.grpc.StatusRuntimeException unknownSocket(String socketId) {
-        String shown = socketId.length() > 64 ? socketId.substring(0, 64) + "..." : socketId;
-        if (registry.wasClosed(socketId)) {
-            return ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running: socket "
-                    + shown + " is closed"), com.google.rpc.Code.FAILED_PRECONDITION);
-        }
-        return ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running: no socket with id '"
-                + shown + "'"), com.google.rpc.Code.NOT_FOUND);
+        return ErrorMapping.unknownSocket(registry, socketId);
     }
 }

@@ -37,18 +37,22 @@ final class EventStream implements SocketObserver {
     private final EventLoop loop;
     private final SocketConfig.Family family;
     private final long maxQueuedBytes;
+    private final DropCounters drops;
     private final ArrayDeque<SocketEvent> queue = new ArrayDeque<>();
     private long queuedBytes;
     private long droppedMessages;
     private long droppedErrors;
-    private long totalDropped;
-    private ServerCallStreamObserver<EventBatch> subscriber;
+    // Written on the loop, read by admin calls from any thread.
+    private volatile long droppedMessagesTotal;
+    private volatile long droppedErrorsTotal;
+    private volatile ServerCallStreamObserver<EventBatch> subscriber;
     private boolean finished;
 
-    EventStream(EventLoop loop, SocketConfig.Family family, long maxQueuedBytes) {
+    EventStream(EventLoop loop, SocketConfig.Family family, long maxQueuedBytes, DropCounters drops) {
         this.loop = loop;
         this.family = family;
         this.maxQueuedBytes = maxQueuedBytes;
+        this.drops = drops;
     }
 
     @Override
@@ -61,9 +65,12 @@ final class EventStream implements SocketObserver {
         if (droppable && queuedBytes + cost > maxQueuedBytes) {
             if (event instanceof SocketEvent.Message) {
                 droppedMessages++;
-                totalDropped++;
+                droppedMessagesTotal++; // single writer: the loop
+                drops.messages.increment();
             } else {
                 droppedErrors++;
+                droppedErrorsTotal++;
+                drops.errors.increment();
             }
             return;
         }
@@ -101,9 +108,19 @@ final class EventStream implements SocketObserver {
         });
     }
 
-    /** Messages dropped so far because the reader fell behind. */
-    long droppedTotal() {
-        return totalDropped;
+    /** 'message' events dropped so far because the reader was absent or behind; from any thread. */
+    long droppedMessagesTotal() {
+        return droppedMessagesTotal;
+    }
+
+    /** 'error' events dropped so far for the same reason; from any thread. */
+    long droppedErrorsTotal() {
+        return droppedErrorsTotal;
+    }
+
+    /** True while an Events stream is attached; from any thread. */
+    boolean attached() {
+        return subscriber != null;
     }
 
     private void drain() {

@@ -12,6 +12,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The open sockets of a daemon, by id. Ids are 128 random bits, so they cannot be guessed.
@@ -19,9 +21,11 @@ import java.util.function.Function;
  * "closed" rather than "never existed".
  */
 public final class SocketRegistry implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SocketRegistry.class);
     private static final int REMEMBERED_CLOSED = 4096;
 
     private final Transport transport;
+    private final TrafficTotals totals = new TrafficTotals();
     private final AddressResolver resolver = new AddressResolver();
     private final SecureRandom random = new SecureRandom();
     private final Map<String, UdpSocket> open = new ConcurrentHashMap<>();
@@ -57,8 +61,11 @@ public final class SocketRegistry implements AutoCloseable {
                 return;
             }
             UdpSocket socket = new UdpSocket(id, config, channel, resolver,
-                    observer.apply(new UdpSocket.Context(id, channel.eventLoop())), this::closed);
+                    observer.apply(new UdpSocket.Context(id, channel.eventLoop())), this::closed,
+                    new SocketCounters(totals));
             open.put(id, socket);
+            totals.socketsCreated.increment();
+            SocketLog.debug(log, id, "socket {} created ({})", id, config.family().nodeName());
             result.complete(socket);
         });
         return result;
@@ -79,6 +86,16 @@ public final class SocketRegistry implements AutoCloseable {
         return open.size();
     }
 
+    /** The open sockets now, in no particular order. */
+    public List<UdpSocket> sockets() {
+        return new ArrayList<>(open.values());
+    }
+
+    /** The daemon-wide counters of every socket this registry created. */
+    public TrafficTotals totals() {
+        return totals;
+    }
+
     /** Closes every open socket; completes when each has emitted 'close'. */
     public CompletableFuture<Void> closeAll() {
         List<CompletableFuture<Boolean>> closing = new ArrayList<>();
@@ -91,6 +108,8 @@ public final class SocketRegistry implements AutoCloseable {
     private void closed(UdpSocket socket) {
         recentlyClosed.put(socket.id(), Boolean.TRUE);
         open.remove(socket.id());
+        totals.socketsClosed.increment();
+        SocketLog.debug(log, socket.id(), "socket {} closed", socket.id());
     }
 
     private String newId() {

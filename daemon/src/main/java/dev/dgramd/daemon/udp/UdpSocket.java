@@ -1,6 +1,7 @@
 package dev.dgramd.daemon.udp;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -17,9 +18,11 @@ import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +48,7 @@ public final class UdpSocket {
     private static final int RECEIVE_BUFFER = 65_536;
     /** Datagrams one recvmmsg(2) call may return (epoll); each gets room for the largest payload. */
     private static final int DATAGRAMS_PER_READ = 8;
+    private static final DatagramTap[] NO_TAPS = {};
 
     /** A datagram to send; {@code data} is released by the socket. Port 0 and address null: the connected peer. */
     public record Outgoing(long id, ByteBuf data, int port, String address, boolean emitError) {}
@@ -82,21 +86,23 @@ public final class UdpSocket {
     private final SocketObserver observer;
     private final Consumer<UdpSocket> onClosed;
     private final boolean ipv6;
+    private final SocketCounters counters;
 
     // Event-loop confined state.
     private BindState bindState = BindState.UNBOUND;
     private ConnectState connectState = ConnectState.DISCONNECTED;
     private boolean closed;
-    private InetSocketAddress local;
-    private InetSocketAddress remote;
+    private volatile InetSocketAddress local; // volatile: also read by localAddress() from any thread
+    private volatile InetSocketAddress remote;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private long pendingBytes;
     private int pendingSends;
     private int lookups;
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+    private volatile DatagramTap[] taps = NO_TAPS; // written on the loop; volatile for tapCount()
 
     UdpSocket(String id, SocketConfig config, DatagramChannel channel, AddressResolver resolver,
-              SocketObserver observer, Consumer<UdpSocket> onClosed) {
+              SocketObserver observer, Consumer<UdpSocket> onClosed, SocketCounters counters) {
         this.id = id;
         this.config = config;
         this.channel = channel;
@@ -104,6 +110,7 @@ public final class UdpSocket {
         this.resolver = resolver;
         this.observer = observer;
         this.onClosed = onClosed;
+        this.counters = counters;
         this.ipv6 = config.family() == SocketConfig.Family.IPV6;
         int maxPayload = config.family().maxPayload();
         if (channel.config().setOption(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxPayload)) {
@@ -130,6 +137,21 @@ public final class UdpSocket {
     /** The event loop that owns this socket. */
     public EventLoop eventLoop() {
         return loop;
+    }
+
+    /** This socket's traffic counters, readable from any thread. */
+    public SocketCounters counters() {
+        return counters;
+    }
+
+    /** The address the socket is bound to, or null while unbound; from any thread. */
+    public InetSocketAddress localAddress() {
+        return local;
+    }
+
+    /** The connected peer, or null while not connected; from any thread. */
+    public InetSocketAddress connectedPeer() {
+        return remote;
     }
 
     /** Completes once the socket is closed and 'close' was emitted. */
@@ -268,9 +290,64 @@ public final class UdpSocket {
         }
         channel.close().addListener(f -> {
             emit(new SocketEvent.Close());
+            DatagramTap[] ended = taps;
+            taps = NO_TAPS;
+            for (DatagramTap tap : ended) {
+                try {
+                    tap.onClose();
+                } catch (RuntimeException e) {
+                    SocketLog.warn(log, id, "socket {}: tap failed", id, e);
+                }
+            }
             onClosed.accept(this);
             closeFuture.complete(null);
         });
+    }
+
+    // ---------------------------------------------------------------- taps
+
+    /**
+     * Copies every datagram this socket receives or sends from now on to {@code tap}, until
+     * {@link #removeTap} or the socket closes ({@link DatagramTap#onClose}). Costs nothing while no
+     * tap is attached. Fails with ERR_SOCKET_DGRAM_NOT_RUNNING when the socket is closed.
+     */
+    public CompletableFuture<Void> addTap(DatagramTap tap) {
+        return onLoop(() -> {
+            checkOpen();
+            DatagramTap[] more = Arrays.copyOf(taps, taps.length + 1);
+            more[taps.length] = tap;
+            taps = more;
+            return CompletableFuture.completedFuture(null);
+        });
+    }
+
+    /** Taps attached now; from any thread. */
+    public int tapCount() {
+        return taps.length;
+    }
+
+    /** Stops copying datagrams to {@code tap}; does nothing when it is not attached. */
+    public void removeTap(DatagramTap tap) {
+        Runnable remove = () -> taps = Arrays.stream(taps).filter(t -> t != tap).toArray(DatagramTap[]::new);
+        if (loop.inEventLoop()) {
+            remove.run();
+        } else {
+            try {
+                loop.execute(remove);
+            } catch (RejectedExecutionException e) {
+                // the loop is gone, and the socket with it
+            }
+        }
+    }
+
+    private void tapped(DatagramTap.Direction direction, InetSocketAddress peer, byte[] data) {
+        for (DatagramTap tap : taps) {
+            try {
+                tap.onDatagram(direction, peer, data);
+            } catch (RuntimeException e) {
+                SocketLog.warn(log, id, "socket {}: tap failed", id, e);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- send
@@ -402,10 +479,16 @@ public final class UdpSocket {
             failSend(d, e, done);
             return;
         }
+        byte[] copy = taps.length == 0 ? null : ByteBufUtil.getBytes(d.data()); // for the taps, if any
         channel.write(new DatagramPacket(d.data(), to)).addListener(f -> {
             if (f.isSuccess()) {
+                counters.sent(size);
+                if (copy != null) {
+                    tapped(DatagramTap.Direction.SENT, to, copy);
+                }
                 done.done(d.id(), size, null, size);
             } else {
+                counters.sendFailed();
                 DgramError e = f.cause() instanceof DgramError de ? de
                         : DgramError.system(SystemError.of(f.cause()), "send", Addresses.text(to.getAddress()), to.getPort());
                 if (d.emitError()) {
@@ -425,8 +508,11 @@ public final class UdpSocket {
         channel.flush();
         try {
             Sockopts.sendEmpty(channel, to);
+            counters.sent(0);
+            tapped(DatagramTap.Direction.SENT, to, new byte[0]);
             done.done(d.id(), 0, null, 0);
         } catch (DgramError e) {
+            counters.sendFailed();
             if (d.emitError()) {
                 emit(new SocketEvent.Error(e));
             }
@@ -437,6 +523,7 @@ public final class UdpSocket {
     private void failSend(Outgoing d, DgramError error, SendCompletion done) {
         int size = d.data().readableBytes();
         d.data().release();
+        counters.sendFailed();
         if (d.emitError()) {
             emit(new SocketEvent.Error(error));
         }
@@ -791,13 +878,16 @@ public final class UdpSocket {
     }
 
     private void emit(SocketEvent event) {
+        if (event instanceof SocketEvent.Error) {
+            counters.errorEmitted();
+        }
         try {
             observer.onEvent(event);
             if (!(event instanceof SocketEvent.Message)) {
                 observer.onBurstEnd();
             }
         } catch (RuntimeException e) {
-            log.warn("socket {}: event observer failed", id, e);
+            SocketLog.warn(log, id, "socket {}: event observer failed", id, e);
         }
     }
 
@@ -834,7 +924,7 @@ public final class UdpSocket {
                     result.complete(v);
                 }
             }));
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             result.completeExceptionally(DgramError.notRunning());
         }
         return result;
@@ -864,6 +954,10 @@ public final class UdpSocket {
                 ByteBuf content = packet.content();
                 byte[] data = new byte[content.readableBytes()];
                 content.getBytes(content.readerIndex(), data);
+                counters.received(data.length);
+                if (taps.length > 0) {
+                    tapped(DatagramTap.Direction.RECEIVED, packet.sender(), data);
+                }
                 observer.onEvent(new SocketEvent.Message(data, packet.sender()));
             } finally {
                 packet.release();

@@ -1,0 +1,73 @@
+package dev.dgramd.ctl;
+
+import dev.dgramd.proto.v1.AdminGrpc;
+import dev.dgramd.proto.v1.ListSocketsRequest;
+import dev.dgramd.proto.v1.SocketInfo;
+import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.NettyChannelBuilder;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import picocli.CommandLine;
+
+/** A plaintext gRPC channel to one daemon, with deadline-bound stubs; close it when done. */
+final class Connection implements AutoCloseable {
+    private static final int SOCKET_ID_LENGTH = 32;
+
+    private final ManagedChannel channel;
+    private final long timeoutSeconds;
+
+    private Connection(ManagedChannel channel, long timeoutSeconds) {
+        this.channel = channel;
+        this.timeoutSeconds = timeoutSeconds;
+    }
+
+    static Connection open(String target, long timeoutSeconds) {
+        return new Connection(NettyChannelBuilder.forTarget(target).usePlaintext().build(), timeoutSeconds);
+    }
+
+    /** Admin calls, each bounded by the --timeout deadline. */
+    AdminGrpc.AdminBlockingStub admin() {
+        return AdminGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS);
+    }
+
+    /** Admin calls without a deadline (tap runs until stopped). */
+    AdminGrpc.AdminBlockingStub adminUnbounded() {
+        return AdminGrpc.newBlockingStub(channel);
+    }
+
+    HealthGrpc.HealthBlockingStub health() {
+        return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS);
+    }
+
+    /**
+     * The id of the open socket that {@code idOrPrefix} names: a whole id is taken as it is; a shorter
+     * text must be the prefix of exactly one open socket's id.
+     *
+     * @throws CommandLine.ParameterException when no open socket, or more than one, has that prefix
+     */
+    String socketId(String idOrPrefix, CommandLine commandLine) {
+        if (idOrPrefix.length() >= SOCKET_ID_LENGTH) {
+            return idOrPrefix;
+        }
+        List<String> matches = admin().listSockets(ListSocketsRequest.getDefaultInstance()).getSocketsList().stream()
+                .map(SocketInfo::getSocketId).filter(id -> id.startsWith(idOrPrefix)).collect(Collectors.toList());
+        if (matches.size() == 1) {
+            return matches.get(0);
+        }
+        throw new CommandLine.ParameterException(commandLine, matches.isEmpty()
+                ? "no open socket's id starts with '" + idOrPrefix + "'"
+                : "'" + idOrPrefix + "' is the start of " + matches.size() + " socket ids; give more of it");
+    }
+
+    @Override
+    public void close() {
+        channel.shutdownNow();
+        try {
+            channel.awaitTermination(timeoutSeconds, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

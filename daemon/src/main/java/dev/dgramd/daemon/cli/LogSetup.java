@@ -1,0 +1,49 @@
+package dev.dgramd.daemon.cli;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies {@code --log-level} and {@code --log-format} to logback at start-up: the level to the root
+ * logger; for json, the console appender of logback.xml is replaced by one writing
+ * {@link JsonLogLayout} lines. Does nothing when logback is not the SLF4J backend.
+ */
+final class LogSetup {
+    /** The console appender's name in logback.xml. */
+    static final String CONSOLE = "STDOUT";
+
+    private LogSetup() {
+    }
+
+    static void apply(DgramdCommand.LogFormat format, DgramdCommand.LogLevel level) {
+        if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
+            return;
+        }
+        ch.qos.logback.classic.Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.setLevel(Level.toLevel(level.name()));
+        if (format != DgramdCommand.LogFormat.JSON || !(root.getAppender(CONSOLE) instanceof ConsoleAppender<?>)) {
+            return;
+        }
+        JsonLogLayout layout = new JsonLogLayout();
+        layout.setContext(context);
+        layout.start();
+        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
+        encoder.setContext(context);
+        encoder.setLayout(layout);
+        encoder.start();
+        ConsoleAppender<ILoggingEvent> json = new ConsoleAppender<>();
+        json.setContext(context);
+        json.setName(CONSOLE);
+        json.setEncoder(encoder);
+        json.start();
+        ch.qos.logback.core.Appender<ILoggingEvent> text = root.getAppender(CONSOLE);
+        root.detachAppender(text);
+        text.stop();
+        root.addAppender(json);
+    }
+}
