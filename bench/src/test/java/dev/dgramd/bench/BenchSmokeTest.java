@@ -1,0 +1,75 @@
+package dev.dgramd.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Guards the bench harness, not performance: the echo and control scenarios in --quick mode
+ * against an in-process daemon produce positive figures, a table and a JSON file. The Node
+ * baseline is skipped where node is missing, unless CI is set (then node is required).
+ */
+class BenchSmokeTest {
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void echoAndControlQuick() throws Exception {
+    boolean ci = System.getenv("CI") != null && !System.getenv("CI").isBlank()
+        && !"false".equalsIgnoreCase(System.getenv("CI"));
+    boolean node = Env.probeNode("node") != null;
+    if (!node && ci) {
+      fail("node (v20) is required on CI: the bench's Node baseline cannot run");
+    }
+    Path out = Path.of("target", "bench-smoke");
+    Options o = Options.parse("--scenarios", "echo,control", "--quick", "--in-process-daemon",
+        "--out", out.toString());
+    o.noNode = !node;
+
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    BenchMain.Result r;
+    try (PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
+      r = BenchMain.run(o, ps);
+    }
+    String table = buf.toString(StandardCharsets.UTF_8);
+    System.out.println(table);
+
+    assertThat(r.failures()).isEmpty();
+    List<String> impls = node ? List.of("node", "dgramd", "netty") : List.of("dgramd", "netty");
+    for (String scenario : List.of("echo p50", "echo p99")) {
+      for (String impl : impls) {
+        assertThat(r.rows()).as(scenario + " " + impl)
+            .anySatisfy(row -> {
+              assertThat(row.scenario).isEqualTo(scenario);
+              assertThat(row.impl).isEqualTo(impl);
+              assertThat(row.figure).isPositive();
+            });
+      }
+    }
+    for (String scenario : List.of("control c=1", "control c=8")) {
+      for (String impl : node ? List.of("node", "dgramd") : List.of("dgramd")) {
+        assertThat(r.rows()).as(scenario + " " + impl)
+            .anySatisfy(row -> {
+              assertThat(row.scenario).isEqualTo(scenario);
+              assertThat(row.impl).isEqualTo(impl);
+              assertThat(row.figure).isPositive();
+            });
+      }
+    }
+    if (node) {
+      assertThat(r.rows()).filteredOn(row -> row.impl.equals("dgramd"))
+          .allSatisfy(row -> assertThat(row.ratio).isNotNull().isPositive());
+    }
+    assertThat(table).contains("scenario", "echo p50", "control c=1", "cpu-s/M");
+    assertThat(r.json()).exists();
+    String json = Files.readString(r.json(), StandardCharsets.UTF_8);
+    assertThat(Json.parseObject(json)).containsKeys("meta", "rows", "targets", "failures");
+  }
+}
