@@ -80,6 +80,8 @@ public final class RemoteSocket {
         final OutboundDatagram.Builder datagram;
         final int bytes;
         final SendCallback callback;
+        /** The batch it went out in; set by the pipeline when written. */
+        SendPipeline.Batch batch;
 
         SendOp(RemoteSocket socket, OutboundDatagram.Builder datagram, int bytes,
                 SendCallback callback) {

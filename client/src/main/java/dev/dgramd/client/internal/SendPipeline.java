@@ -26,11 +26,21 @@ import org.slf4j.LoggerFactory;
  * send() waits for room; gRPC threads never wait. A datagram's window share is returned when
  * its SendResult arrives (or the stream fails), never later, so a blocked sender cannot starve
  * the acknowledgements it waits for.
+ *
+ * <p>Coalescing: at most {@link #MAX_BATCHES_IN_FLIGHT} batches are unanswered at a time. A send
+ * made while they are goes out with the next batch, once an answer comes back (ack clocking, as
+ * TCP's Nagle algorithm): a lone send leaves at once, a burst of sends shares few gRPC messages.
  */
 final class SendPipeline {
     private static final Logger log = LoggerFactory.getLogger(SendPipeline.class);
     private static final int MAX_BATCH_DATAGRAMS = 64;
     private static final int MAX_BATCH_BYTES = 256 * 1024;
+    private static final int MAX_BATCHES_IN_FLIGHT = 2;
+
+    /** A written batch: how many of its datagrams are unanswered. Guarded by streamLock. */
+    static final class Batch {
+        int unanswered;
+    }
 
     private final DgramGrpc.DgramStub stub;
     private final long maxBytes;
@@ -45,6 +55,7 @@ final class SendPipeline {
     private final Object streamLock = new Object();
     private ClientCallStreamObserver<SendBatch> stream; // guarded by streamLock
     private final ArrayDeque<RemoteSocket> ready = new ArrayDeque<>(); // guarded by streamLock
+    private int batchesInFlight; // guarded by streamLock
     private final Map<Long, RemoteSocket.SendOp> inflight = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
 
@@ -127,17 +138,21 @@ final class SendPipeline {
                 start();
             }
             ClientCallStreamObserver<SendBatch> s = stream;
-            while (!ready.isEmpty() && s.isReady()) {
+            while (!ready.isEmpty() && s.isReady() && batchesInFlight < MAX_BATCHES_IN_FLIGHT) {
                 RemoteSocket socket = ready.poll();
                 SendBatch.Builder batch = SendBatch.newBuilder().setSocketId(socket.id());
+                Batch written = new Batch();
                 int bytes = 0;
                 while (!socket.streamQueue.isEmpty() && batch.getDatagramsCount() < MAX_BATCH_DATAGRAMS
                         && (batch.getDatagramsCount() == 0 || bytes + socket.streamQueue.peek().bytes
                                 <= MAX_BATCH_BYTES)) {
                     RemoteSocket.SendOp op = socket.streamQueue.poll();
                     bytes += op.bytes;
+                    op.batch = written;
                     batch.addDatagrams(op.datagram);
                 }
+                written.unanswered = batch.getDatagramsCount();
+                batchesInFlight++;
                 s.onNext(batch.build());
                 if (socket.streamQueue.isEmpty()) {
                     socket.inReady = false;
@@ -167,8 +182,10 @@ final class SendPipeline {
                                 log.debug("SendResult for unknown datagram id {}", r.getId());
                                 continue;
                             }
+                            answered(op);
                             complete(op, r.hasError() ? Errors.fromProto(r.getError()) : null, r.getBytes());
                         }
+                        drain(); // what queued while the batches were out goes now, coalesced
                     }
 
                     @Override
@@ -184,6 +201,15 @@ final class SendPipeline {
         stream = (ClientCallStreamObserver<SendBatch>) stub.sendStream(observer);
     }
 
+    private void answered(RemoteSocket.SendOp op) {
+        synchronized (streamLock) {
+            Batch b = op.batch;
+            if (b != null && --b.unanswered == 0) {
+                batchesInFlight--;
+            }
+        }
+    }
+
     /** The stream died: every datagram given to the pipeline fails; the next send starts anew. */
     private void failed(ClientCallStreamObserver<SendBatch> which, DgramException error) {
         List<RemoteSocket.SendOp> lost = new ArrayList<>();
@@ -196,8 +222,12 @@ final class SendPipeline {
                 socket.inReady = false;
             }
             ready.clear();
+            batchesInFlight = 0;
             lost.addAll(inflight.values());
             inflight.clear();
+            for (RemoteSocket.SendOp op : lost) {
+                op.batch = null;
+            }
         }
         if (!lost.isEmpty()) {
             log.debug("send stream failed with {} datagram(s) pending: {}", lost.size(),

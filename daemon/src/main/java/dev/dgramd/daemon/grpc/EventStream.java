@@ -159,14 +159,24 @@ final class EventStream implements SocketObserver {
         return e instanceof SocketEvent.Message m ? m.data().length + EVENT_OVERHEAD : EVENT_OVERHEAD;
     }
 
+    // The last sender's address as text, so a busy peer's address is not formatted per datagram.
+    private java.net.InetAddress lastSender;
+    private String lastSenderText;
+    private String lastSenderFamily;
+
     private dev.dgramd.proto.v1.SocketEvent toProto(SocketEvent e) {
         dev.dgramd.proto.v1.SocketEvent.Builder b = dev.dgramd.proto.v1.SocketEvent.newBuilder();
         if (e instanceof SocketEvent.Message m) {
             InetSocketAddress from = m.sender();
             ByteString data = UnsafeByteOperations.unsafeWrap(m.data()); // the event owns the array
+            if (!from.getAddress().equals(lastSender)) { // most traffic comes from few peers
+                lastSender = from.getAddress();
+                lastSenderText = Addresses.text(lastSender, family);
+                lastSenderFamily = Addresses.family(lastSender, family);
+            }
             b.setMessage(Message.newBuilder().setData(data).setRinfo(RemoteInfo.newBuilder()
-                    .setAddress(Addresses.text(from.getAddress(), family))
-                    .setFamily(Addresses.family(from.getAddress(), family))
+                    .setAddress(lastSenderText)
+                    .setFamily(lastSenderFamily)
                     .setPort(from.getPort())
                     .setSize(m.data().length)));
         } else if (e instanceof SocketEvent.Listening l) {
