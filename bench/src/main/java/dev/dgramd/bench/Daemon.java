@@ -15,107 +15,107 @@ import java.util.regex.Pattern;
 
 /** A dgramd daemon for the bench: a separate process (the real setting) or in-process (tests). */
 final class Daemon implements AutoCloseable {
-  private static final Pattern LISTENING =
-      Pattern.compile("dgramd listening on (\\S+):(\\d+) \\(transport (\\w+)\\)");
+    private static final Pattern LISTENING =
+            Pattern.compile("dgramd listening on (\\S+):(\\d+) \\(transport (\\w+)\\)");
 
-  private final String target;
-  private final String transport;
-  private final Child child; // null when in-process
-  private final Dgramd inProcess; // null when spawned
+    private final String target;
+    private final String transport;
+    private final Child child; // null when in-process
+    private final Dgramd inProcess; // null when spawned
 
-  private Daemon(String target, String transport, Child child, Dgramd inProcess) {
-    this.target = target;
-    this.transport = transport;
-    this.child = child;
-    this.inProcess = inProcess;
-  }
-
-  /**
-   * Spawns {@code java [jvmOptions] -jar daemonJar --listen 127.0.0.1:0} (or, without a jar,
-   * the daemon's main class from the bench's own class path), with the open-files limit raised
-   * to {@code openFiles}, and waits (bounded) for its "dgramd listening on" line.
-   */
-  static Daemon spawn(Env env, String name, List<String> jvmOptions, long openFiles)
-      throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(env.java());
-    cmd.addAll(jvmOptions);
-    if (env.daemonJar() != null) {
-      cmd.add("-jar");
-      cmd.add(env.daemonJar().toString());
-    } else {
-      cmd.add("-cp");
-      cmd.add(env.classPath());
-      cmd.add("dev.dgramd.daemon.cli.DgramdCommand");
+    private Daemon(String target, String transport, Child child, Dgramd inProcess) {
+        this.target = target;
+        this.transport = transport;
+        this.child = child;
+        this.inProcess = inProcess;
     }
-    cmd.add("--listen");
-    cmd.add("127.0.0.1:0");
-    Path log = env.logFile(name);
-    Child child = env.track(Child.logged(name, Child.withOpenFiles(openFiles, cmd), log,
-        Map.of("DGRAMD_LOG_LEVEL", "INFO")));
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (System.nanoTime() < deadline) {
-      String text = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
-      Matcher m = LISTENING.matcher(text);
-      if (m.find()) {
-        return new Daemon(m.group(1) + ":" + m.group(2), m.group(3), child, null);
-      }
-      if (!child.alive()) {
-        throw new BenchException("the daemon exited before listening; see " + log + ":\n"
-            + child.tail());
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new BenchException("interrupted waiting for the daemon");
-      }
+
+    /**
+     * Spawns {@code java [jvmOptions] -jar daemonJar --listen 127.0.0.1:0} (or, without a jar,
+     * the daemon's main class from the bench's own class path), with the open-files limit raised
+     * to {@code openFiles}, and waits (bounded) for its "dgramd listening on" line.
+     */
+    static Daemon spawn(Env env, String name, List<String> jvmOptions, long openFiles)
+            throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(env.java());
+        cmd.addAll(jvmOptions);
+        if (env.daemonJar() != null) {
+            cmd.add("-jar");
+            cmd.add(env.daemonJar().toString());
+        } else {
+            cmd.add("-cp");
+            cmd.add(env.classPath());
+            cmd.add("dev.dgramd.daemon.cli.DgramdCommand");
+        }
+        cmd.add("--listen");
+        cmd.add("127.0.0.1:0");
+        Path log = env.logFile(name);
+        Child child = env.track(Child.logged(name, Child.withOpenFiles(openFiles, cmd), log,
+                Map.of("DGRAMD_LOG_LEVEL", "INFO")));
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            String text = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+            Matcher m = LISTENING.matcher(text);
+            if (m.find()) {
+                return new Daemon(m.group(1) + ":" + m.group(2), m.group(3), child, null);
+            }
+            if (!child.alive()) {
+                throw new BenchException("the daemon exited before listening; see " + log + ":\n"
+                        + child.tail());
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new BenchException("interrupted waiting for the daemon");
+            }
+        }
+        throw new BenchException("the daemon did not log 'dgramd listening on' within 30 s; see "
+                + log);
     }
-    throw new BenchException("the daemon did not log 'dgramd listening on' within 30 s; see "
-        + log);
-  }
 
-  /** Starts a daemon inside the bench JVM (for tests): its CPU is the bench's. */
-  static Daemon inProcess() throws IOException {
-    Dgramd d = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
-    return new Daemon(d.target(), d.transport(), null, d);
-  }
-
-  /** {@code HOST:PORT} for the client. */
-  String target() {
-    return target;
-  }
-
-  String transport() {
-    return transport;
-  }
-
-  boolean spawned() {
-    return child != null;
-  }
-
-  /** The daemon's process id (the bench's own when in-process). */
-  long pid() {
-    return child != null ? child.pid() : ProcessHandle.current().pid();
-  }
-
-  /** CPU of the daemon process; null when in-process (it shares the bench's). */
-  Cpu.Source cpu() {
-    return child != null ? Cpu.Source.pid("daemon", child.pid()) : null;
-  }
-
-  @Override
-  public void close() {
-    if (child != null) {
-      child.close();
+    /** Starts a daemon inside the bench JVM (for tests): its CPU is the bench's. */
+    static Daemon inProcess() throws IOException {
+        Dgramd d = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
+        return new Daemon(d.target(), d.transport(), null, d);
     }
-    if (inProcess != null) {
-      inProcess.close();
-    }
-  }
 
-  @Override
-  public String toString() {
-    return "dgramd at " + target + (child != null ? " (pid " + child.pid() + ")" : " (in-process)");
-  }
+    /** {@code HOST:PORT} for the client. */
+    String target() {
+        return target;
+    }
+
+    String transport() {
+        return transport;
+    }
+
+    boolean spawned() {
+        return child != null;
+    }
+
+    /** The daemon's process id (the bench's own when in-process). */
+    long pid() {
+        return child != null ? child.pid() : ProcessHandle.current().pid();
+    }
+
+    /** CPU of the daemon process; null when in-process (it shares the bench's). */
+    Cpu.Source cpu() {
+        return child != null ? Cpu.Source.pid("daemon", child.pid()) : null;
+    }
+
+    @Override
+    public void close() {
+        if (child != null) {
+            child.close();
+        }
+        if (inProcess != null) {
+            inProcess.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "dgramd at " + target + (child != null ? " (pid " + child.pid() + ")" : " (in-process)");
+    }
 }

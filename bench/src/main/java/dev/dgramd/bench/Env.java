@@ -18,262 +18,262 @@ import java.util.concurrent.TimeUnit;
  * on first use (the Java peer, the in-process Netty loops, the daemon and its client).
  */
 final class Env implements AutoCloseable {
-  /** SO_RCVBUF of every receiver (bounded by net.core.rmem_max). */
-  static final int RCVBUF = 4 << 20;
-  static final int SNDBUF = 4 << 20;
-  private static final List<String> NODE_SCRIPTS = List.of("lines.js", "recv.js", "send.js",
-      "echo-server.js", "echo-client.js", "control.js", "scale.js");
+    /** SO_RCVBUF of every receiver (bounded by net.core.rmem_max). */
+    static final int RCVBUF = 4 << 20;
+    static final int SNDBUF = 4 << 20;
+    private static final List<String> NODE_SCRIPTS = List.of("lines.js", "recv.js", "send.js",
+            "echo-server.js", "echo-client.js", "control.js", "scale.js");
 
-  private final Options options;
-  private final Cleanup cleanup = new Cleanup();
-  private final String javaBin;
-  private final String classPath;
-  private final Path daemonJar;
-  private final String node; // null: no Node baseline
-  private final String nodeVersion;
-  private final Path logs;
-  private final List<Child> children = new java.util.concurrent.CopyOnWriteArrayList<>();
-  private Path scripts;
-  private Child peer;
-  private NettyUdp netty;
-  private Daemon daemon;
-  private DgramClient client;
+    private final Options options;
+    private final Cleanup cleanup = new Cleanup();
+    private final String javaBin;
+    private final String classPath;
+    private final Path daemonJar;
+    private final String node; // null: no Node baseline
+    private final String nodeVersion;
+    private final Path logs;
+    private final List<Child> children = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private Path scripts;
+    private Child peer;
+    private NettyUdp netty;
+    private Daemon daemon;
+    private DgramClient client;
 
-  Env(Options options, String stamp) throws IOException {
-    this.options = options;
-    this.javaBin = ProcessHandle.current().info().command()
-        .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    List<String> cp = new ArrayList<>();
-    for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-      cp.add(Path.of(e).toAbsolutePath().toString());
-    }
-    this.classPath = String.join(java.io.File.pathSeparator, cp);
-    this.daemonJar = options.inProcessDaemon ? null : findDaemonJar(options.daemonJar);
-    String[] n = options.noNode ? null : probeNode(options.node);
-    this.node = n == null ? null : n[0];
-    this.nodeVersion = n == null ? null : n[1];
-    this.logs = options.out.resolve("logs").resolve(stamp).toAbsolutePath();
-    Files.createDirectories(logs);
-    if (options.jfr != null) {
-      Files.createDirectories(options.jfr);
-    }
-  }
-
-  Options options() {
-    return options;
-  }
-
-  boolean quick() {
-    return options.quick;
-  }
-
-  Cleanup cleanup() {
-    return cleanup;
-  }
-
-  String java() {
-    return javaBin;
-  }
-
-  String classPath() {
-    return classPath;
-  }
-
-  Path daemonJar() {
-    return daemonJar;
-  }
-
-  boolean hasNode() {
-    return node != null;
-  }
-
-  String nodeVersion() {
-    return nodeVersion;
-  }
-
-  Path logs() {
-    return logs;
-  }
-
-  Path logFile(String name) {
-    return logs.resolve(name + ".log");
-  }
-
-  /** The daemon jar: the option, else daemon/target/dgramd.jar in the working directory or above. */
-  private static Path findDaemonJar(Path option) {
-    if (option != null) {
-      if (!Files.isRegularFile(option)) {
-        throw new BenchException("no daemon jar at " + option);
-      }
-      return option.toAbsolutePath();
-    }
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path jar = dir.resolve("daemon/target/dgramd.jar");
-      if (Files.isRegularFile(jar)) {
-        return jar;
-      }
-    }
-    return null; // the daemon classes of the bench's own class path will do
-  }
-
-  /** [binary, version] of a working node, or null. */
-  static String[] probeNode(String binary) {
-    try {
-      Process p = new ProcessBuilder(binary, "--version").redirectErrorStream(true).start();
-      String v = new String(p.getInputStream().readAllBytes()).trim();
-      if (p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 && v.startsWith("v")) {
-        return new String[] {binary, v};
-      }
-      p.destroyForcibly();
-    } catch (IOException e) {
-      // not there
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    return null;
-  }
-
-  /** Starts a Node peer ({@code bench/node/SCRIPT}) and waits for its first line. */
-  Child nodePeer(String name, String script, Map<String, Object>[] ready, String... args)
-      throws IOException {
-    return nodePeer(name, script, ready, 0, args);
-  }
-
-  /** As above, with the open-files limit raised to {@code openFiles} (0: as it is). */
-  Child nodePeer(String name, String script, Map<String, Object>[] ready, long openFiles,
-      String... args) throws IOException {
-    if (node == null) {
-      throw new BenchException("no node binary");
-    }
-    List<String> cmd = new ArrayList<>(List.of(node, scripts().resolve(script).toString()));
-    cmd.addAll(List.of(args));
-    Child c = track(Child.peer(name, openFiles > 0 ? Child.withOpenFiles(openFiles, cmd)
-        : cmd, logFile(name)));
-    ready[0] = c.next(Duration.ofSeconds(20));
-    return c;
-  }
-
-  /** Registers a spawned process: ended by the cleanup, its CPU counted as the bench's. */
-  Child track(Child c) {
-    children.add(c);
-    return cleanup.add(c);
-  }
-
-  /** The process ids of the bench's live children. */
-  List<Long> livePids() {
-    List<Long> pids = new ArrayList<>();
-    for (Child c : children) {
-      if (c.alive()) {
-        pids.add(c.pid());
-      }
-    }
-    return pids;
-  }
-
-  /** A reading of the machine's and the bench's CPU use. */
-  Machine.Reading cpuReading() {
-    return Machine.Reading.now(livePids());
-  }
-
-  @SuppressWarnings("unchecked")
-  static Map<String, Object>[] holder() {
-    return new Map[1];
-  }
-
-  private Path scripts() throws IOException {
-    if (scripts == null) {
-      Path dir = Files.createTempDirectory("dgramd-bench-node");
-      cleanup.add(() -> {
-        for (String s : NODE_SCRIPTS) {
-          Files.deleteIfExists(dir.resolve(s));
+    Env(Options options, String stamp) throws IOException {
+        this.options = options;
+        this.javaBin = ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> cp = new ArrayList<>();
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            cp.add(Path.of(e).toAbsolutePath().toString());
         }
-        Files.deleteIfExists(dir);
-      });
-      for (String s : NODE_SCRIPTS) {
-        try (InputStream in = Env.class.getResourceAsStream("node/" + s)) {
-          if (in == null) {
-            throw new BenchException("node script " + s + " missing from the bench's class path");
-          }
-          Files.copy(in, dir.resolve(s), StandardCopyOption.REPLACE_EXISTING);
+        this.classPath = String.join(java.io.File.pathSeparator, cp);
+        this.daemonJar = options.inProcessDaemon ? null : findDaemonJar(options.daemonJar);
+        String[] n = options.noNode ? null : probeNode(options.node);
+        this.node = n == null ? null : n[0];
+        this.nodeVersion = n == null ? null : n[1];
+        this.logs = options.out.resolve("logs").resolve(stamp).toAbsolutePath();
+        Files.createDirectories(logs);
+        if (options.jfr != null) {
+            Files.createDirectories(options.jfr);
         }
-      }
-      scripts = dir;
     }
-    return scripts;
-  }
 
-  /** The Java peer process (load generator and sink), started and warmed up on first use. */
-  Child peer() throws IOException {
-    if (peer == null) {
-      List<String> cmd = List.of(javaBin, "-Xms256m", "-Xmx256m", "-XX:+UseParallelGC", "-cp",
-          classPath, Peer.class.getName(), Integer.toString(SNDBUF));
-      peer = track(Child.peer("peer", cmd, logFile("peer")));
-      peer.next(Duration.ofSeconds(20));
-      // warm its JIT up: a short flat-out blast into its own sink
-      long port = ((Number) peer.request(Json.obj("cmd", "sink", "rcvbuf", RCVBUF),
-          Duration.ofSeconds(10)).get("port")).longValue();
-      peer.request(Json.obj("cmd", "blast", "port", port, "size", 64, "rate", 0,
-          "durationMs", quick() ? 200 : 1000), Duration.ofSeconds(30));
+    Options options() {
+        return options;
     }
-    return peer;
-  }
 
-  /** Netty event loops inside the bench JVM (the reference implementation). */
-  NettyUdp netty() {
-    if (netty == null) {
-      netty = cleanup.add(new NettyUdp(2));
+    boolean quick() {
+        return options.quick;
     }
-    return netty;
-  }
 
-  /** The daemon shared by inbound, outbound, echo and control, started on first use. */
-  Daemon daemon() throws IOException {
-    if (daemon == null) {
-      daemon = cleanup.add(startDaemon("daemon", 0));
+    Cleanup cleanup() {
+        return cleanup;
     }
-    return daemon;
-  }
 
-  /** A new daemon: spawned (the default) or in-process (--in-process-daemon). */
-  Daemon startDaemon(String name, long openFiles) throws IOException {
-    if (options.inProcessDaemon) {
-      return Daemon.inProcess();
+    String java() {
+        return javaBin;
     }
-    List<String> jvm = new ArrayList<>(options.daemonJvmOptions);
-    if (options.jfr != null) {
-      jvm.add("-XX:StartFlightRecording=filename="
-          + options.jfr.toAbsolutePath().resolve(name + ".jfr")
-          + ",settings=profile,dumponexit=true");
+
+    String classPath() {
+        return classPath;
     }
-    return Daemon.spawn(this, name, jvm, openFiles > 0 ? openFiles : 65_536);
-  }
 
-  /** The client of the shared daemon. */
-  DgramClient client() throws IOException {
-    if (client == null) {
-      DgramClient c = DgramClient.connect(new ClientOptions().target(daemon().target()));
-      client = cleanup.add(c);
+    Path daemonJar() {
+        return daemonJar;
     }
-    return client;
-  }
 
-  /** CPU source of the bench JVM; named to show what it shares with. */
-  Cpu.Source self() {
-    return Cpu.Source.self(options.inProcessDaemon ? "bench+daemon" : "bench");
-  }
-
-  /** Waits {@code millis}, uninterruptibly unless interrupted. */
-  static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BenchException("interrupted");
+    boolean hasNode() {
+        return node != null;
     }
-  }
 
-  @Override
-  public void close() {
-    cleanup.close();
-  }
+    String nodeVersion() {
+        return nodeVersion;
+    }
+
+    Path logs() {
+        return logs;
+    }
+
+    Path logFile(String name) {
+        return logs.resolve(name + ".log");
+    }
+
+    /** The daemon jar: the option, else daemon/target/dgramd.jar in the working directory or above. */
+    private static Path findDaemonJar(Path option) {
+        if (option != null) {
+            if (!Files.isRegularFile(option)) {
+                throw new BenchException("no daemon jar at " + option);
+            }
+            return option.toAbsolutePath();
+        }
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path jar = dir.resolve("daemon/target/dgramd.jar");
+            if (Files.isRegularFile(jar)) {
+                return jar;
+            }
+        }
+        return null; // the daemon classes of the bench's own class path will do
+    }
+
+    /** [binary, version] of a working node, or null. */
+    static String[] probeNode(String binary) {
+        try {
+            Process p = new ProcessBuilder(binary, "--version").redirectErrorStream(true).start();
+            String v = new String(p.getInputStream().readAllBytes()).trim();
+            if (p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 && v.startsWith("v")) {
+                return new String[] {binary, v};
+            }
+            p.destroyForcibly();
+        } catch (IOException e) {
+            // not there
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return null;
+    }
+
+    /** Starts a Node peer ({@code bench/node/SCRIPT}) and waits for its first line. */
+    Child nodePeer(String name, String script, Map<String, Object>[] ready, String... args)
+            throws IOException {
+        return nodePeer(name, script, ready, 0, args);
+    }
+
+    /** As above, with the open-files limit raised to {@code openFiles} (0: as it is). */
+    Child nodePeer(String name, String script, Map<String, Object>[] ready, long openFiles,
+            String... args) throws IOException {
+        if (node == null) {
+            throw new BenchException("no node binary");
+        }
+        List<String> cmd = new ArrayList<>(List.of(node, scripts().resolve(script).toString()));
+        cmd.addAll(List.of(args));
+        Child c = track(Child.peer(name, openFiles > 0 ? Child.withOpenFiles(openFiles, cmd)
+                : cmd, logFile(name)));
+        ready[0] = c.next(Duration.ofSeconds(20));
+        return c;
+    }
+
+    /** Registers a spawned process: ended by the cleanup, its CPU counted as the bench's. */
+    Child track(Child c) {
+        children.add(c);
+        return cleanup.add(c);
+    }
+
+    /** The process ids of the bench's live children. */
+    List<Long> livePids() {
+        List<Long> pids = new ArrayList<>();
+        for (Child c : children) {
+            if (c.alive()) {
+                pids.add(c.pid());
+            }
+        }
+        return pids;
+    }
+
+    /** A reading of the machine's and the bench's CPU use. */
+    Machine.Reading cpuReading() {
+        return Machine.Reading.now(livePids());
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object>[] holder() {
+        return new Map[1];
+    }
+
+    private Path scripts() throws IOException {
+        if (scripts == null) {
+            Path dir = Files.createTempDirectory("dgramd-bench-node");
+            cleanup.add(() -> {
+                for (String s : NODE_SCRIPTS) {
+                    Files.deleteIfExists(dir.resolve(s));
+                }
+                Files.deleteIfExists(dir);
+            });
+            for (String s : NODE_SCRIPTS) {
+                try (InputStream in = Env.class.getResourceAsStream("node/" + s)) {
+                    if (in == null) {
+                        throw new BenchException("node script " + s + " missing from the bench's class path");
+                    }
+                    Files.copy(in, dir.resolve(s), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+            scripts = dir;
+        }
+        return scripts;
+    }
+
+    /** The Java peer process (load generator and sink), started and warmed up on first use. */
+    Child peer() throws IOException {
+        if (peer == null) {
+            List<String> cmd = List.of(javaBin, "-Xms256m", "-Xmx256m", "-XX:+UseParallelGC", "-cp",
+                    classPath, Peer.class.getName(), Integer.toString(SNDBUF));
+            peer = track(Child.peer("peer", cmd, logFile("peer")));
+            peer.next(Duration.ofSeconds(20));
+            // warm its JIT up: a short flat-out blast into its own sink
+            long port = ((Number) peer.request(Json.obj("cmd", "sink", "rcvbuf", RCVBUF),
+                    Duration.ofSeconds(10)).get("port")).longValue();
+            peer.request(Json.obj("cmd", "blast", "port", port, "size", 64, "rate", 0,
+                    "durationMs", quick() ? 200 : 1000), Duration.ofSeconds(30));
+        }
+        return peer;
+    }
+
+    /** Netty event loops inside the bench JVM (the reference implementation). */
+    NettyUdp netty() {
+        if (netty == null) {
+            netty = cleanup.add(new NettyUdp(2));
+        }
+        return netty;
+    }
+
+    /** The daemon shared by inbound, outbound, echo and control, started on first use. */
+    Daemon daemon() throws IOException {
+        if (daemon == null) {
+            daemon = cleanup.add(startDaemon("daemon", 0));
+        }
+        return daemon;
+    }
+
+    /** A new daemon: spawned (the default) or in-process (--in-process-daemon). */
+    Daemon startDaemon(String name, long openFiles) throws IOException {
+        if (options.inProcessDaemon) {
+            return Daemon.inProcess();
+        }
+        List<String> jvm = new ArrayList<>(options.daemonJvmOptions);
+        if (options.jfr != null) {
+            jvm.add("-XX:StartFlightRecording=filename="
+                    + options.jfr.toAbsolutePath().resolve(name + ".jfr")
+                    + ",settings=profile,dumponexit=true");
+        }
+        return Daemon.spawn(this, name, jvm, openFiles > 0 ? openFiles : 65_536);
+    }
+
+    /** The client of the shared daemon. */
+    DgramClient client() throws IOException {
+        if (client == null) {
+            DgramClient c = DgramClient.connect(new ClientOptions().target(daemon().target()));
+            client = cleanup.add(c);
+        }
+        return client;
+    }
+
+    /** CPU source of the bench JVM; named to show what it shares with. */
+    Cpu.Source self() {
+        return Cpu.Source.self(options.inProcessDaemon ? "bench+daemon" : "bench");
+    }
+
+    /** Waits {@code millis}, uninterruptibly unless interrupted. */
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BenchException("interrupted");
+        }
+    }
+
+    @Override
+    public void close() {
+        cleanup.close();
+    }
 }

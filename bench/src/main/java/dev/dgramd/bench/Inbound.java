@@ -21,340 +21,340 @@ import java.util.concurrent.atomic.AtomicLong;
  * mostly over before the trials. Every receiver's socket has SO_RCVBUF {@link Env#RCVBUF}.
  */
 final class Inbound {
-  static final double MAX_LOSS = 0.001;
-  /** The unmeasured warm-up before each receiver's search: this long at this rate. */
-  static final long WARMUP_MILLIS = 4_000;
-  static final double WARMUP_RATE = 20_000;
-  private static final double FLOOR = 1_000;
+    static final double MAX_LOSS = 0.001;
+    /** The unmeasured warm-up before each receiver's search: this long at this rate. */
+    static final long WARMUP_MILLIS = 4_000;
+    static final double WARMUP_RATE = 20_000;
+    private static final double FLOOR = 1_000;
 
-  private Inbound() {}
+    private Inbound() {}
 
-  /** A receiver under test. */
-  interface Receiver extends AutoCloseable {
-    String impl();
+    /** A receiver under test. */
+    interface Receiver extends AutoCloseable {
+        String impl();
 
-    int port();
+        int port();
 
-    /** Datagrams counted since the last reset. */
-    long count();
+        /** Datagrams counted since the last reset. */
+        long count();
 
-    void reset();
+        void reset();
 
-    /** The processes that do its work. */
-    List<Cpu.Source> cpu();
+        /** The processes that do its work. */
+        List<Cpu.Source> cpu();
 
-    /** Extra facts for the results file. */
-    default Map<String, Object> details() {
-      return Map.of();
-    }
-
-    @Override
-    void close();
-  }
-
-  /** One trial at one offered rate. */
-  record Trial(double target, long sent, long elapsedNanos, long received,
-      Map<String, Double> cpuSeconds) {
-    double offered() {
-      return sent * 1e9 / elapsedNanos;
-    }
-
-    double loss() {
-      return sent == 0 ? 1 : Math.max(0, (sent - received) / (double) sent);
-    }
-
-    boolean pass() {
-      return sent > 0 && loss() <= MAX_LOSS;
-    }
-
-    Map<String, Object> json() {
-      return Json.obj("targetRate", target > 0 ? Math.round(target) : "max",
-          "offeredRate", Math.round(offered()), "sent", sent, "received", received,
-          "lossPercent", Math.round(loss() * 1e5) / 1e3, "pass", pass());
-    }
-  }
-
-  static List<Row> run(Env env) throws IOException {
-    List<Row> rows = new ArrayList<>();
-    Child peer = env.peer();
-    for (int size : env.options().sizes) {
-      List<String> impls = new ArrayList<>();
-      if (env.hasNode()) {
-        impls.add("node");
-      }
-      impls.add("dgramd");
-      impls.add("netty");
-      for (String impl : impls) {
-        try (Receiver r = open(env, impl, size)) {
-          rows.add(search(env, peer, r, size));
+        /** Extra facts for the results file. */
+        default Map<String, Object> details() {
+            return Map.of();
         }
-      }
+
+        @Override
+        void close();
     }
-    return rows;
-  }
 
-  static Receiver open(Env env, String impl, int size) throws IOException {
-    switch (impl) {
-      case "node" -> {
-        Map<String, Object>[] ready = Env.holder();
-        Child c = env.nodePeer("node-recv-" + size, "recv.js", ready, Integer.toString(Env.RCVBUF));
-        int port = ((Number) ready[0].get("port")).intValue();
-        return new Receiver() {
-          @Override
-          public String impl() {
-            return "node";
-          }
+    /** One trial at one offered rate. */
+    record Trial(double target, long sent, long elapsedNanos, long received,
+            Map<String, Double> cpuSeconds) {
+        double offered() {
+            return sent * 1e9 / elapsedNanos;
+        }
 
-          @Override
-          public int port() {
-            return port;
-          }
+        double loss() {
+            return sent == 0 ? 1 : Math.max(0, (sent - received) / (double) sent);
+        }
 
-          @Override
-          public long count() {
-            return ((Number) c.request(Json.obj("cmd", "count"), Duration.ofSeconds(10))
-                .get("count")).longValue();
-          }
+        boolean pass() {
+            return sent > 0 && loss() <= MAX_LOSS;
+        }
 
-          @Override
-          public void reset() {
-            c.request(Json.obj("cmd", "reset"), Duration.ofSeconds(10));
-          }
+        Map<String, Object> json() {
+            return Json.obj("targetRate", target > 0 ? Math.round(target) : "max",
+                    "offeredRate", Math.round(offered()), "sent", sent, "received", received,
+                    "lossPercent", Math.round(loss() * 1e5) / 1e3, "pass", pass());
+        }
+    }
 
-          @Override
-          public List<Cpu.Source> cpu() {
-            return List.of(Cpu.Source.pid("node", c.pid()));
-          }
-
-          @Override
-          public void close() {
-            env.cleanup().closeNow(c);
-          }
-        };
-      }
-      case "dgramd" -> {
-        Daemon daemon = env.daemon();
-        AtomicLong counter = new AtomicLong();
-        Socket s = env.client().createSocket(new SocketOptions().type("udp4")
-            .recvBufferSize(Env.RCVBUF), (msg, rinfo) -> counter.incrementAndGet());
-        s.on("error", e -> System.err.println("inbound dgramd socket error: " + e));
-        int port = bind(s);
-        return new Receiver() {
-          private long base;
-
-          @Override
-          public String impl() {
-            return "dgramd";
-          }
-
-          @Override
-          public int port() {
-            return port;
-          }
-
-          @Override
-          public long count() {
-            return counter.get() - base;
-          }
-
-          @Override
-          public void reset() {
-            base = counter.get();
-          }
-
-          @Override
-          public List<Cpu.Source> cpu() {
-            List<Cpu.Source> l = new ArrayList<>();
-            if (daemon.cpu() != null) {
-              l.add(daemon.cpu());
+    static List<Row> run(Env env) throws IOException {
+        List<Row> rows = new ArrayList<>();
+        Child peer = env.peer();
+        for (int size : env.options().sizes) {
+            List<String> impls = new ArrayList<>();
+            if (env.hasNode()) {
+                impls.add("node");
             }
-            l.add(env.self());
-            return l;
-          }
-
-          @Override
-          public Map<String, Object> details() {
-            return Map.of("droppedByDaemonInAllTrials", s.droppedMessages());
-          }
-
-          @Override
-          public void close() {
-            System.err.printf("  (dgramd socket: %d message(s) dropped by the daemon in all)%n",
-                s.droppedMessages());
-            closeAndWait(s);
-          }
-        };
-      }
-      case "netty" -> {
-        NettyUdp.Receiver nr = env.netty().receiver(Env.RCVBUF);
-        return new Receiver() {
-          @Override
-          public String impl() {
-            return "netty";
-          }
-
-          @Override
-          public int port() {
-            return nr.port();
-          }
-
-          @Override
-          public long count() {
-            return nr.count();
-          }
-
-          @Override
-          public void reset() {
-            nr.reset();
-          }
-
-          @Override
-          public List<Cpu.Source> cpu() {
-            return List.of(env.self());
-          }
-
-          @Override
-          public void close() {
-            nr.close();
-          }
-        };
-      }
-      default -> throw new IllegalArgumentException(impl);
+            impls.add("dgramd");
+            impls.add("netty");
+            for (String impl : impls) {
+                try (Receiver r = open(env, impl, size)) {
+                    rows.add(search(env, peer, r, size));
+                }
+            }
+        }
+        return rows;
     }
-  }
 
-  /** Binds {@code s} to 127.0.0.1 (any port), waiting for 'listening' (bounded); its port. */
-  static int bind(Socket s) {
-    CompletableFuture<Void> listening = new CompletableFuture<>();
-    s.once("error", e -> listening.completeExceptionally(e));
-    s.bind(0, "127.0.0.1", () -> listening.complete(null));
-    try {
-      listening.get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new BenchException("a dgramd socket did not bind: " + e, e);
+    static Receiver open(Env env, String impl, int size) throws IOException {
+        switch (impl) {
+            case "node" -> {
+                Map<String, Object>[] ready = Env.holder();
+                Child c = env.nodePeer("node-recv-" + size, "recv.js", ready, Integer.toString(Env.RCVBUF));
+                int port = ((Number) ready[0].get("port")).intValue();
+                return new Receiver() {
+                    @Override
+                    public String impl() {
+                        return "node";
+                    }
+
+                    @Override
+                    public int port() {
+                        return port;
+                    }
+
+                    @Override
+                    public long count() {
+                        return ((Number) c.request(Json.obj("cmd", "count"), Duration.ofSeconds(10))
+                                .get("count")).longValue();
+                    }
+
+                    @Override
+                    public void reset() {
+                        c.request(Json.obj("cmd", "reset"), Duration.ofSeconds(10));
+                    }
+
+                    @Override
+                    public List<Cpu.Source> cpu() {
+                        return List.of(Cpu.Source.pid("node", c.pid()));
+                    }
+
+                    @Override
+                    public void close() {
+                        env.cleanup().closeNow(c);
+                    }
+                };
+            }
+            case "dgramd" -> {
+                Daemon daemon = env.daemon();
+                AtomicLong counter = new AtomicLong();
+                Socket s = env.client().createSocket(new SocketOptions().type("udp4")
+                        .recvBufferSize(Env.RCVBUF), (msg, rinfo) -> counter.incrementAndGet());
+                s.on("error", e -> System.err.println("inbound dgramd socket error: " + e));
+                int port = bind(s);
+                return new Receiver() {
+                    private long base;
+
+                    @Override
+                    public String impl() {
+                        return "dgramd";
+                    }
+
+                    @Override
+                    public int port() {
+                        return port;
+                    }
+
+                    @Override
+                    public long count() {
+                        return counter.get() - base;
+                    }
+
+                    @Override
+                    public void reset() {
+                        base = counter.get();
+                    }
+
+                    @Override
+                    public List<Cpu.Source> cpu() {
+                        List<Cpu.Source> l = new ArrayList<>();
+                        if (daemon.cpu() != null) {
+                            l.add(daemon.cpu());
+                        }
+                        l.add(env.self());
+                        return l;
+                    }
+
+                    @Override
+                    public Map<String, Object> details() {
+                        return Map.of("droppedByDaemonInAllTrials", s.droppedMessages());
+                    }
+
+                    @Override
+                    public void close() {
+                        System.err.printf("  (dgramd socket: %d message(s) dropped by the daemon in all)%n",
+                                s.droppedMessages());
+                        closeAndWait(s);
+                    }
+                };
+            }
+            case "netty" -> {
+                NettyUdp.Receiver nr = env.netty().receiver(Env.RCVBUF);
+                return new Receiver() {
+                    @Override
+                    public String impl() {
+                        return "netty";
+                    }
+
+                    @Override
+                    public int port() {
+                        return nr.port();
+                    }
+
+                    @Override
+                    public long count() {
+                        return nr.count();
+                    }
+
+                    @Override
+                    public void reset() {
+                        nr.reset();
+                    }
+
+                    @Override
+                    public List<Cpu.Source> cpu() {
+                        return List.of(env.self());
+                    }
+
+                    @Override
+                    public void close() {
+                        nr.close();
+                    }
+                };
+            }
+            default -> throw new IllegalArgumentException(impl);
+        }
     }
-    return s.address().port();
-  }
 
-  /** Closes {@code s} and waits (bounded) for its 'close'. */
-  static void closeAndWait(Socket s) {
-    try {
-      s.closeAsync().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      System.err.println("a dgramd socket did not close in 10 s: " + e);
+    /** Binds {@code s} to 127.0.0.1 (any port), waiting for 'listening' (bounded); its port. */
+    static int bind(Socket s) {
+        CompletableFuture<Void> listening = new CompletableFuture<>();
+        s.once("error", e -> listening.completeExceptionally(e));
+        s.bind(0, "127.0.0.1", () -> listening.complete(null));
+        try {
+            listening.get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new BenchException("a dgramd socket did not bind: " + e, e);
+        }
+        return s.address().port();
     }
-  }
 
-  /**
-   * The search: a first trial flat out (the generator's own limit); then, below it, guesses led
-   * by the rate the receiver managed, then bisection, within a bounded number of trials.
-   */
-  static Row search(Env env, Child peer, Receiver r, int size) {
-    boolean quick = env.quick();
-    int maxTrials = quick ? 3 : 7;
-    long trialMillis = quick ? 500 : 2000;
-    List<Map<String, Object>> log = new ArrayList<>();
-    // warm-up, not measured: the JVMs' JIT compilers need some 10^5 datagrams through the path
-    long warmupMillis = quick ? 300 : WARMUP_MILLIS;
-    trial(env, peer, r, size, WARMUP_RATE, warmupMillis);
-    Trial best = null;
-    double lo = 0;
-    double hi;
-    Trial first = trial(env, peer, r, size, 0, trialMillis);
-    log.add(first.json());
-    report(r, size, first);
-    boolean generatorBound = false;
-    if (first.pass()) {
-      best = first;
-      generatorBound = true;
-    } else {
-      hi = first.offered();
-      // what the receiver managed under overload hints at its capacity, but a receiver that
-      // collapses under overload manages far less: stay within [hi/4, 0.9 hi]
-      double managed0 = first.received() * 1e9 / first.elapsedNanos();
-      double guess = Math.max(hi * 0.25, Math.min(managed0 * 0.95, hi * 0.9));
-      for (int t = 1; t < maxTrials; t++) {
-        guess = Math.max(FLOOR, guess);
-        Trial tr = trial(env, peer, r, size, guess, trialMillis);
-        log.add(tr.json());
-        report(r, size, tr);
-        if (tr.pass()) {
-          if (best == null || tr.offered() > best.offered()) {
-            best = tr;
-          }
-          lo = Math.max(lo, guess);
+    /** Closes {@code s} and waits (bounded) for its 'close'. */
+    static void closeAndWait(Socket s) {
+        try {
+            s.closeAsync().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            System.err.println("a dgramd socket did not close in 10 s: " + e);
+        }
+    }
+
+    /**
+     * The search: a first trial flat out (the generator's own limit); then, below it, guesses led
+     * by the rate the receiver managed, then bisection, within a bounded number of trials.
+     */
+    static Row search(Env env, Child peer, Receiver r, int size) {
+        boolean quick = env.quick();
+        int maxTrials = quick ? 3 : 7;
+        long trialMillis = quick ? 500 : 2000;
+        List<Map<String, Object>> log = new ArrayList<>();
+        // warm-up, not measured: the JVMs' JIT compilers need some 10^5 datagrams through the path
+        long warmupMillis = quick ? 300 : WARMUP_MILLIS;
+        trial(env, peer, r, size, WARMUP_RATE, warmupMillis);
+        Trial best = null;
+        double lo = 0;
+        double hi;
+        Trial first = trial(env, peer, r, size, 0, trialMillis);
+        log.add(first.json());
+        report(r, size, first);
+        boolean generatorBound = false;
+        if (first.pass()) {
+            best = first;
+            generatorBound = true;
         } else {
-          hi = Math.min(hi, guess);
-          if (guess <= FLOOR) {
-            break;
-          }
+            hi = first.offered();
+            // what the receiver managed under overload hints at its capacity, but a receiver that
+            // collapses under overload manages far less: stay within [hi/4, 0.9 hi]
+            double managed0 = first.received() * 1e9 / first.elapsedNanos();
+            double guess = Math.max(hi * 0.25, Math.min(managed0 * 0.95, hi * 0.9));
+            for (int t = 1; t < maxTrials; t++) {
+                guess = Math.max(FLOOR, guess);
+                Trial tr = trial(env, peer, r, size, guess, trialMillis);
+                log.add(tr.json());
+                report(r, size, tr);
+                if (tr.pass()) {
+                    if (best == null || tr.offered() > best.offered()) {
+                        best = tr;
+                    }
+                    lo = Math.max(lo, guess);
+                } else {
+                    hi = Math.min(hi, guess);
+                    if (guess <= FLOOR) {
+                        break;
+                    }
+                }
+                if (lo > 0 && hi / lo < 1.04) {
+                    break;
+                }
+                if (lo > 0) {
+                    guess = (lo + hi) / 2;
+                } else {
+                    // still no pass: go below what the receiver managed in this trial
+                    double managed = tr.received() * 1e9 / tr.elapsedNanos();
+                    guess = Math.max(guess * 0.25, Math.min(managed * 0.9, guess * 0.6));
+                }
+            }
         }
-        if (lo > 0 && hi / lo < 1.04) {
-          break;
+        double figure = best == null ? 0 : best.offered();
+        Map<String, Double> cpu = best == null ? Map.of()
+                : Cpu.perMillion(best.cpuSeconds(), best.received());
+        Map<String, Double> cpuLabelled = new LinkedHashMap<>();
+        cpu.forEach((k, v) -> cpuLabelled.put(k.equals("peer") ? "peer(gen)" : k, v));
+        Row row = new Row("inbound", Integer.toString(size), r.impl(), figure, "dgram/s", false,
+                cpuLabelled);
+        row.detail("maxLossPercent", MAX_LOSS * 100).detail("trialMillis", trialMillis)
+                .detail("warmup", String.format(java.util.Locale.ROOT, "%d ms at %.0f/s", warmupMillis,
+                        WARMUP_RATE))
+                .detail("trials", log);
+        r.details().forEach(row::detail);
+        if (generatorBound) {
+            row.lowerBound = true;
+            row.detail("note", "no loss at the generator's own maximum rate: the figure is a lower bound");
         }
-        if (lo > 0) {
-          guess = (lo + hi) / 2;
-        } else {
-          // still no pass: go below what the receiver managed in this trial
-          double managed = tr.received() * 1e9 / tr.elapsedNanos();
-          guess = Math.max(guess * 0.25, Math.min(managed * 0.9, guess * 0.6));
+        return row;
+    }
+
+    private static void report(Receiver r, int size, Trial t) {
+        System.err.printf("  inbound %5dB %-7s target %9s offered %9.0f/s received %9d of %9d "
+                + "loss %7.3f%% %s%n", size, r.impl(), t.target() > 0 ? String.format("%.0f", t.target())
+                : "max", t.offered(), t.received(), t.sent(), t.loss() * 100, t.pass() ? "pass" : "FAIL");
+    }
+
+    static Trial trial(Env env, Child peer, Receiver r, int size, double rate, long millis) {
+        r.reset();
+        List<Cpu.Source> sources = new ArrayList<>();
+        sources.add(peer.cpu());
+        sources.addAll(r.cpu());
+        Cpu cpu = Cpu.start(sources);
+        Map<String, Object> res = peer.request(Json.obj("cmd", "blast", "port", r.port(),
+                "size", size, "rate", rate, "durationMs", millis), Duration.ofMillis(millis + 30_000));
+        long sent = ((Number) res.get("sent")).longValue();
+        long elapsed = ((Number) res.get("elapsedNs")).longValue();
+        long received = settle(r::count, env.quick() ? 2000 : 3000);
+        Map<String, Double> seconds = cpu.stop();
+        return new Trial(rate, sent, elapsed, received, seconds);
+    }
+
+    /**
+     * Waits until a counter stops moving (unchanged for 300 ms), at most {@code maxMillis};
+     * returns its value.
+     */
+    static long settle(java.util.function.LongSupplier counter, long maxMillis) {
+        long deadline = System.nanoTime() + maxMillis * 1_000_000L;
+        long last = counter.getAsLong();
+        int still = 0;
+        while (System.nanoTime() < deadline && still < 3) {
+            Env.sleep(100);
+            long now = counter.getAsLong();
+            still = now == last ? still + 1 : 0;
+            last = now;
         }
-      }
+        return last;
     }
-    double figure = best == null ? 0 : best.offered();
-    Map<String, Double> cpu = best == null ? Map.of()
-        : Cpu.perMillion(best.cpuSeconds(), best.received());
-    Map<String, Double> cpuLabelled = new LinkedHashMap<>();
-    cpu.forEach((k, v) -> cpuLabelled.put(k.equals("peer") ? "peer(gen)" : k, v));
-    Row row = new Row("inbound", Integer.toString(size), r.impl(), figure, "dgram/s", false,
-        cpuLabelled);
-    row.detail("maxLossPercent", MAX_LOSS * 100).detail("trialMillis", trialMillis)
-        .detail("warmup", String.format(java.util.Locale.ROOT, "%d ms at %.0f/s", warmupMillis,
-            WARMUP_RATE))
-        .detail("trials", log);
-    r.details().forEach(row::detail);
-    if (generatorBound) {
-      row.lowerBound = true;
-      row.detail("note", "no loss at the generator's own maximum rate: the figure is a lower bound");
-    }
-    return row;
-  }
-
-  private static void report(Receiver r, int size, Trial t) {
-    System.err.printf("  inbound %5dB %-7s target %9s offered %9.0f/s received %9d of %9d "
-        + "loss %7.3f%% %s%n", size, r.impl(), t.target() > 0 ? String.format("%.0f", t.target())
-        : "max", t.offered(), t.received(), t.sent(), t.loss() * 100, t.pass() ? "pass" : "FAIL");
-  }
-
-  static Trial trial(Env env, Child peer, Receiver r, int size, double rate, long millis) {
-    r.reset();
-    List<Cpu.Source> sources = new ArrayList<>();
-    sources.add(peer.cpu());
-    sources.addAll(r.cpu());
-    Cpu cpu = Cpu.start(sources);
-    Map<String, Object> res = peer.request(Json.obj("cmd", "blast", "port", r.port(),
-        "size", size, "rate", rate, "durationMs", millis), Duration.ofMillis(millis + 30_000));
-    long sent = ((Number) res.get("sent")).longValue();
-    long elapsed = ((Number) res.get("elapsedNs")).longValue();
-    long received = settle(r::count, env.quick() ? 2000 : 3000);
-    Map<String, Double> seconds = cpu.stop();
-    return new Trial(rate, sent, elapsed, received, seconds);
-  }
-
-  /**
-   * Waits until a counter stops moving (unchanged for 300 ms), at most {@code maxMillis};
-   * returns its value.
-   */
-  static long settle(java.util.function.LongSupplier counter, long maxMillis) {
-    long deadline = System.nanoTime() + maxMillis * 1_000_000L;
-    long last = counter.getAsLong();
-    int still = 0;
-    while (System.nanoTime() < deadline && still < 3) {
-      Env.sleep(100);
-      long now = counter.getAsLong();
-      still = now == last ? still + 1 : 0;
-      last = now;
-    }
-    return last;
-  }
 }

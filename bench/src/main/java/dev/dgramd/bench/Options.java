@@ -8,110 +8,110 @@ import java.util.Set;
 
 /** The bench's command line. */
 final class Options {
-  static final List<String> ALL_SCENARIOS = List.of("inbound", "outbound", "echo", "control",
-      "scale");
+    static final List<String> ALL_SCENARIOS = List.of("inbound", "outbound", "echo", "control",
+            "scale");
 
-  Set<String> scenarios = new LinkedHashSet<>(ALL_SCENARIOS);
-  boolean quick;
-  Path out = Path.of("bench", "results");
-  String node = "node";
-  boolean noNode;
-  Path daemonJar;
-  boolean inProcessDaemon;
-  List<Integer> sizes = List.of(64, 1200);
-  Path jfr;
-  List<String> daemonJvmOptions = new ArrayList<>();
-  int scaleSockets = 10_000;
+    Set<String> scenarios = new LinkedHashSet<>(ALL_SCENARIOS);
+    boolean quick;
+    Path out = Path.of("bench", "results");
+    String node = "node";
+    boolean noNode;
+    Path daemonJar;
+    boolean inProcessDaemon;
+    List<Integer> sizes = List.of(64, 1200);
+    Path jfr;
+    List<String> daemonJvmOptions = new ArrayList<>();
+    int scaleSockets = 10_000;
 
-  static final String USAGE = String.join("\n",
-      "usage: java -jar bench/target/dgramd-bench.jar [options]",
-      "  --scenarios LIST     comma-separated, of inbound,outbound,echo,control,scale (default all)",
-      "  --quick              short trials: a smoke run, not a measurement",
-      "  --out DIR            where the JSON results go (default bench/results)",
-      "  --sizes LIST         datagram sizes in bytes (default 64,1200)",
-      "  --node PATH          the node binary (default: node on the PATH)",
-      "  --no-node            skip the Node.js baseline",
-      "  --daemon-jar PATH    the daemon jar (default: daemon/target/dgramd.jar above the",
-      "                       working directory; else the daemon classes inside this jar)",
-      "  --daemon-jvm-opt OPT a JVM option for the spawned daemons (repeatable)",
-      "  --in-process-daemon  run the daemon inside the bench JVM (tests; CPU figures merge)",
-      "  --scale-sockets N    sockets of the scale scenario (default 10000)",
-      "  --jfr DIR            record the daemon and the bench JVM with JFR into DIR",
-      "  --help");
+    static final String USAGE = String.join("\n",
+            "usage: java -jar bench/target/dgramd-bench.jar [options]",
+            "  --scenarios LIST     comma-separated, of inbound,outbound,echo,control,scale (default all)",
+            "  --quick              short trials: a smoke run, not a measurement",
+            "  --out DIR            where the JSON results go (default bench/results)",
+            "  --sizes LIST         datagram sizes in bytes (default 64,1200)",
+            "  --node PATH          the node binary (default: node on the PATH)",
+            "  --no-node            skip the Node.js baseline",
+            "  --daemon-jar PATH    the daemon jar (default: daemon/target/dgramd.jar above the",
+            "                       working directory; else the daemon classes inside this jar)",
+            "  --daemon-jvm-opt OPT a JVM option for the spawned daemons (repeatable)",
+            "  --in-process-daemon  run the daemon inside the bench JVM (tests; CPU figures merge)",
+            "  --scale-sockets N    sockets of the scale scenario (default 10000)",
+            "  --jfr DIR            record the daemon and the bench JVM with JFR into DIR",
+            "  --help");
 
-  static Options parse(String... args) {
-    Options o = new Options();
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      String value = null;
-      int eq = a.indexOf('=');
-      if (a.startsWith("--") && eq > 0) {
-        value = a.substring(eq + 1);
-        a = a.substring(0, eq);
-      }
-      switch (a) {
-        case "--quick" -> o.quick = true;
-        case "--no-node" -> o.noNode = true;
-        case "--in-process-daemon" -> o.inProcessDaemon = true;
-        case "--help", "-h" -> throw new UsageException(null);
-        case "--scenarios", "--out", "--sizes", "--node", "--daemon-jar", "--daemon-jvm-opt",
-            "--scale-sockets", "--jfr" -> {
-          if (value == null) {
-            if (i + 1 >= args.length) {
-              throw new UsageException(a + " needs a value");
+    static Options parse(String... args) {
+        Options o = new Options();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            String value = null;
+            int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 0) {
+                value = a.substring(eq + 1);
+                a = a.substring(0, eq);
             }
-            value = args[++i];
-          }
-          o.set(a, value);
+            switch (a) {
+                case "--quick" -> o.quick = true;
+                case "--no-node" -> o.noNode = true;
+                case "--in-process-daemon" -> o.inProcessDaemon = true;
+                case "--help", "-h" -> throw new UsageException(null);
+                case "--scenarios", "--out", "--sizes", "--node", "--daemon-jar", "--daemon-jvm-opt",
+                        "--scale-sockets", "--jfr" -> {
+                    if (value == null) {
+                        if (i + 1 >= args.length) {
+                            throw new UsageException(a + " needs a value");
+                        }
+                        value = args[++i];
+                    }
+                    o.set(a, value);
+                }
+                default -> throw new UsageException("unknown option " + a);
+            }
         }
-        default -> throw new UsageException("unknown option " + a);
-      }
+        return o;
     }
-    return o;
-  }
 
-  private void set(String option, String value) {
-    switch (option) {
-      case "--scenarios" -> {
-        scenarios = new LinkedHashSet<>();
-        for (String s : value.split(",")) {
-          s = s.trim();
-          if (s.isEmpty()) {
-            continue;
-          }
-          if (!ALL_SCENARIOS.contains(s)) {
-            throw new UsageException("unknown scenario " + s + " (known: " + ALL_SCENARIOS + ")");
-          }
-          scenarios.add(s);
+    private void set(String option, String value) {
+        switch (option) {
+            case "--scenarios" -> {
+                scenarios = new LinkedHashSet<>();
+                for (String s : value.split(",")) {
+                    s = s.trim();
+                    if (s.isEmpty()) {
+                        continue;
+                    }
+                    if (!ALL_SCENARIOS.contains(s)) {
+                        throw new UsageException("unknown scenario " + s + " (known: " + ALL_SCENARIOS + ")");
+                    }
+                    scenarios.add(s);
+                }
+            }
+            case "--out" -> out = Path.of(value);
+            case "--sizes" -> {
+                List<Integer> l = new ArrayList<>();
+                for (String s : value.split(",")) {
+                    int n = Integer.parseInt(s.trim());
+                    if (n < 1 || n > NettyUdp.MAX_PAYLOAD) {
+                        throw new UsageException("sizes must be 1.." + NettyUdp.MAX_PAYLOAD);
+                    }
+                    l.add(n);
+                }
+                sizes = List.copyOf(l);
+            }
+            case "--node" -> node = value;
+            case "--daemon-jar" -> daemonJar = Path.of(value);
+            case "--daemon-jvm-opt" -> daemonJvmOptions.add(value);
+            case "--scale-sockets" -> scaleSockets = Integer.parseInt(value);
+            case "--jfr" -> jfr = Path.of(value);
+            default -> throw new UsageException("unknown option " + option);
         }
-      }
-      case "--out" -> out = Path.of(value);
-      case "--sizes" -> {
-        List<Integer> l = new ArrayList<>();
-        for (String s : value.split(",")) {
-          int n = Integer.parseInt(s.trim());
-          if (n < 1 || n > NettyUdp.MAX_PAYLOAD) {
-            throw new UsageException("sizes must be 1.." + NettyUdp.MAX_PAYLOAD);
-          }
-          l.add(n);
+    }
+
+    /** A command line that cannot be followed. */
+    static final class UsageException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
         }
-        sizes = List.copyOf(l);
-      }
-      case "--node" -> node = value;
-      case "--daemon-jar" -> daemonJar = Path.of(value);
-      case "--daemon-jvm-opt" -> daemonJvmOptions.add(value);
-      case "--scale-sockets" -> scaleSockets = Integer.parseInt(value);
-      case "--jfr" -> jfr = Path.of(value);
-      default -> throw new UsageException("unknown option " + option);
     }
-  }
-
-  /** A command line that cannot be followed. */
-  static final class UsageException extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    UsageException(String message) {
-      super(message);
-    }
-  }
 }

@@ -18,67 +18,67 @@ import java.util.Map;
  * {@code {sent, elapsedNs}} (rate 0: as fast as possible).
  */
 public final class Peer {
-  private Peer() {}
+    private Peer() {}
 
-  public static void main(String[] args) throws Exception {
-    PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out),
-        true, StandardCharsets.UTF_8);
-    System.setOut(System.err); // nothing but answers on stdout
-    int sndbuf = args.length > 0 ? Integer.parseInt(args[0]) : 0;
-    try (NettyUdp netty = new NettyUdp(2)) {
-      NettyUdp.Blaster blaster = netty.blaster(sndbuf);
-      NettyUdp.Receiver sink = null;
-      out.println(Json.write(Json.obj("ready", true, "port", blaster.port())));
-      BufferedReader in = new BufferedReader(new InputStreamReader(System.in,
-          StandardCharsets.UTF_8));
-      String line;
-      while ((line = in.readLine()) != null) {
-        if (line.isBlank()) {
-          continue;
+    public static void main(String[] args) throws Exception {
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out),
+                true, StandardCharsets.UTF_8);
+        System.setOut(System.err); // nothing but answers on stdout
+        int sndbuf = args.length > 0 ? Integer.parseInt(args[0]) : 0;
+        try (NettyUdp netty = new NettyUdp(2)) {
+            NettyUdp.Blaster blaster = netty.blaster(sndbuf);
+            NettyUdp.Receiver sink = null;
+            out.println(Json.write(Json.obj("ready", true, "port", blaster.port())));
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in,
+                    StandardCharsets.UTF_8));
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                Map<String, Object> answer;
+                try {
+                    Map<String, Object> cmd = Json.parseObject(line);
+                    String name = String.valueOf(cmd.get("cmd"));
+                    switch (name) {
+                        case "sink" -> {
+                            if (sink != null) {
+                                sink.close();
+                            }
+                            sink = netty.receiver(num(cmd, "rcvbuf", 0).intValue());
+                            answer = Json.obj("port", sink.port());
+                        }
+                        case "count" -> answer = Json.obj("count", sink == null ? 0 : sink.count());
+                        case "reset" -> {
+                            if (sink != null) {
+                                sink.reset();
+                            }
+                            answer = Json.obj("ok", true);
+                        }
+                        case "blast" -> {
+                            NettyUdp.BlastResult r = blaster.blast(
+                                    new InetSocketAddress("127.0.0.1", num(cmd, "port", 0).intValue()),
+                                    num(cmd, "size", 64).intValue(), num(cmd, "rate", 0).doubleValue(),
+                                    num(cmd, "count", Long.MAX_VALUE).longValue(),
+                                    num(cmd, "durationMs", 2000).longValue() * 1_000_000L);
+                            answer = Json.obj("sent", r.sent(), "elapsedNs", r.elapsedNanos());
+                        }
+                        case "quit" -> {
+                            out.println(Json.write(Json.obj("ok", true)));
+                            return;
+                        }
+                        default -> answer = Json.obj("error", "unknown command " + name);
+                    }
+                } catch (RuntimeException e) {
+                    answer = Json.obj("error", e.toString());
+                }
+                out.println(Json.write(answer));
+            }
         }
-        Map<String, Object> answer;
-        try {
-          Map<String, Object> cmd = Json.parseObject(line);
-          String name = String.valueOf(cmd.get("cmd"));
-          switch (name) {
-            case "sink" -> {
-              if (sink != null) {
-                sink.close();
-              }
-              sink = netty.receiver(num(cmd, "rcvbuf", 0).intValue());
-              answer = Json.obj("port", sink.port());
-            }
-            case "count" -> answer = Json.obj("count", sink == null ? 0 : sink.count());
-            case "reset" -> {
-              if (sink != null) {
-                sink.reset();
-              }
-              answer = Json.obj("ok", true);
-            }
-            case "blast" -> {
-              NettyUdp.BlastResult r = blaster.blast(
-                  new InetSocketAddress("127.0.0.1", num(cmd, "port", 0).intValue()),
-                  num(cmd, "size", 64).intValue(), num(cmd, "rate", 0).doubleValue(),
-                  num(cmd, "count", Long.MAX_VALUE).longValue(),
-                  num(cmd, "durationMs", 2000).longValue() * 1_000_000L);
-              answer = Json.obj("sent", r.sent(), "elapsedNs", r.elapsedNanos());
-            }
-            case "quit" -> {
-              out.println(Json.write(Json.obj("ok", true)));
-              return;
-            }
-            default -> answer = Json.obj("error", "unknown command " + name);
-          }
-        } catch (RuntimeException e) {
-          answer = Json.obj("error", e.toString());
-        }
-        out.println(Json.write(answer));
-      }
     }
-  }
 
-  private static Number num(Map<String, Object> cmd, String key, Number dflt) {
-    Object v = cmd.get(key);
-    return v instanceof Number n ? n : dflt;
-  }
+    private static Number num(Map<String, Object> cmd, String key, Number dflt) {
+        Object v = cmd.get(key);
+        return v instanceof Number n ? n : dflt;
+    }
 }

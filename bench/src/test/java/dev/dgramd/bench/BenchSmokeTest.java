@@ -19,57 +19,57 @@ import org.junit.jupiter.api.Timeout;
  * baseline is skipped where node is missing, unless CI is set (then node is required).
  */
 class BenchSmokeTest {
-  @Test
-  @Timeout(value = 60, unit = TimeUnit.SECONDS)
-  void echoAndControlQuick() throws Exception {
-    boolean ci = System.getenv("CI") != null && !System.getenv("CI").isBlank()
-        && !"false".equalsIgnoreCase(System.getenv("CI"));
-    boolean node = Env.probeNode("node") != null;
-    if (!node && ci) {
-      fail("node (v20) is required on CI: the bench's Node baseline cannot run");
-    }
-    Path out = Path.of("target", "bench-smoke");
-    Options o = Options.parse("--scenarios", "echo,control", "--quick", "--in-process-daemon",
-        "--out", out.toString());
-    o.noNode = !node;
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void echoAndControlQuick() throws Exception {
+        boolean ci = System.getenv("CI") != null && !System.getenv("CI").isBlank()
+                && !"false".equalsIgnoreCase(System.getenv("CI"));
+        boolean node = Env.probeNode("node") != null;
+        if (!node && ci) {
+            fail("node (v20) is required on CI: the bench's Node baseline cannot run");
+        }
+        Path out = Path.of("target", "bench-smoke");
+        Options o = Options.parse("--scenarios", "echo,control", "--quick", "--in-process-daemon",
+                "--out", out.toString());
+        o.noNode = !node;
 
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    BenchMain.Result r;
-    try (PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-      r = BenchMain.run(o, ps);
-    }
-    String table = buf.toString(StandardCharsets.UTF_8);
-    System.out.println(table);
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        BenchMain.Result r;
+        try (PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
+            r = BenchMain.run(o, ps);
+        }
+        String table = buf.toString(StandardCharsets.UTF_8);
+        System.out.println(table);
 
-    assertThat(r.failures()).isEmpty();
-    List<String> impls = node ? List.of("node", "dgramd", "netty") : List.of("dgramd", "netty");
-    for (String scenario : List.of("echo p50", "echo p99")) {
-      for (String impl : impls) {
-        assertThat(r.rows()).as(scenario + " " + impl)
-            .anySatisfy(row -> {
-              assertThat(row.scenario).isEqualTo(scenario);
-              assertThat(row.impl).isEqualTo(impl);
-              assertThat(row.figure).isPositive();
-            });
-      }
+        assertThat(r.failures()).isEmpty();
+        List<String> impls = node ? List.of("node", "dgramd", "netty") : List.of("dgramd", "netty");
+        for (String scenario : List.of("echo p50", "echo p99")) {
+            for (String impl : impls) {
+                assertThat(r.rows()).as(scenario + " " + impl)
+                        .anySatisfy(row -> {
+                            assertThat(row.scenario).isEqualTo(scenario);
+                            assertThat(row.impl).isEqualTo(impl);
+                            assertThat(row.figure).isPositive();
+                        });
+            }
+        }
+        for (String scenario : List.of("control c=1", "control c=8")) {
+            for (String impl : node ? List.of("node", "dgramd") : List.of("dgramd")) {
+                assertThat(r.rows()).as(scenario + " " + impl)
+                        .anySatisfy(row -> {
+                            assertThat(row.scenario).isEqualTo(scenario);
+                            assertThat(row.impl).isEqualTo(impl);
+                            assertThat(row.figure).isPositive();
+                        });
+            }
+        }
+        if (node) {
+            assertThat(r.rows()).filteredOn(row -> row.impl.equals("dgramd"))
+                    .allSatisfy(row -> assertThat(row.ratio).isNotNull().isPositive());
+        }
+        assertThat(table).contains("scenario", "echo p50", "control c=1", "cpu-s/M");
+        assertThat(r.json()).exists();
+        String json = Files.readString(r.json(), StandardCharsets.UTF_8);
+        assertThat(Json.parseObject(json)).containsKeys("meta", "rows", "targets", "failures");
     }
-    for (String scenario : List.of("control c=1", "control c=8")) {
-      for (String impl : node ? List.of("node", "dgramd") : List.of("dgramd")) {
-        assertThat(r.rows()).as(scenario + " " + impl)
-            .anySatisfy(row -> {
-              assertThat(row.scenario).isEqualTo(scenario);
-              assertThat(row.impl).isEqualTo(impl);
-              assertThat(row.figure).isPositive();
-            });
-      }
-    }
-    if (node) {
-      assertThat(r.rows()).filteredOn(row -> row.impl.equals("dgramd"))
-          .allSatisfy(row -> assertThat(row.ratio).isNotNull().isPositive());
-    }
-    assertThat(table).contains("scenario", "echo p50", "control c=1", "cpu-s/M");
-    assertThat(r.json()).exists();
-    String json = Files.readString(r.json(), StandardCharsets.UTF_8);
-    assertThat(Json.parseObject(json)).containsKeys("meta", "rows", "targets", "failures");
-  }
 }
