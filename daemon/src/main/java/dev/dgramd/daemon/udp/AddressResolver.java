@@ -104,17 +104,27 @@ public final class AddressResolver implements AutoCloseable {
         return family == SocketConfig.Family.IPV4 ? a instanceof Inet4Address : a instanceof Inet6Address;
     }
 
+    /**
+     * False for what no resolver can answer, so it fails at once without a query: text that is not
+     * a DNS name (bad characters, over 253 characters, a label over 63), and names under the
+     * special-use ".invalid" domain (RFC 6761 asks resolvers to refuse those themselves).
+     */
     private static boolean isPlausibleHostName(String host) {
         if (host.isEmpty() || host.length() > 253) {
             return false;
         }
+        int label = 0;
         for (int i = 0; i < host.length(); i++) {
             char c = host.charAt(i);
-            if (!(Character.isLetterOrDigit(c) || c == '-' || c == '.' || c == '_')) {
+            if (c == '.') {
+                label = 0;
+            } else if (++label > 63 || !(c < 128 && (Character.isLetterOrDigit(c) || c == '-' || c == '_'))) {
                 return false;
             }
         }
-        return true;
+        String lower = host.toLowerCase(java.util.Locale.ROOT);
+        String name = lower.endsWith(".") ? lower.substring(0, lower.length() - 1) : lower;
+        return !(name.equals("invalid") || name.endsWith(".invalid"));
     }
 
     private static DgramError notFound(String host) {
