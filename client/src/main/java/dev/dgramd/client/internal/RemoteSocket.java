@@ -204,17 +204,20 @@ public final class RemoteSocket {
         synchronized (this) {
             gate = inFlight;
         }
+        // One listener task per run of events (not one per event); an 'error' starts a new run,
+        // behind the gate of the call in flight.
+        List<Runnable> run = new ArrayList<>(batch.getEventsCount());
         for (SocketEvent ev : batch.getEventsList()) {
             switch (ev.getEventCase()) {
                 case LISTENING -> {
                     var a = ev.getListening().getAddress();
                     AddressInfo info = new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
-                    executor.execute(() -> events.onListening(info));
+                    run.add(() -> events.onListening(info));
                 }
                 case CONNECT -> {
                     var a = ev.getConnect().getRemote();
                     AddressInfo info = new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
-                    executor.execute(() -> events.onConnect(info));
+                    run.add(() -> events.onConnect(info));
                 }
                 case MESSAGE -> {
                     var m = ev.getMessage();
@@ -222,19 +225,22 @@ public final class RemoteSocket {
                     byte[] data = m.getData().toByteArray();
                     RemoteInfo rinfo = new RemoteInfo(r.getAddress(), r.getFamily(), r.getPort(),
                             r.getSize() == 0 ? data.length : r.getSize());
-                    executor.execute(() -> events.onMessage(data, rinfo));
+                    run.add(() -> events.onMessage(data, rinfo));
                 }
                 case ERROR -> {
+                    dispatchRun(run);
+                    run = new ArrayList<>();
                     if (gate != null) {
                         executor.gate(gate.done);
                     }
                     DgramException e = Errors.fromProto(ev.getError().getError());
-                    executor.execute(() -> events.onError(e));
+                    run.add(() -> events.onError(e));
                 }
-                case CLOSE -> executor.execute(() -> finish(null));
+                case CLOSE -> run.add(() -> finish(null));
                 default -> log.debug("socket {}: unknown event {}", id, ev.getEventCase());
             }
         }
+        dispatchRun(run);
         executor.execute(() -> {
             ClientCallStreamObserver<EventsRequest> call = eventsCall;
             boolean done;
@@ -245,6 +251,22 @@ public final class RemoteSocket {
                 call.request(1);
             }
         });
+    }
+
+    private void dispatchRun(List<Runnable> run) {
+        if (run.size() == 1) {
+            executor.execute(run.get(0));
+        } else if (!run.isEmpty()) {
+            executor.execute(() -> {
+                for (Runnable r : run) {
+                    try {
+                        r.run();
+                    } catch (RuntimeException | Error e) {
+                        log.warn("socket {}: event listener failed", id, e);
+                    }
+                }
+            });
+        }
     }
 
     /**
