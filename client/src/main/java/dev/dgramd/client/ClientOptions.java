@@ -15,7 +15,7 @@ public final class ClientOptions {
     private long maxPendingSendBytes = 4L << 20;
     private int maxPendingSendDatagrams = 8192;
     private Duration callTimeout = Duration.ofSeconds(10);
-    private int eventBatchesInFlight = 4;
+    private int eventBatchesInFlight = 16;
 
     /** The defaults: {@value #DEFAULT_TARGET}, 4 MiB / 8192 datagrams, 10 s, 4 batches. */
     public ClientOptions() {}
@@ -62,7 +62,7 @@ public final class ClientOptions {
     }
 
     /**
-     * Event batches a socket accepts from the daemon ahead of its listeners (default 4): the
+     * Event batches a socket accepts from the daemon ahead of its listeners (default 16): the
      * bound of each socket's dispatch queue. When listeners fall further behind, the daemon drops
      * 'message' events and counts them ({@link Socket#droppedMessages()}).
      */
