@@ -65,7 +65,8 @@ public final class Dgramd implements AutoCloseable {
         SocketRegistry registry = new SocketRegistry(transport);
         HealthStatusManager health = new HealthStatusManager();
         DropCounters drops = new DropCounters();
-        DgramService dgram = new DgramService(registry, transport.group(), options.maxQueuedEventBytes(), drops);
+        DgramService dgram = new DgramService(registry, transport.group(), options.maxQueuedEventBytes(), drops,
+                options.orphanGrace());
         AdminService admin = new AdminService(registry, dgram, drops, version(), transport.name(), started);
         MetricsEndpoint metrics = null;
         Server server;

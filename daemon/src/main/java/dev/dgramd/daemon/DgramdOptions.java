@@ -1,5 +1,6 @@
 package dev.dgramd.daemon;
 
+import java.time.Duration;
 import java.util.Objects;
 
 /** How to start a {@link Dgramd}: fluent setters, defaults as the {@code dgramd} command's. */
@@ -8,6 +9,8 @@ public final class DgramdOptions {
     public static final String DEFAULT_LISTEN = "127.0.0.1:50051";
     /** The default bound of queued event bytes per socket (4 MiB). */
     public static final long DEFAULT_MAX_QUEUED_EVENT_BYTES = 4L << 20;
+    /** The default orphan grace (10 s). */
+    public static final Duration DEFAULT_ORPHAN_GRACE = Duration.ofSeconds(10);
 
     private String listen = DEFAULT_LISTEN;
     private int eventLoopThreads;
@@ -15,6 +18,7 @@ public final class DgramdOptions {
     private long maxQueuedEventBytes = DEFAULT_MAX_QUEUED_EVENT_BYTES;
     private int maxMessageBytes = 8 << 20;
     private String metrics;
+    private Duration orphanGrace = DEFAULT_ORPHAN_GRACE;
 
     /** {@code HOST:PORT} for the gRPC server; port 0 picks a free port. IPv6 hosts in brackets: {@code [::1]:50051}. */
     public DgramdOptions listen(String hostPort) {
@@ -96,11 +100,31 @@ public final class DgramdOptions {
         return metrics;
     }
 
+    /**
+     * How long a socket whose client went away (its Events stream was cancelled, or the connection
+     * carrying it died) stays open, waiting for any client to attach a new Events stream; after it
+     * the socket is closed. Zero disables reaping. A socket that never had an Events stream attached
+     * is never reaped. Default 10 s.
+     *
+     * @throws IllegalArgumentException when {@code grace} is null or negative
+     */
+    public DgramdOptions orphanGrace(Duration grace) {
+        if (grace == null || grace.isNegative()) {
+            throw new IllegalArgumentException("orphanGrace must be >= 0, got " + grace);
+        }
+        this.orphanGrace = grace;
+        return this;
+    }
+
+    public Duration orphanGrace() {
+        return orphanGrace;
+    }
+
     @Override
     public String toString() {
         return "DgramdOptions{listen=" + listen + ", eventLoopThreads=" + eventLoopThreads + ", nativeTransport="
                 + nativeTransport + ", maxQueuedEventBytes=" + maxQueuedEventBytes + ", maxMessageBytes="
-                + maxMessageBytes + ", metrics=" + metrics + "}";
+                + maxMessageBytes + ", metrics=" + metrics + ", orphanGrace=" + orphanGrace + "}";
     }
 
     /** A parsed {@code HOST:PORT}; an IPv6 host is kept without its brackets. */

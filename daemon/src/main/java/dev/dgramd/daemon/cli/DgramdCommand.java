@@ -4,6 +4,7 @@ import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -90,6 +91,14 @@ public final class DgramdCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}. Env: DGRAMD_MAX_MESSAGE_BYTES.")
     int maxMessageBytes;
 
+    @Option(names = "--orphan-grace", paramLabel = "DURATION", defaultValue = "10s",
+            description = "How long a socket whose client went away (its event stream was cancelled or its "
+                    + "connection died) stays open for any client (no authentication yet) to attach a new event stream, which then gets "
+                    + "the events buffered meanwhile; after it the socket is closed. Milliseconds or seconds: "
+                    + "500ms, 10s (a bare number is seconds); 0 never closes. A socket that never had an "
+                    + "event stream is never closed this way. Default: 10s. Env: DGRAMD_ORPHAN_GRACE.")
+    String orphanGrace;
+
     @Option(names = "--metrics", paramLabel = "HOST:PORT",
             description = "Serve Prometheus metrics over HTTP on HOST:PORT, path /metrics. "
                     + "Off unless set (an empty value is off). Env: DGRAMD_METRICS.")
@@ -140,7 +149,30 @@ public final class DgramdCommand implements Callable<Integer> {
         check("--max-queued-event-bytes", maxQueuedEventBytes, options::maxQueuedEventBytes);
         check("--max-message-bytes", maxMessageBytes, options::maxMessageBytes);
         check("--metrics", metrics, options::metrics);
+        check("--orphan-grace", orphanGrace, v -> options.orphanGrace(duration(v)));
         return options;
+    }
+
+    /**
+     * Parses {@code 500ms}, {@code 10s} or {@code 10} (seconds).
+     *
+     * @throws IllegalArgumentException when {@code text} is not a non-negative whole number with an
+     *     optional unit ms or s
+     */
+    static Duration duration(String text) {
+        String t = text.trim();
+        boolean millis = t.endsWith("ms");
+        String number = millis ? t.substring(0, t.length() - 2) : t.endsWith("s") ? t.substring(0, t.length() - 1) : t;
+        long n;
+        try {
+            n = Long.parseLong(number.trim());
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n < 0) {
+            throw new IllegalArgumentException("expected a duration such as 500ms or 10s, got '" + text + "'");
+        }
+        return millis ? Duration.ofMillis(n) : Duration.ofSeconds(n);
     }
 
     private <T> void check(String option, T value, Consumer<T> setter) {

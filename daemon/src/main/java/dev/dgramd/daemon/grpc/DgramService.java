@@ -3,6 +3,7 @@ package dev.dgramd.daemon.grpc;
 import com.google.protobuf.Empty;
 import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.daemon.udp.SocketConfig;
+import dev.dgramd.daemon.udp.SocketLog;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.UdpSocket;
 import dev.dgramd.proto.v1.AddressInfo;
@@ -39,11 +40,14 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.buffer.Unpooled;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The dgramd.v1.Dgram service: translates each RPC into a call on a {@link UdpSocket} and each
@@ -51,21 +55,32 @@ import java.util.function.Function;
  * nothing here blocks.
  */
 public final class DgramService extends DgramGrpc.DgramImplBase {
+    private static final Logger log = LoggerFactory.getLogger(DgramService.class);
+
     private final SocketRegistry registry;
     private final EventLoopGroup loops;
     private final long maxQueuedEventBytes;
     private final DropCounters drops;
+    private final Duration orphanGrace;
     private final Map<String, EventStream> streams = new ConcurrentHashMap<>();
 
     /**
      * @param maxQueuedEventBytes per socket, the bytes of events kept for a reader that is behind
-     * @param drops counts the events dropped beyond that
+     * @param drops counts the events dropped beyond that, and the orphans reaped
+     * @param orphanGrace how long a socket whose Events stream went away waits for a new one before it
+     *     is closed; zero never closes it. A socket that never had an Events stream is never reaped.
+     * @throws IllegalArgumentException when {@code orphanGrace} is negative
      */
-    public DgramService(SocketRegistry registry, EventLoopGroup loops, long maxQueuedEventBytes, DropCounters drops) {
+    public DgramService(SocketRegistry registry, EventLoopGroup loops, long maxQueuedEventBytes, DropCounters drops,
+                        Duration orphanGrace) {
+        if (orphanGrace.isNegative()) {
+            throw new IllegalArgumentException("orphanGrace must be >= 0, got " + orphanGrace);
+        }
         this.registry = registry;
         this.loops = loops;
         this.maxQueuedEventBytes = maxQueuedEventBytes;
         this.drops = drops;
+        this.orphanGrace = orphanGrace;
     }
 
     /** The event stream of open socket {@code id}, or null; for admin calls. */
@@ -94,7 +109,8 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         SocketConfig config = new SocketConfig(family, request.getReuseAddr(), request.getReusePort(),
                 request.getIpv6Only(), request.getRecvBufferSize(), request.getSendBufferSize());
         registry.create(config, currentLoop(), ctx -> {
-            EventStream stream = new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes, drops);
+            EventStream stream = new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes, drops, orphanGrace,
+                    () -> reap(ctx.id()));
             streams.put(ctx.id(), stream);
             return stream;
         }).whenComplete((socket, error) -> {
@@ -105,6 +121,23 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
             socket.closeFuture().whenComplete((v, e) -> streams.remove(socket.id()));
             out.onNext(CreateSocketResponse.newBuilder().setSocketId(socket.id()).build());
             out.onCompleted();
+        });
+    }
+
+    /** Closes socket {@code id}, whose client went away more than the orphan grace ago. */
+    private void reap(String id) {
+        UdpSocket socket = registry.get(id);
+        if (socket == null) {
+            return;
+        }
+        socket.close().whenComplete((closedNow, error) -> {
+            if (error != null) {
+                SocketLog.warn(log, id, "closing orphaned socket failed", error);
+            } else if (closedNow) {
+                drops.orphansReaped.increment();
+                SocketLog.info(log, id, "closed orphaned socket: no Events stream for {} ms",
+                        orphanGrace.toMillis());
+            }
         });
     }
 

@@ -4,12 +4,14 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What the gRPC layer dropped rather than queue without bound, daemon-wide and monotonic: events no
- * Events reader took in time, and datagrams no Tap reader took in time. Readable from any thread.
+ * Events reader took in time, and datagrams no Tap reader took in time; also the sockets closed
+ * because their client went away (orphans). Readable from any thread.
  */
 public final class DropCounters {
     final LongAdder messages = new LongAdder();
     final LongAdder errors = new LongAdder();
     final LongAdder tapDatagrams = new LongAdder();
+    final LongAdder orphansReaped = new LongAdder();
 
     /** 'message' events dropped because an Events reader was absent or behind. */
     public long messages() {
@@ -24,5 +26,10 @@ public final class DropCounters {
     /** Datagrams not copied to a Tap stream because its reader was behind. */
     public long tapDatagrams() {
         return tapDatagrams.sum();
+    }
+
+    /** Sockets closed because their Events stream went away and no new one attached within the grace. */
+    public long orphansReaped() {
+        return orphansReaped.sum();
     }
 }

@@ -17,8 +17,11 @@ import dev.dgramd.proto.v1.Message;
 import dev.dgramd.proto.v1.RemoteInfo;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The bridge from one socket's events to its Events stream. Lives on the socket's event loop.
@@ -27,6 +30,11 @@ import java.util.ArrayDeque;
  * The queue is bounded in bytes: a 'message' or 'error' that does not fit is dropped and counted,
  * and the counts go out with the next batch. 'listening', 'connect' and 'close' are never dropped
  * (a socket emits few of them).
+ *
+ * <p>Orphans: when an attached stream is cancelled (the client cancelled it, or its connection
+ * died), {@code reap} runs after the orphan grace unless a new stream attaches first; the new
+ * stream gets the events queued meanwhile. A socket that never had a stream attached is never
+ * reaped, nor is any socket when the grace is zero.
  */
 final class EventStream implements SocketObserver {
     /** Queue cost of an event beyond its payload. */
@@ -47,18 +55,31 @@ final class EventStream implements SocketObserver {
     private volatile long droppedErrorsTotal;
     private volatile ServerCallStreamObserver<EventBatch> subscriber;
     private boolean finished;
+    private final long orphanGraceNanos;
+    private final Runnable reap;
+    private ScheduledFuture<?> reapTimer;
 
-    EventStream(EventLoop loop, SocketConfig.Family family, long maxQueuedBytes, DropCounters drops) {
+    /**
+     * @param orphanGrace how long a socket whose stream was cancelled waits for a new one; zero: forever
+     * @param reap closes the socket when the grace ran out; runs on {@code loop}
+     */
+    EventStream(EventLoop loop, SocketConfig.Family family, long maxQueuedBytes, DropCounters drops,
+                Duration orphanGrace, Runnable reap) {
         this.loop = loop;
         this.family = family;
         this.maxQueuedBytes = maxQueuedBytes;
         this.drops = drops;
+        this.orphanGraceNanos = orphanGrace.toNanos();
+        this.reap = reap;
     }
 
     @Override
     public void onEvent(SocketEvent event) {
         if (finished) {
             return;
+        }
+        if (event instanceof SocketEvent.Close) {
+            cancelReap(); // closed anyway
         }
         long cost = cost(event);
         boolean droppable = event instanceof SocketEvent.Message || event instanceof SocketEvent.Error;
@@ -89,11 +110,7 @@ final class EventStream implements SocketObserver {
      */
     void attach(ServerCallStreamObserver<EventBatch> stream) {
         stream.setOnReadyHandler(() -> loop.execute(this::drain));
-        stream.setOnCancelHandler(() -> loop.execute(() -> {
-            if (subscriber == stream) {
-                subscriber = null;
-            }
-        }));
+        stream.setOnCancelHandler(() -> loop.execute(() -> detach(stream)));
         loop.execute(() -> {
             if (finished) {
                 stream.onError(ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running"),
@@ -103,9 +120,35 @@ final class EventStream implements SocketObserver {
                         "Another Events stream is attached to this socket"), com.google.rpc.Code.ALREADY_EXISTS));
             } else if (!stream.isCancelled()) {
                 subscriber = stream;
+                cancelReap();
                 drain();
             }
         });
+    }
+
+    /** On the loop: {@code stream} was cancelled; when it was the attached one, the socket is an orphan. */
+    private void detach(ServerCallStreamObserver<EventBatch> stream) {
+        if (subscriber != stream) {
+            return;
+        }
+        subscriber = null;
+        if (!finished && orphanGraceNanos > 0 && reapTimer == null) {
+            reapTimer = loop.schedule(this::orphaned, orphanGraceNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void orphaned() {
+        reapTimer = null;
+        if (!finished && subscriber == null) {
+            reap.run();
+        }
+    }
+
+    private void cancelReap() {
+        if (reapTimer != null) {
+            reapTimer.cancel(false);
+            reapTimer = null;
+        }
     }
 
     /** 'message' events dropped so far because the reader was absent or behind; from any thread. */
@@ -124,6 +167,9 @@ final class EventStream implements SocketObserver {
     }
 
     private void drain() {
+        if (subscriber != null && subscriber.isCancelled()) {
+            detach(subscriber); // its cancel handler is on its way; send it nothing more
+        }
         while (subscriber != null && (!queue.isEmpty() || droppedMessages > 0 || droppedErrors > 0)
                 && subscriber.isReady()) {
             EventBatch.Builder batch = EventBatch.newBuilder().setDroppedMessages(droppedMessages)

@@ -113,6 +113,8 @@ public final class MetricsEndpoint implements AutoCloseable {
                 .description("Sockets open now").register(registry);
         counter(registry, "dgramd.sockets.opened", null, "Sockets created", totals, TrafficTotals::socketsCreated);
         counter(registry, "dgramd.sockets.closed", null, "Sockets closed", totals, TrafficTotals::socketsClosed);
+        counter(registry, "dgramd.sockets.reaped", null, "Sockets closed because their client went away",
+                drops, DropCounters::orphansReaped);
         counter(registry, "dgramd.datagrams.received", null, "Datagrams received ('message' events)",
                 totals, TrafficTotals::datagramsReceived);
         counter(registry, "dgramd.datagrams.sent", null, "Datagrams the kernel accepted for sending",

@@ -39,6 +39,7 @@ class DgramdCommandTest {
         SAMPLES.put("--max-queued-event-bytes", "131072");
         SAMPLES.put("--max-message-bytes", "262144");
         SAMPLES.put("--metrics", "127.0.0.1:9464");
+        SAMPLES.put("--orphan-grace", "500ms");
         SAMPLES.put("--log-format", "json");
         SAMPLES.put("--log-level", "debug");
     }
@@ -59,6 +60,7 @@ class DgramdCommandTest {
         assertThat(options.maxQueuedEventBytes()).isEqualTo(4L << 20);
         assertThat(options.maxMessageBytes()).isEqualTo(8 << 20);
         assertThat(options.metrics()).isNull();
+        assertThat(options.orphanGrace()).isEqualTo(java.time.Duration.ofSeconds(10));
         assertThat(command.logFormat).isEqualTo(DgramdCommand.LogFormat.TEXT);
         assertThat(command.logLevel).isEqualTo(DgramdCommand.LogLevel.INFO);
     }
@@ -160,6 +162,19 @@ class DgramdCommandTest {
         assertOneLine(err.toString()).contains("Invalid value for option '--max-queued-event-bytes'")
                 .contains(">= 65536, got 10")
                 .endsWith("(from config file " + file + ", key max-queued-event-bytes)");
+    }
+
+    @Test
+    void orphanGraceTakesMillisecondsOrSeconds() {
+        assertThat(parse(Map.of(), "--orphan-grace", "500ms").options().orphanGrace())
+                .isEqualTo(java.time.Duration.ofMillis(500));
+        assertThat(parse(Map.of("DGRAMD_ORPHAN_GRACE", "3")).options().orphanGrace())
+                .isEqualTo(java.time.Duration.ofSeconds(3));
+        assertThat(parse(Map.of(), "--orphan-grace", "0").options().orphanGrace()).isZero();
+        assertThat(run(Map.of("DGRAMD_ORPHAN_GRACE", "-1s"))).isEqualTo(2);
+        assertOneLine(err.toString()).contains("Invalid value for option '--orphan-grace'")
+                .contains("expected a duration such as 500ms or 10s, got '-1s'")
+                .endsWith("(from environment variable DGRAMD_ORPHAN_GRACE)");
     }
 
     @Test
