@@ -47,7 +47,7 @@ public final class UdpSocket {
     private static final int MAX_PENDING_BYTES = 4 << 20;
     private static final int RECEIVE_BUFFER = 65_536;
     /** Datagrams one recvmmsg(2) call may return (epoll); each gets room for the largest payload. */
-    private static final int DATAGRAMS_PER_READ = 8;
+    private static final int DATAGRAMS_PER_READ = 16;
     private static final DatagramTap[] NO_TAPS = {};
 
     /** A datagram to send; {@code data} is released by the socket. Port 0 and address null: the connected peer. */
