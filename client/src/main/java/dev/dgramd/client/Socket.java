@@ -763,13 +763,7 @@ public final class Socket implements AutoCloseable {
      *     EADDRINUSE (already joined), EADDRNOTAVAIL, ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public void addMembership(String multicastAddress, String multicastInterface) {
-        requireOpen();
-        if (multicastAddress == null || multicastAddress.isEmpty()) {
-            throw Errors.missingArgs("multicastAddress");
-        }
-        MembershipRequest req = MembershipRequest.newBuilder().setSocketId(remote.id())
-                .setMulticastAddress(multicastAddress)
-                .setInterfaceAddress(multicastInterface == null ? "" : multicastInterface).build();
+        MembershipRequest req = membership(multicastAddress, multicastInterface);
         remote.<com.google.protobuf.Empty>call("AddMembership", (stub, obs) -> stub.addMembership(req, obs));
         boundImplicitly();
     }
@@ -786,13 +780,7 @@ public final class Socket implements AutoCloseable {
      *     ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public void dropMembership(String multicastAddress, String multicastInterface) {
-        requireOpen();
-        if (multicastAddress == null || multicastAddress.isEmpty()) {
-            throw Errors.missingArgs("multicastAddress");
-        }
-        MembershipRequest req = MembershipRequest.newBuilder().setSocketId(remote.id())
-                .setMulticastAddress(multicastAddress)
-                .setInterfaceAddress(multicastInterface == null ? "" : multicastInterface).build();
+        MembershipRequest req = membership(multicastAddress, multicastInterface);
         remote.<com.google.protobuf.Empty>call("DropMembership", (stub, obs) -> stub.dropMembership(req, obs));
     }
 
@@ -832,6 +820,16 @@ public final class Socket implements AutoCloseable {
         SourceSpecificMembershipRequest req = ssm(sourceAddress, groupAddress, multicastInterface);
         remote.<com.google.protobuf.Empty>call("DropSourceSpecificMembership",
                 (stub, obs) -> stub.dropSourceSpecificMembership(req, obs));
+    }
+
+    private MembershipRequest membership(String multicastAddress, String multicastInterface) {
+        requireOpen();
+        if (multicastAddress == null || multicastAddress.isEmpty()) {
+            throw Errors.missingArgs("multicastAddress");
+        }
+        return MembershipRequest.newBuilder().setSocketId(remote.id())
+                .setMulticastAddress(multicastAddress)
+                .setInterfaceAddress(multicastInterface == null ? "" : multicastInterface).build();
     }
 
     private SourceSpecificMembershipRequest ssm(String source, String group, String iface) {
