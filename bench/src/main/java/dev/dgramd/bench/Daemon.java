@@ -2,6 +2,7 @@ package dev.dgramd.bench;
 
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
+import dev.dgramd.daemon.policy.Policy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -77,7 +78,7 @@ final class Daemon implements AutoCloseable {
 
     /** Starts a daemon inside the bench JVM (for tests): its CPU is the bench's. */
     static Daemon inProcess() throws IOException {
-        Dgramd d = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
+        Dgramd d = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()));
         return new Daemon(d.target(), d.transport(), null, d);
     }
 

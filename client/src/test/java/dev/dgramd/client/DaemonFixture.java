@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
+import dev.dgramd.daemon.policy.Policy;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -29,7 +30,7 @@ abstract class DaemonFixture {
 
     @BeforeAll
     void startDaemon() throws IOException {
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()));
         dgram = DgramClient.connect(daemon.target());
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
+import dev.dgramd.daemon.policy.Policy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -67,7 +68,7 @@ class DaemonGoneTest {
     @Test
     @DisplayName("daemon closed gracefully: each socket emits 'error' then 'close'; nothing hangs")
     void daemonClosed() throws Exception {
-        Dgramd daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
+        Dgramd daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()));
         try (DgramClient dgram = DgramClient.connect(daemon.target())) {
             List<Recorder> sockets = openSockets(dgram);
             daemon.close();

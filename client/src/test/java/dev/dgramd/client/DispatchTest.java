@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
+import dev.dgramd.daemon.policy.Policy;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -110,7 +111,7 @@ class DispatchTest extends DaemonFixture {
     @Test
     @DisplayName("when listeners fall behind, the daemon drops messages and droppedMessages() counts them")
     void droppedMessages() throws Exception {
-        Dgramd tight = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").maxQueuedEventBytes(64 * 1024));
+        Dgramd tight = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()).maxQueuedEventBytes(64 * 1024));
         try (DgramClient client = DgramClient.connect(
                 new ClientOptions().target(tight.target()).eventBatchesInFlight(1))) {
             Socket s = client.createSocket(new SocketOptions().type("udp4").recvBufferSize(4 << 20));

@@ -5,6 +5,7 @@ import dev.dgramd.daemon.grpc.AdminService;
 import dev.dgramd.daemon.grpc.DgramService;
 import dev.dgramd.daemon.grpc.DropCounters;
 import dev.dgramd.daemon.metrics.MetricsEndpoint;
+import dev.dgramd.daemon.policy.Enforcer;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.Transport;
 import io.grpc.Server;
@@ -65,9 +66,10 @@ public final class Dgramd implements AutoCloseable {
         SocketRegistry registry = new SocketRegistry(transport);
         HealthStatusManager health = new HealthStatusManager();
         DropCounters drops = new DropCounters();
-        DgramService dgram = new DgramService(registry, transport.group(), options.maxQueuedEventBytes(), drops,
-                options.orphanGrace());
-        AdminService admin = new AdminService(registry, dgram, drops, version(), transport.name(), started);
+        Enforcer enforcer = new Enforcer(options.policy());
+        DgramService dgram = new DgramService(registry, enforcer, transport.group(), options.maxQueuedEventBytes(),
+                drops, options.orphanGrace());
+        AdminService admin = new AdminService(registry, enforcer, dgram, drops, version(), transport.name(), started);
         MetricsEndpoint metrics = null;
         Server server;
         try {

@@ -1,5 +1,6 @@
 package dev.dgramd.daemon;
 
+import dev.dgramd.daemon.policy.Policy;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -19,6 +20,7 @@ public final class DgramdOptions {
     private int maxMessageBytes = 8 << 20;
     private String metrics;
     private Duration orphanGrace = DEFAULT_ORPHAN_GRACE;
+    private Policy policy = Policy.defaults();
 
     /** {@code HOST:PORT} for the gRPC server; port 0 picks a free port. IPv6 hosts in brackets: {@code [::1]:50051}. */
     public DgramdOptions listen(String hostPort) {
@@ -120,11 +122,28 @@ public final class DgramdOptions {
         return orphanGrace;
     }
 
+    /**
+     * What each principal may do: bind addresses and ports, destinations, broadcast, multicast groups,
+     * quotas and who is an admin. Default {@link Policy#defaults()}: ports >= 1024, no link-local
+     * destinations, no broadcast, no multicast. Load a file with {@link Policy#load}.
+     *
+     * @throws NullPointerException when {@code policy} is null
+     */
+    public DgramdOptions policy(Policy policy) {
+        this.policy = Objects.requireNonNull(policy, "policy");
+        return this;
+    }
+
+    public Policy policy() {
+        return policy;
+    }
+
     @Override
     public String toString() {
         return "DgramdOptions{listen=" + listen + ", eventLoopThreads=" + eventLoopThreads + ", nativeTransport="
                 + nativeTransport + ", maxQueuedEventBytes=" + maxQueuedEventBytes + ", maxMessageBytes="
-                + maxMessageBytes + ", metrics=" + metrics + ", orphanGrace=" + orphanGrace + "}";
+                + maxMessageBytes + ", metrics=" + metrics + ", orphanGrace=" + orphanGrace + ", policy=" + policy.source()
+                + "}";
     }
 
     /** A parsed {@code HOST:PORT}; an IPv6 host is kept without its brackets. */

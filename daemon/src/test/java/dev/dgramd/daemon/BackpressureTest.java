@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 import com.google.rpc.ErrorInfo;
+import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.BindRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
@@ -60,7 +61,7 @@ class BackpressureTest {
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").maxQueuedEventBytes(MAX_QUEUED_EVENT_BYTES));
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()).maxQueuedEventBytes(MAX_QUEUED_EVENT_BYTES));
         channel = NettyChannelBuilder.forTarget(daemon.target()).usePlaintext()
                 // A fixed window (no auto-tuning), so what the transport holds ahead of the reader is known.
                 .flowControlWindow(CLIENT_WINDOW)

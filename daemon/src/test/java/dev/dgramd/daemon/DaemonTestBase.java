@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 import com.google.rpc.ErrorInfo;
+import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.SocketRequest;
@@ -43,7 +44,7 @@ public abstract class DaemonTestBase {
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()));
         channel = NettyChannelBuilder.forTarget(daemon.target()).usePlaintext().build();
         stub = DgramGrpc.newBlockingStub(channel);
         async = DgramGrpc.newStub(channel);

@@ -89,6 +89,9 @@ import net.jqwik.api.lifecycle.BeforeProperty;
  * destinations; multicast groups are joined only on interface 127.0.0.1 (udp4) or lo (udp6), or
  * with an interface the daemon must reject. {@link #assertSafe} checks every address before a call,
  * independently of the generators, and stops the test if one is not.
+ *
+ * <p>The daemon runs the default policy, so refusals (EACCES for ports below 1024 and multicast
+ * groups, EMSGSIZE above the payload quota) are part of what is exercised.
  */
 class FuzzTest {
     /**
@@ -998,9 +1001,12 @@ class FuzzTest {
 
     static {
         for (String r : List.of("ERR_SOCKET_BAD_PORT", "ERR_SOCKET_BAD_TYPE", "ERR_SOCKET_BAD_BUFFER_SIZE", "EINVAL",
-                "EMSGSIZE", "EADDRNOTAVAIL")) {
+                "EADDRNOTAVAIL")) {
             CONTRACT.put(r, Set.of(Status.Code.INVALID_ARGUMENT));
         }
+        // EMSGSIZE: the kernel's limit (INVALID_ARGUMENT) or the policy's maxPayload quota.
+        CONTRACT.put("EMSGSIZE", Set.of(Status.Code.INVALID_ARGUMENT, Status.Code.RESOURCE_EXHAUSTED));
+        CONTRACT.put("EMFILE", Set.of(Status.Code.RESOURCE_EXHAUSTED));
         for (String r : List.of("ERR_SOCKET_DGRAM_IS_CONNECTED", "ERR_SOCKET_DGRAM_NOT_CONNECTED",
                 "ERR_SOCKET_ALREADY_BOUND", "ERR_SOCKET_BUFFER_SIZE", "EBADF")) {
             CONTRACT.put(r, Set.of(Status.Code.FAILED_PRECONDITION));

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.ByteString;
+import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.BindRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.CreateSocketResponse;
@@ -74,7 +75,7 @@ class ManyClientsTest {
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()));
         control = NettyChannelBuilder.forTarget(daemon.target()).usePlaintext().build();
         controlStub = DgramGrpc.newBlockingStub(control);
         // Warm up (connection, classes) so the descriptor baseline is steady.

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
+import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.BindRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
@@ -52,7 +53,7 @@ class MetricsTest {
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").metrics("127.0.0.1:0")
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()).metrics("127.0.0.1:0")
                 .maxQueuedEventBytes(65_536));
         channel = NettyChannelBuilder.forTarget(daemon.target()).usePlaintext().build();
         stub = DgramGrpc.newBlockingStub(channel);
@@ -174,7 +175,7 @@ class MetricsTest {
 
     @Test
     void metricsAreOffUnlessAsked() throws Exception {
-        try (Dgramd plain = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"))) {
+        try (Dgramd plain = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()))) {
             assertThat(plain.metricsAddress()).isNull();
         }
     }

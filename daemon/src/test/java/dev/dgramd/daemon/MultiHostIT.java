@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import com.google.protobuf.ByteString;
+import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.AddressInfo;
 import dev.dgramd.proto.v1.BindRequest;
 import dev.dgramd.proto.v1.ConnectRequest;
@@ -131,7 +132,7 @@ class MultiHostIT {
             deleteHosts();
             throw e;
         }
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()));
         channel = NettyChannelBuilder.forTarget(daemon.target()).usePlaintext().build();
         stub = DgramGrpc.newBlockingStub(channel);
         async = DgramGrpc.newStub(channel);

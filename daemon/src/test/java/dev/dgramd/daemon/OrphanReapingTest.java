@@ -3,6 +3,7 @@ package dev.dgramd.daemon;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.AdminGrpc;
 import dev.dgramd.proto.v1.BindRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
@@ -58,7 +59,7 @@ class OrphanReapingTest {
     @Test
     void socketIsClosedAfterTheGraceWhenItsEventStreamIsCancelled() throws Exception {
         Duration grace = Duration.ofMillis(500);
-        Dgramd daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").orphanGrace(grace)
+        Dgramd daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()).orphanGrace(grace)
                 .metrics("127.0.0.1:0"));
         resources.add(daemon);
         ManagedChannel channel = channel(daemon);
@@ -176,7 +177,7 @@ class OrphanReapingTest {
     }
 
     private Dgramd start(Duration grace) throws Exception {
-        Dgramd daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").orphanGrace(grace));
+        Dgramd daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()).orphanGrace(grace));
         resources.add(daemon);
         return daemon;
     }

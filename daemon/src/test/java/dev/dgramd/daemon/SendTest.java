@@ -44,6 +44,14 @@ class SendTest extends DaemonTestBase {
     }
 
     @Test
+    void udp6ReachesIpv4PeersThroughIpv4MappedAddressesAsInNode() throws Exception {
+        DatagramSocket peer = peer("127.0.0.1");
+        String id = create(SocketType.UDP6);
+        stub().send(send(id, new byte[] {6}, peer.getLocalPort(), "::ffff:127.0.0.1"));
+        assertThat(receive(peer).getData()[0]).isEqualTo((byte) 6);
+    }
+
+    @Test
     void defaultAddressIsLoopbackAndHostNamesResolve() throws Exception {
         DatagramSocket peer = peer("127.0.0.1");
         String id = create(SocketType.UDP4);

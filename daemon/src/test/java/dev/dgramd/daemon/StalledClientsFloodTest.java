@@ -3,6 +3,7 @@ package dev.dgramd.daemon;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.BindRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
@@ -69,7 +70,7 @@ class StalledClientsFloodTest {
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").maxQueuedEventBytes(MAX_QUEUED_EVENT_BYTES));
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()).maxQueuedEventBytes(MAX_QUEUED_EVENT_BYTES));
         control = NettyChannelBuilder.forTarget(daemon.target()).usePlaintext().build();
         // A fixed window, so what the transport takes ahead of a reader that reads nothing is bounded.
         stalled = NettyChannelBuilder.forTarget(daemon.target()).usePlaintext().flowControlWindow(65_536).build();

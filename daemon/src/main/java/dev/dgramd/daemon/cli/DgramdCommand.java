@@ -2,6 +2,8 @@ package dev.dgramd.daemon.cli;
 
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
+import dev.dgramd.daemon.policy.Policy;
+import dev.dgramd.daemon.policy.PolicyException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -99,6 +101,13 @@ public final class DgramdCommand implements Callable<Integer> {
                     + "event stream is never closed this way. Default: 10s. Env: DGRAMD_ORPHAN_GRACE.")
     String orphanGrace;
 
+    @Option(names = "--policy", paramLabel = "FILE",
+            description = "Policy file (YAML or JSON): what each principal may bind, where it may send, "
+                    + "broadcast, multicast groups, quotas, admins; checked at start. Default: ports >= 1024, "
+                    + "no link-local destinations, no broadcast, no multicast, 1024 sockets per principal. "
+                    + "Env: DGRAMD_POLICY.")
+    String policy;
+
     @Option(names = "--metrics", paramLabel = "HOST:PORT",
             description = "Serve Prometheus metrics over HTTP on HOST:PORT, path /metrics. "
                     + "Off unless set (an empty value is off). Env: DGRAMD_METRICS.")
@@ -150,7 +159,18 @@ public final class DgramdCommand implements Callable<Integer> {
         check("--max-message-bytes", maxMessageBytes, options::maxMessageBytes);
         check("--metrics", metrics, options::metrics);
         check("--orphan-grace", orphanGrace, v -> options.orphanGrace(duration(v)));
+        if (policy != null && !policy.isEmpty()) {
+            check("--policy", policy, v -> options.policy(loadPolicy(v)));
+        }
         return options;
+    }
+
+    private static Policy loadPolicy(String file) {
+        try {
+            return Policy.load(Path.of(file));
+        } catch (PolicyException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     /**

@@ -2,6 +2,8 @@ package dev.dgramd.daemon.grpc;
 
 import com.google.protobuf.Duration;
 import com.google.protobuf.Timestamp;
+import dev.dgramd.daemon.auth.Principal;
+import dev.dgramd.daemon.policy.Enforcer;
 import dev.dgramd.daemon.udp.SocketConfig;
 import dev.dgramd.daemon.udp.SocketCounters;
 import dev.dgramd.daemon.udp.SocketEvent;
@@ -52,6 +54,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     };
 
     private final SocketRegistry registry;
+    private final Enforcer enforcer;
     private final DgramService dgram;
     private final DropCounters drops;
     private final String version;
@@ -62,9 +65,10 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
      * @param dgram the Dgram service, whose event streams hold the per-socket drop counts
      * @param version the daemon's version; {@code transport} "epoll" or "nio"; {@code started} its start
      */
-    public AdminService(SocketRegistry registry, DgramService dgram, DropCounters drops, String version,
-                        String transport, Instant started) {
+    public AdminService(SocketRegistry registry, Enforcer enforcer, DgramService dgram, DropCounters drops,
+                        String version, String transport, Instant started) {
         this.registry = registry;
+        this.enforcer = enforcer;
         this.dgram = dgram;
         this.drops = drops;
         this.version = version;
@@ -150,7 +154,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                 out.onNext(CloseSocketResponse.newBuilder().setAlreadyClosed(true).build());
                 out.onCompleted();
             } else {
-                out.onError(ErrorMapping.unknownSocket(registry, id));
+                out.onError(ErrorMapping.unknownSocket(false, id));
             }
             return;
         }
@@ -169,7 +173,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     public void tap(TapRequest request, StreamObserver<TapEvent> out) {
         UdpSocket socket = registry.get(request.getSocketId());
         if (socket == null) {
-            out.onError(ErrorMapping.unknownSocket(registry, request.getSocketId()));
+            out.onError(ErrorMapping.unknownSocket(registry.wasClosed(request.getSocketId()), request.getSocketId()));
             return;
         }
         TapStream.start(socket, (ServerCallStreamObserver<TapEvent>) out, drops);
@@ -180,7 +184,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
         if (!request.getSocketId().isEmpty()) {
             UdpSocket socket = registry.get(request.getSocketId());
             if (socket == null) {
-                out.onError(ErrorMapping.unknownSocket(registry, request.getSocketId()));
+                out.onError(ErrorMapping.unknownSocket(registry.wasClosed(request.getSocketId()), request.getSocketId()));
                 return;
             }
             sendFrom(socket, request).whenComplete((answer, error) -> answer(out, answer, error));
@@ -188,7 +192,9 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
         }
         SocketConfig.Family family = request.getType() == SocketType.UDP6
                 ? SocketConfig.Family.IPV6 : SocketConfig.Family.IPV4;
-        registry.create(SocketConfig.of(family), null, ctx -> NO_READER).whenComplete((socket, createError) -> {
+        String principal = Principal.current();
+        registry.create(SocketConfig.of(family), null, principal, enforcer.maxSockets(principal),
+                ctx -> enforcer.guard(principal, ctx.id()), ctx -> NO_READER).whenComplete((socket, createError) -> {
             if (createError != null) {
                 answer(out, null, createError);
                 return;

@@ -1,6 +1,8 @@
 package dev.dgramd.daemon.grpc;
 
 import com.google.protobuf.Empty;
+import dev.dgramd.daemon.auth.Principal;
+import dev.dgramd.daemon.policy.Enforcer;
 import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.daemon.udp.SocketConfig;
 import dev.dgramd.daemon.udp.SocketLog;
@@ -53,11 +55,16 @@ import org.slf4j.LoggerFactory;
  * The dgramd.v1.Dgram service: translates each RPC into a call on a {@link UdpSocket} and each
  * socket's events into its Events stream. Runs on the transport's event loops (direct executor);
  * nothing here blocks.
+ *
+ * <p>Every socket belongs to the principal that created it ({@link Principal#current()}): a call
+ * naming another principal's socket is answered NOT_FOUND, as for an id that never existed. The
+ * {@link Enforcer} sets each principal's socket quota and gives each socket its guard.
  */
 public final class DgramService extends DgramGrpc.DgramImplBase {
     private static final Logger log = LoggerFactory.getLogger(DgramService.class);
 
     private final SocketRegistry registry;
+    private final Enforcer enforcer;
     private final EventLoopGroup loops;
     private final long maxQueuedEventBytes;
     private final DropCounters drops;
@@ -71,12 +78,13 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
      *     is closed; zero never closes it. A socket that never had an Events stream is never reaped.
      * @throws IllegalArgumentException when {@code orphanGrace} is negative
      */
-    public DgramService(SocketRegistry registry, EventLoopGroup loops, long maxQueuedEventBytes, DropCounters drops,
-                        Duration orphanGrace) {
+    public DgramService(SocketRegistry registry, Enforcer enforcer, EventLoopGroup loops, long maxQueuedEventBytes,
+                        DropCounters drops, Duration orphanGrace) {
         if (orphanGrace.isNegative()) {
             throw new IllegalArgumentException("orphanGrace must be >= 0, got " + orphanGrace);
         }
         this.registry = registry;
+        this.enforcer = enforcer;
         this.loops = loops;
         this.maxQueuedEventBytes = maxQueuedEventBytes;
         this.drops = drops;
@@ -108,13 +116,16 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         }
         SocketConfig config = new SocketConfig(family, request.getReuseAddr(), request.getReusePort(),
                 request.getIpv6Only(), request.getRecvBufferSize(), request.getSendBufferSize());
-        registry.create(config, currentLoop(), ctx -> {
+        String principal = Principal.current();
+        registry.create(config, currentLoop(), principal, enforcer.maxSockets(principal),
+                ctx -> enforcer.guard(principal, ctx.id()), ctx -> {
             EventStream stream = new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes, drops, orphanGrace,
                     () -> reap(ctx.id()));
             streams.put(ctx.id(), stream);
             return stream;
         }).whenComplete((socket, error) -> {
             if (error != null) {
+                enforcer.audit(principal, null, "createSocket", error);
                 out.onError(ErrorMapping.toStatus(error));
                 return;
             }
@@ -154,7 +165,9 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     @Override
     public void events(EventsRequest request, StreamObserver<EventBatch> out) {
         ServerCallStreamObserver<EventBatch> stream = (ServerCallStreamObserver<EventBatch>) out;
-        EventStream events = streams.get(request.getSocketId());
+        String id = request.getSocketId();
+        // Only the owner may attach, or re-attach to an orphan: another principal sees no such socket.
+        EventStream events = Principal.current().equals(registry.owner(id)) ? streams.get(id) : null;
         if (events == null) {
             out.onError(unknownSocket(request.getSocketId()));
             return;
@@ -199,15 +212,16 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
 
     @Override
     public StreamObserver<SendBatch> sendStream(StreamObserver<SendResultBatch> responses) {
-        return new SendStreamCall(registry, (ServerCallStreamObserver<SendResultBatch>) responses);
+        return new SendStreamCall(registry, Principal.current(), (ServerCallStreamObserver<SendResultBatch>) responses);
     }
 
     @Override
     public void close(SocketRequest request, StreamObserver<CloseResponse> out) {
         String id = request.getSocketId();
-        UdpSocket socket = registry.get(id);
+        String principal = Principal.current();
+        UdpSocket socket = registry.get(id, principal);
         if (socket == null) {
-            if (registry.wasClosed(id)) {
+            if (registry.wasClosed(id, principal)) {
                 out.onNext(CloseResponse.newBuilder().setAlreadyClosed(true).build());
                 out.onCompleted();
             } else {
@@ -344,7 +358,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     private UdpSocket lookup(String socketId, StreamObserver<?> out) {
-        UdpSocket socket = registry.get(socketId);
+        UdpSocket socket = registry.get(socketId, Principal.current());
         if (socket == null) {
             out.onError(unknownSocket(socketId));
         }
@@ -352,6 +366,6 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     private io.grpc.StatusRuntimeException unknownSocket(String socketId) {
-        return ErrorMapping.unknownSocket(registry, socketId);
+        return ErrorMapping.unknownSocket(registry.wasClosed(socketId, Principal.current()), socketId);
     }
 }

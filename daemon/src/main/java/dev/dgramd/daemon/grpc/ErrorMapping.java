@@ -36,7 +36,19 @@ final class ErrorMapping {
     }
 
     static StatusRuntimeException toStatus(Throwable failure) {
-        return toStatus(unwrap(failure), statusCode(unwrap(failure).code()));
+        DgramError e = unwrap(failure);
+        return toStatus(e, statusCode(e));
+    }
+
+    /** The status code for {@code e}: by its refusal when dgramd refused it, else by its Node code. */
+    static com.google.rpc.Code statusCode(DgramError e) {
+        if (e.refusal() == DgramError.Refusal.FORBIDDEN) {
+            return com.google.rpc.Code.PERMISSION_DENIED;
+        }
+        if (e.refusal() == DgramError.Refusal.QUOTA) {
+            return com.google.rpc.Code.RESOURCE_EXHAUSTED;
+        }
+        return statusCode(e.code());
     }
 
     static StatusRuntimeException toStatus(DgramError e, com.google.rpc.Code code) {
@@ -52,6 +64,9 @@ final class ErrorMapping {
         }
         if (e.port() != 0) {
             info.putMetadata("port", Integer.toString(e.port()));
+        }
+        if (e.rule() != null) {
+            info.putMetadata("policy", bounded(e.rule(), MAX_MESSAGE_CHARS));
         }
         com.google.rpc.Status status = com.google.rpc.Status.newBuilder()
                 .setCode(code.getNumber())
@@ -96,6 +111,7 @@ final class ErrorMapping {
             case "EPERM":
                 return com.google.rpc.Code.PERMISSION_DENIED;
             case "ENOBUFS":
+            case "EMFILE":
             case "EAI_AGAIN":
                 return com.google.rpc.Code.RESOURCE_EXHAUSTED;
             case "ENOSYS":
@@ -114,9 +130,9 @@ final class ErrorMapping {
      * The status for a socket id that names no open socket: FAILED_PRECONDITION when it was closed
      * not long ago, NOT_FOUND otherwise; reason ERR_SOCKET_DGRAM_NOT_RUNNING either way.
      */
-    static StatusRuntimeException unknownSocket(dev.dgramd.daemon.udp.SocketRegistry registry, String socketId) {
+    static StatusRuntimeException unknownSocket(boolean closed, String socketId) {
         String shown = socketId.length() > 64 ? socketId.substring(0, 64) + "..." : socketId;
-        if (registry.wasClosed(socketId)) {
+        if (closed) {
             return toStatus(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running: socket "
                     + shown + " is closed"), com.google.rpc.Code.FAILED_PRECONDITION);
         }

@@ -27,6 +27,7 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
     static final long MAX_UNANSWERED_BYTES = 8L << 20;
 
     private final SocketRegistry registry;
+    private final String principal;
     private final ServerCallStreamObserver<SendResultBatch> responses;
     private final Object lock = new Object();
     // Guarded by lock.
@@ -36,8 +37,10 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
     private boolean inputDone;
     private boolean finished;
 
-    SendStreamCall(SocketRegistry registry, ServerCallStreamObserver<SendResultBatch> responses) {
+    /** @param principal the caller: batches naming another principal's socket fail as for no socket */
+    SendStreamCall(SocketRegistry registry, String principal, ServerCallStreamObserver<SendResultBatch> responses) {
         this.registry = registry;
+        this.principal = principal;
         this.responses = responses;
         responses.disableAutoRequest();
         responses.setOnReadyHandler(() -> {
@@ -58,7 +61,7 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
     @Override
     public void onNext(SendBatch batch) {
         String socketId = batch.getSocketId();
-        UdpSocket socket = registry.get(socketId);
+        UdpSocket socket = registry.get(socketId, principal);
         long bytes = 0;
         for (OutboundDatagram d : batch.getDatagramsList()) {
             bytes += d.getData().size();

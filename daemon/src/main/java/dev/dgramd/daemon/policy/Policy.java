@@ -32,7 +32,7 @@ import java.util.Set;
  *     maxSockets: 1024       # open sockets per principal (0: none)
  *     datagramsPerSecond: 0  # per socket, 0 = unlimited
  *     bytesPerSecond: 0      # per socket, 0 = unlimited
- *     maxPayload: 65507      # bytes per datagram, 0 to 65535
+ *     maxPayload: 65535      # bytes per datagram, 0 to 65535 (65535: only the kernel's limit, 65507 for IPv4)
  * admins: []                 # principals that may use the Admin service
  * principals:                # rules per principal name ("anonymous" when calls are not authenticated)
  *   alice:                   # any of the keys under default
@@ -72,7 +72,7 @@ public final class Policy {
             1024,
             0L,
             0L,
-            65507);
+            65535);
     private static final PartialRules EVERYTHING = new PartialRules(
             Cidr.ALL,
             List.of(PortRange.ALL),

@@ -70,6 +70,9 @@ public final class AddressResolver implements AutoCloseable {
      */
     public CompletableFuture<InetAddress> resolve(String host, SocketConfig.Family family, String syscall, int port) {
         InetAddress literal = parseLiteral(host);
+        if (literal instanceof Inet4Address v4 && family == SocketConfig.Family.IPV6 && host.indexOf(':') >= 0) {
+            literal = ipv4Mapped(v4); // "::ffff:a.b.c.d": udp6 reaches IPv4 through it, as in Node
+        }
         if (literal != null) {
             if (!matches(literal, family)) {
                 return CompletableFuture.failedFuture(DgramError.system(SystemError.EINVAL, syscall, host, port));
@@ -98,6 +101,19 @@ public final class AddressResolver implements AutoCloseable {
             result.completeExceptionally(DgramError.of("EAI_AGAIN", "getaddrinfo EAI_AGAIN " + host + " (too many lookups in flight)"));
         }
         return result;
+    }
+
+    /** {@code ::ffff:a.b.c.d} as an IPv6 address (the JDK reads that text as the IPv4 address). */
+    private static InetAddress ipv4Mapped(Inet4Address v4) {
+        byte[] bytes = new byte[16];
+        bytes[10] = (byte) 0xff;
+        bytes[11] = (byte) 0xff;
+        System.arraycopy(v4.getAddress(), 0, bytes, 12, 4);
+        try {
+            return Inet6Address.getByAddress(null, bytes, -1);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static boolean matches(InetAddress a, SocketConfig.Family family) {

@@ -13,19 +13,32 @@ public final class DgramError extends RuntimeException {
     private final String syscall;
     private final String address;
     private final int port;
+    private final Refusal refusal;
+    private final String rule;
 
-    private DgramError(String code, int errno, String syscall, String address, int port, String message) {
+    /** Why dgramd itself, not the kernel, refused an operation. */
+    public enum Refusal {
+        /** The policy forbids it (gRPC PERMISSION_DENIED). */
+        FORBIDDEN,
+        /** A quota is used up (gRPC RESOURCE_EXHAUSTED). */
+        QUOTA
+    }
+
+    private DgramError(String code, int errno, String syscall, String address, int port, String message,
+                       Refusal refusal, String rule) {
         super(message, null, false, false);
         this.code = code;
         this.errno = errno;
         this.syscall = syscall;
         this.address = address;
         this.port = port;
+        this.refusal = refusal;
+        this.rule = rule;
     }
 
     /** A Node {@code ERR_*} error: a code and a message, no system fields. */
     public static DgramError of(String code, String message) {
-        return new DgramError(code, 0, null, null, 0, message);
+        return new DgramError(code, 0, null, null, 0, message, null, null);
     }
 
     /**
@@ -35,6 +48,22 @@ public final class DgramError extends RuntimeException {
      * @param port the port involved, or 0
      */
     public static DgramError system(SystemError error, String syscall, String address, int port) {
+        return new DgramError(error.name(), error.errno(), syscall, address, port,
+                systemMessage(error, syscall, address, port), null, null);
+    }
+
+    /**
+     * A system error that dgramd raises itself because {@code rule} forbids the operation or a quota
+     * is used up, shaped as the kernel's would be, with the rule appended to the message:
+     * {@code "send EACCES 169.254.169.254:80 (policy: ...)"}.
+     */
+    public static DgramError refused(Refusal refusal, SystemError error, String syscall, String address, int port,
+                                     String rule) {
+        return new DgramError(error.name(), error.errno(), syscall, address, port,
+                systemMessage(error, syscall, address, port) + " (policy: " + rule + ")", refusal, rule);
+    }
+
+    private static String systemMessage(SystemError error, String syscall, String address, int port) {
         StringBuilder message = new StringBuilder(syscall).append(' ').append(error.name());
         if (address != null) {
             message.append(' ').append(address);
@@ -42,7 +71,17 @@ public final class DgramError extends RuntimeException {
                 message.append(':').append(port);
             }
         }
-        return new DgramError(error.name(), error.errno(), syscall, address, port, message.toString());
+        return message.toString();
+    }
+
+    /** Non-null when dgramd refused the operation by policy or quota rather than the kernel failing it. */
+    public Refusal refusal() {
+        return refusal;
+    }
+
+    /** The policy rule that refused the operation, or null. */
+    public String rule() {
+        return rule;
     }
 
     /** The Node error code: {@code EADDRINUSE}, {@code ERR_SOCKET_BAD_PORT}, ... */

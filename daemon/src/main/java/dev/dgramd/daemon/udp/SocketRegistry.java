@@ -11,14 +11,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The open sockets of a daemon, by id. Ids are 128 random bits, so they cannot be guessed.
- * Remembers a bounded number of recently closed ids, so a late call on one of them can be told
- * "closed" rather than "never existed".
+ * Each socket has an owner (a principal name); {@link #get(String, String)} finds a socket only for
+ * its owner, and the registry caps how many sockets one owner holds. Remembers a bounded number of
+ * recently closed ids, so a late call on one of them can be told "closed" rather than "never existed".
  */
 public final class SocketRegistry implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SocketRegistry.class);
@@ -29,12 +31,14 @@ public final class SocketRegistry implements AutoCloseable {
     private final AddressResolver resolver = new AddressResolver();
     private final SecureRandom random = new SecureRandom();
     private final Map<String, UdpSocket> open = new ConcurrentHashMap<>();
-    private final Map<String, Boolean> recentlyClosed = Collections.synchronizedMap(
+    private final Map<String, String> owners = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> owned = new ConcurrentHashMap<>();
+    private final Map<String, String> recentlyClosed = Collections.synchronizedMap( // id -> owner
             new LinkedHashMap<>(64, 0.75f, false) {
                 private static final long serialVersionUID = 1L;
 
                 @Override
-                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
                     return size() > REMEMBERED_CLOSED;
                 }
             });
@@ -44,25 +48,37 @@ public final class SocketRegistry implements AutoCloseable {
     }
 
     /**
-     * Creates an unbound socket on {@code loop} (or on any of the transport's loops when null).
+     * Creates an unbound socket on {@code loop} (or on any of the transport's loops when null), owned
+     * by {@code owner}. Fails with EMFILE (a {@link DgramError.Refusal#QUOTA} refusal) when the owner
+     * already holds {@code maxOwned} open sockets.
      *
-     * @param observer makes the observer of the new socket's events, given the socket's id and loop
+     * @param guard makes the guard of the new socket, given its id and loop
+     * @param observer makes the observer of the new socket's events, given its id and loop
      */
-    public CompletableFuture<UdpSocket> create(SocketConfig config, EventLoop loop,
+    public CompletableFuture<UdpSocket> create(SocketConfig config, EventLoop loop, String owner, int maxOwned,
+                                               Function<UdpSocket.Context, SocketGuard> guard,
                                                Function<UdpSocket.Context, SocketObserver> observer) {
+        AtomicInteger count = owned.computeIfAbsent(owner, o -> new AtomicInteger());
+        if (count.incrementAndGet() > maxOwned) {
+            count.decrementAndGet();
+            return CompletableFuture.failedFuture(DgramError.refused(DgramError.Refusal.QUOTA, SystemError.EMFILE,
+                    "socket", null, 0, "at most " + maxOwned + " open sockets per principal"));
+        }
         EventLoop target = loop != null ? loop : transport.group().next();
         DatagramChannel channel = transport.newDatagramChannel(config.family());
         String id = newId();
         CompletableFuture<UdpSocket> result = new CompletableFuture<>();
         target.register(channel).addListener(f -> {
             if (!f.isSuccess()) {
+                count.decrementAndGet();
                 channel.close();
                 result.completeExceptionally(DgramError.system(SystemError.of(f.cause()), "socket", null, 0));
                 return;
             }
-            UdpSocket socket = new UdpSocket(id, config, channel, resolver,
-                    observer.apply(new UdpSocket.Context(id, channel.eventLoop())), this::closed,
-                    new SocketCounters(totals));
+            UdpSocket.Context context = new UdpSocket.Context(id, channel.eventLoop());
+            UdpSocket socket = new UdpSocket(id, config, channel, resolver, observer.apply(context), this::closed,
+                    new SocketCounters(totals), guard.apply(context));
+            owners.put(id, owner);
             open.put(id, socket);
             totals.socketsCreated.increment();
             SocketLog.debug(log, id, "socket {} created ({})", id, config.family().nodeName());
@@ -71,14 +87,36 @@ public final class SocketRegistry implements AutoCloseable {
         return result;
     }
 
-    /** The open socket {@code id}, or null. */
+    /** The open socket {@code id} whoever owns it, or null: for administration. */
     public UdpSocket get(String id) {
         return id == null ? null : open.get(id);
+    }
+
+    /** The open socket {@code id} if {@code owner} owns it, or null (the same as for an id never seen). */
+    public UdpSocket get(String id, String owner) {
+        UdpSocket socket = get(id);
+        return socket != null && owner.equals(owners.get(id)) ? socket : null;
+    }
+
+    /** The owner of open socket {@code id}, or null. */
+    public String owner(String id) {
+        return id == null ? null : owners.get(id);
     }
 
     /** True when {@code id} names a socket closed not long ago. */
     public boolean wasClosed(String id) {
         return id != null && recentlyClosed.containsKey(id);
+    }
+
+    /** True when {@code id} names a socket of {@code owner} closed not long ago. */
+    public boolean wasClosed(String id, String owner) {
+        return id != null && owner.equals(recentlyClosed.get(id));
+    }
+
+    /** How many open sockets {@code owner} holds. */
+    public int ownedBy(String owner) {
+        AtomicInteger count = owned.get(owner);
+        return count == null ? 0 : count.get();
     }
 
     /** How many sockets are open. */
@@ -106,8 +144,12 @@ public final class SocketRegistry implements AutoCloseable {
     }
 
     private void closed(UdpSocket socket) {
-        recentlyClosed.put(socket.id(), Boolean.TRUE);
+        String owner = owners.remove(socket.id());
+        recentlyClosed.put(socket.id(), owner == null ? "" : owner);
         open.remove(socket.id());
+        if (owner != null) {
+            owned.get(owner).decrementAndGet();
+        }
         totals.socketsClosed.increment();
         SocketLog.debug(log, socket.id(), "socket {} closed", socket.id());
     }

@@ -14,6 +14,7 @@ public enum SystemError {
     EBADF(-9, "bad file descriptor"),
     EACCES(-13, "permission denied"),
     EINVAL(-22, "invalid argument"),
+    EMFILE(-24, "too many open files"),
     ENOSYS(-38, "function not implemented"),
     EMSGSIZE(-90, "message too long"),
     ENOPROTOOPT(-92, "protocol not available"),

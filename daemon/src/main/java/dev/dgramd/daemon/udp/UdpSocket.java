@@ -37,6 +37,10 @@ import org.slf4j.LoggerFactory;
  * <p>Node semantics: {@link #send}, {@link #connect} and {@link #addMembership} bind an unbound
  * socket to port 0 on all interfaces first; sends and a close issued while a bind or connect is
  * pending run after it, in order; {@link #close} emits 'close' once.
+ *
+ * <p>The socket's {@link SocketGuard} is asked before each bind, connect, send, setBroadcast(true)
+ * and group join, on resolved addresses; an operation it refuses fails with the guard's error
+ * exactly as a kernel failure would (future, send completion, and 'error' where Node emits one).
  */
 public final class UdpSocket {
     private static final Logger log = LoggerFactory.getLogger(UdpSocket.class);
@@ -87,6 +91,7 @@ public final class UdpSocket {
     private final Consumer<UdpSocket> onClosed;
     private final boolean ipv6;
     private final SocketCounters counters;
+    private final SocketGuard guard;
 
     // Event-loop confined state.
     private BindState bindState = BindState.UNBOUND;
@@ -102,7 +107,7 @@ public final class UdpSocket {
     private volatile DatagramTap[] taps = NO_TAPS; // written on the loop; volatile for tapCount()
 
     UdpSocket(String id, SocketConfig config, DatagramChannel channel, AddressResolver resolver,
-              SocketObserver observer, Consumer<UdpSocket> onClosed, SocketCounters counters) {
+              SocketObserver observer, Consumer<UdpSocket> onClosed, SocketCounters counters, SocketGuard guard) {
         this.id = id;
         this.config = config;
         this.channel = channel;
@@ -111,6 +116,7 @@ public final class UdpSocket {
         this.observer = observer;
         this.onClosed = onClosed;
         this.counters = counters;
+        this.guard = guard;
         this.ipv6 = config.family() == SocketConfig.Family.IPV6;
         int maxPayload = config.family().maxPayload();
         if (channel.config().setOption(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxPayload)) {
@@ -209,6 +215,11 @@ public final class UdpSocket {
                             return;
                         }
                         InetSocketAddress peer = new InetSocketAddress(target, port);
+                        DgramError refused = guard.checkDestination(peer, "connect");
+                        if (refused != null) {
+                            connectFailed(refused, result);
+                            return;
+                        }
                         try {
                             Sockopts.connect(channel, peer);
                         } catch (DgramError e) {
@@ -468,6 +479,15 @@ public final class UdpSocket {
                     done);
             return;
         }
+        // The connected peer passed the guard at connect time.
+        DgramError refused = to == remote ? null : guard.checkDestination(to, "send");
+        if (refused == null) {
+            refused = guard.admitSend(size, to);
+        }
+        if (refused != null) {
+            failSend(d, refused, done);
+            return;
+        }
         if (size == 0) {
             writeEmpty(d, to, done);
             return;
@@ -557,6 +577,10 @@ public final class UdpSocket {
     /** socket.setBroadcast(flag). Fails with EBADF when unbound. */
     public CompletableFuture<Void> setBroadcast(boolean flag) {
         return boundCall("setBroadcast", () -> {
+            DgramError refused = flag ? guard.checkBroadcast() : null;
+            if (refused != null) {
+                throw refused;
+            }
             channel.config().setBroadcast(flag);
             return null;
         });
@@ -646,6 +670,10 @@ public final class UdpSocket {
                     && (source == null || (sourceAddress != null && (sourceAddress instanceof Inet6Address) == ipv6));
             if (!familyOk || !groupAddress.isMulticastAddress()) {
                 throw DgramError.system(SystemError.EINVAL, syscall, null, 0);
+            }
+            DgramError refused = join ? guard.checkMembership(groupAddress, sourceAddress, syscall) : null;
+            if (refused != null) {
+                throw refused;
             }
             InetAddress v4Interface = null;
             int v6Index = 0;
@@ -760,6 +788,11 @@ public final class UdpSocket {
         whenResolved(resolver.resolve(host, config.family(), "bind", port), (address, error) -> {
             if (error != null) {
                 bindFailed(error, result);
+                return;
+            }
+            DgramError refused = guard.checkBind(address, port);
+            if (refused != null) {
+                bindFailed(refused, result);
                 return;
             }
             try {

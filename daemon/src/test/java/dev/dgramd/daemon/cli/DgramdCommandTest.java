@@ -40,6 +40,7 @@ class DgramdCommandTest {
         SAMPLES.put("--max-message-bytes", "262144");
         SAMPLES.put("--metrics", "127.0.0.1:9464");
         SAMPLES.put("--orphan-grace", "500ms");
+        SAMPLES.put("--policy", "/etc/dgramd/policy.yaml");
         SAMPLES.put("--log-format", "json");
         SAMPLES.put("--log-level", "debug");
     }
@@ -175,6 +176,21 @@ class DgramdCommandTest {
         assertOneLine(err.toString()).contains("Invalid value for option '--orphan-grace'")
                 .contains("expected a duration such as 500ms or 10s, got '-1s'")
                 .endsWith("(from environment variable DGRAMD_ORPHAN_GRACE)");
+    }
+
+    @Test
+    void policyFileIsLoadedAtStartAndItsErrorsAreOneLine() throws IOException {
+        assertThat(parse(Map.of()).options().policy().source()).isEqualTo("defaults");
+        Path good = Files.createTempFile(dir, "policy", ".yaml");
+        Files.writeString(good, "default:\n  broadcast: true\n", StandardCharsets.UTF_8);
+        assertThat(parse(Map.of("DGRAMD_POLICY", good.toString())).options().policy().rules("anyone")
+                .broadcastAllowed()).isTrue();
+
+        Path bad = Files.createTempFile(dir, "policy", ".yaml");
+        Files.writeString(bad, "default:\n  quotas: {maxSockets: ten}\n", StandardCharsets.UTF_8);
+        assertThat(run(Map.of(), "--policy", bad.toString())).isEqualTo(2);
+        assertOneLine(err.toString()).contains("Invalid value for option '--policy'")
+                .contains("default.quotas.maxSockets");
     }
 
     @Test

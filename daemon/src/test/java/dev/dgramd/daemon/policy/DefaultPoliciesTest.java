@@ -59,7 +59,7 @@ class DefaultPoliciesTest {
         assertThat(rules.maxSockets()).isEqualTo(1024);
         assertThat(rules.datagramsPerSecond()).isZero();
         assertThat(rules.bytesPerSecond()).isZero();
-        assertThat(rules.maxPayload()).isEqualTo(65507);
+        assertThat(rules.maxPayload()).isEqualTo(65535);
     }
 
     @Test
@@ -78,7 +78,7 @@ class DefaultPoliciesTest {
         assertThat(rules).hasToString("bind.addresses [0.0.0.0/0, ::/0], bind.ports [1024-65535],"
                 + " destinations.allow [0.0.0.0/0, ::/0], destinations.deny [169.254.0.0/16, fe80::/10],"
                 + " broadcast false, multicast.groups [], quotas.maxSockets 1024,"
-                + " quotas.datagramsPerSecond 0, quotas.bytesPerSecond 0, quotas.maxPayload 65507");
+                + " quotas.datagramsPerSecond 0, quotas.bytesPerSecond 0, quotas.maxPayload 65535");
     }
 
     @Test
