@@ -31,9 +31,12 @@ final class Daemon implements AutoCloseable {
         this.inProcess = inProcess;
     }
 
+    private static final int BENCH_MAX_SOCKETS = 100_000;
+
     /**
      * Spawns {@code java [jvmOptions] -jar daemonJar --listen 127.0.0.1:0} (or, without a jar,
-     * the daemon's main class from the bench's own class path), with the open-files limit raised
+     * the daemon's main class from the bench's own class path) and a policy that lifts the socket
+     * quota to {@value #BENCH_MAX_SOCKETS}, with the open-files limit raised
      * to {@code openFiles}, and waits (bounded) for its "dgramd listening on" line.
      */
     static Daemon spawn(Env env, String name, List<String> jvmOptions, long openFiles)
@@ -51,6 +54,12 @@ final class Daemon implements AutoCloseable {
         }
         cmd.add("--listen");
         cmd.add("127.0.0.1:0");
+        // The default policy caps a principal at 1,024 sockets; the scale scenario holds 10,000.
+        Path policy = env.logFile(name + "-policy").resolveSibling(name + "-policy.yaml");
+        Files.writeString(policy, "default:\n  quotas: {maxSockets: " + BENCH_MAX_SOCKETS + "}\n",
+                StandardCharsets.UTF_8);
+        cmd.add("--policy");
+        cmd.add(policy.toString());
         Path log = env.logFile(name);
         Child child = env.track(Child.logged(name, Child.withOpenFiles(openFiles, cmd), log,
                 Map.of("DGRAMD_LOG_LEVEL", "INFO")));
