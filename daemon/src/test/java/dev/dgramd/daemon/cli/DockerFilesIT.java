@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonParser;
 import dev.dgramd.daemon.DgramdOptions;
+import dev.dgramd.daemon.auth.Authentication;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -25,7 +26,9 @@ import picocli.CommandLine.Model.OptionSpec;
  * What can be checked of docker/ without a Docker engine: the jar the Dockerfile copies is the one
  * {@code package} builds, its entrypoint, command and health check parse with the daemon's own command
  * line, and every DGRAMD_* variable that the Dockerfile, compose.yaml and the Kubernetes manifest give
- * the daemon is an option it honours, with a value it accepts. An IT: it needs the packaged jar.
+ * the daemon is an option it honours, with a value it accepts. Secure by default: each place either
+ * listens on loopback or must be given credentials, and none turns on --insecure. An IT: it needs
+ * the packaged jar.
  */
 class DockerFilesIT {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -50,6 +53,14 @@ class DockerFilesIT {
         int port = DgramdOptions.HostPort.parse(options.listen(), "listen").port();
         assertThat(file.exposed).contains(port + "/tcp");
         assertHonoured(file.env, command);
+
+        // The image listens on all interfaces: alone it refuses to start; given tokens (or TLS) it starts.
+        assertThat(file.env).doesNotContainKey("DGRAMD_INSECURE");
+        assertThat(Authentication.refusal(options)).as("the image without credentials")
+                .startsWith("refusing to listen on 0.0.0.0:" + port + " without TLS or a tokens file");
+        Map<String, String> withTokens = new LinkedHashMap<>(file.env);
+        withTokens.put("DGRAMD_TOKENS_FILE", "/run/secrets/dgramd-tokens");
+        assertThat(Authentication.refusal(parse(withTokens, args).options())).as("with a tokens file").isNull();
 
         CommandLine health = DgramdCommand.commandLine();
         List<String> healthArgs = afterJar(file.healthcheck, jar);
@@ -77,6 +88,9 @@ class DockerFilesIT {
         DgramdCommand command = parse(env, List.of());
         assertHonoured(env, command);
         DgramdOptions options = command.options();
+        assertThat(env).doesNotContainKey("DGRAMD_INSECURE");
+        assertThat(Authentication.refusal(options)).as("a sidecar on loopback needs no credentials").isNull();
+        assertThat(Authentication.configurationError(options)).isNull();
         String metricsPort = ":" + DgramdOptions.HostPort.parse(options.metrics(), "metrics").port();
         assertThat((List<String>) dgramd.get("ports")).anyMatch(p -> p.endsWith(metricsPort));
         assertThat(dgramd.get("read_only")).isEqualTo(true);
@@ -107,16 +121,25 @@ class DockerFilesIT {
         DgramdCommand command = parse(env, List.of());
         assertHonoured(env, command);
         DgramdOptions options = command.options();
+        assertThat(env).doesNotContainKey("DGRAMD_INSECURE");
+        assertThat(Authentication.refusal(options)).as("a sidecar on loopback needs no credentials").isNull();
+        assertThat(Authentication.configurationError(options)).isNull();
         int grpcPort = DgramdOptions.HostPort.parse(options.listen(), "listen").port();
         int metricsPort = DgramdOptions.HostPort.parse(options.metrics(), "metrics").port();
+        // Loopback: the kubelet cannot dial it, so the probes run the jar's health check in the container.
+        String jar = imageJar();
         for (String probe : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
-            Map<String, Object> grpc = (Map<String, Object>) ((Map<String, Object>) dgramd.get(probe)).get("grpc");
-            assertThat(grpc).as("%s is a native gRPC probe", probe).isNotNull();
-            assertThat(grpc.get("port")).as("%s port", probe).isEqualTo(grpcPort);
+            Map<String, Object> exec = (Map<String, Object>) ((Map<String, Object>) dgramd.get(probe)).get("exec");
+            assertThat(exec).as("%s is an exec probe", probe).isNotNull();
+            HealthCommand health = parseHealth(env, afterJar((List<String>) exec.get("command"), jar));
+            assertThat(health.target == null ? HealthCommand.loopbackTarget(health.daemon.listen) : health.target)
+                    .as("%s checks the listen address", probe).isEqualTo(HealthCommand.loopbackTarget(options.listen()));
+            assertThat(health.service).as("%s service", probe)
+                    .isEqualTo(probe.equals("readinessProbe") ? "dgramd.v1.Dgram" : "");
         }
         Set<Integer> ports = ((List<Map<String, Object>>) dgramd.get("ports")).stream()
                 .map(p -> (Integer) p.get("containerPort")).collect(Collectors.toSet());
-        assertThat(ports).contains(grpcPort, metricsPort);
+        assertThat(ports).contains(metricsPort).as("the gRPC port is not the pod's").doesNotContain(grpcPort);
         Map<String, Object> annotations = (Map<String, Object>) ((Map<String, Object>) template.get("metadata"))
                 .get("annotations");
         assertThat(annotations.get("prometheus.io/port")).isEqualTo(Integer.toString(metricsPort));
@@ -139,6 +162,25 @@ class DockerFilesIT {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** Where the image holds the daemon jar: the destination of the Dockerfile's COPY --from=build. */
+    private static String imageJar() throws IOException {
+        Matcher copy = Pattern.compile("--from=build (/src/\\S+) (\\S+)")
+                .matcher(String.join("\n", Dockerfile.read(DOCKER.resolve("Dockerfile")).copies));
+        assertThat(copy.find()).isTrue();
+        return copy.group(2);
+    }
+
+    /** Parses {@code args} (a {@code health} command line) as the daemon's jar would with {@code env}. */
+    private static HealthCommand parseHealth(Map<String, String> env, List<String> args) {
+        CommandLine commandLine = DgramdCommand.commandLine();
+        String[] argv = args.toArray(String[]::new);
+        DgramdCommand.configure(commandLine, argv, env);
+        CommandLine.ParseResult parsed = commandLine.parseArgs(argv);
+        assertThat(parsed.subcommand()).as("a subcommand in %s", args).isNotNull();
+        assertThat(parsed.subcommand().commandSpec().name()).isEqualTo("health");
+        return (HealthCommand) parsed.subcommand().commandSpec().userObject();
+    }
 
     /** Parses {@code args} as the daemon would with {@code env}; the options must be valid. */
     private static DgramdCommand parse(Map<String, String> env, List<String> args) {
