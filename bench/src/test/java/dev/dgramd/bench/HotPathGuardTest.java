@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Timeout;
  * {@value #WARMUP} unmeasured datagrams first (JIT), then {@value #MEASURED} measured ones.
  *
  * <p>Inbound: a plain sender (this thread, not counted) sends 64-byte datagrams to a dgramd
- * socket whose 'message' listener counts them, keeping at most {@value #WINDOW} unanswered so
+ * socket whose 'message' listener counts them, keeping at most {@value #WINDOW} undelivered so
  * none is lost. Outbound: this thread calls {@code Socket.send} (counted: the caller's share is
  * part of the path) to a plain socket that never reads (the kernel drops what overflows).
  *
@@ -48,7 +48,7 @@ class HotPathGuardTest {
     static final int WINDOW = 128;
     private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(20);
 
-    // Set 2026-11-27 from 14 runs on the 2-core development machine, load average 2 to 10:
+    // Set 2026-11-26 from a dozen runs on the 2-core development machine, load average 2 to 10:
     // inbound 1,460-1,670 B and 0.063-0.072 EventBatch per datagram (recvmmsg reads 16 at a
     // time, and each read's datagrams go out as one batch); outbound 1,590-1,780 B, and 1/64
     // SendBatch and SendResultBatch per datagram (full batches of 64).
