@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -18,7 +19,8 @@ import java.util.Map;
  * baseline) and plain Netty (the ceiling); prints a table and writes JSON under bench/results.
  *
  * <pre>java -jar bench/target/dgramd-bench.jar [--scenarios inbound,outbound,echo,control,scale]
- *     [--quick] [--out bench/results]</pre>
+ *     [--quick] [--out bench/results]
+ * java -jar bench/target/dgramd-bench.jar --jmh [JMH options]</pre>
  */
 public final class BenchMain {
     private BenchMain() {}
@@ -26,7 +28,12 @@ public final class BenchMain {
     /** What a run produced. */
     record Result(List<Row> rows, Map<String, String> failures, Path json, double seconds) {}
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("--jmh")) {
+            // the microbenchmarks (dev.dgramd.bench.jmh), with JMH's own command line
+            org.openjdk.jmh.Main.main(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
         Options options;
         try {
             options = Options.parse(args);

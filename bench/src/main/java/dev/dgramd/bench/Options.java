@@ -37,6 +37,7 @@ final class Options {
             "  --in-process-daemon  run the daemon inside the bench JVM (tests; CPU figures merge)",
             "  --scale-sockets N    sockets of the scale scenario (default 10000)",
             "  --jfr DIR            record the daemon and the bench JVM with JFR into DIR",
+            "  --jmh [JMH options]  first: run the JMH microbenchmarks instead (--jmh -h: JMH's options)",
             "  --help");
 
     static Options parse(String... args) {

@@ -1,0 +1,260 @@
+package dev.dgramd.bench;
+
+import dev.dgramd.client.DgramClient;
+import dev.dgramd.client.DgramException;
+import dev.dgramd.client.MessageListener;
+import dev.dgramd.client.RemoteInfo;
+import dev.dgramd.client.SendCallback;
+import dev.dgramd.client.Socket;
+import dev.dgramd.client.SocketOptions;
+import dev.dgramd.daemon.Dgramd;
+import dev.dgramd.daemon.DgramdOptions;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.assertj.core.api.SoftAssertions;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Guards the datagram hot paths against regressions by what each datagram costs, not by how long
+ * it takes, so that a busy machine does not fail it: heap bytes allocated per datagram (by every
+ * thread of the JVM, which hosts both the daemon and the client) and gRPC messages per datagram
+ * (read from the daemon's transport). A real in-process daemon and client, real loopback UDP;
+ * {@value #WARMUP} unmeasured datagrams first (JIT), then {@value #MEASURED} measured ones.
+ *
+ * <p>Inbound: a plain sender (this thread, not counted) sends 64-byte datagrams to a dgramd
+ * socket whose 'message' listener counts them, keeping at most {@value #WINDOW} undelivered so
+ * none is lost. Outbound: this thread calls {@code Socket.send} (counted: the caller's share is
+ * part of the path) to a plain socket that never reads (the kernel drops what overflows).
+ *
+ * <p>The ceilings are about 1.5 times the values measured when they were set; a change that
+ * makes a path cheaper should lower them. {@code -Ddgramd.guard.ceilingScale=0.5} scales them
+ * all (to see the guard fail).
+ */
+class HotPathGuardTest {
+    static final int WARMUP = 200_000;
+    static final int MEASURED = 100_000;
+    static final int SIZE = 64;
+    /** Inbound datagrams sent and not yet delivered, at most: small enough for no loss. */
+    static final int WINDOW = 128;
+    private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(20);
+
+    // Set 2026-11-26 from a dozen runs on the 2-core development machine, load average 2 to 10:
+    // inbound 1,460-1,670 B and 0.063-0.072 EventBatch per datagram (recvmmsg reads 16 at a
+    // time, and each read's datagrams go out as one batch); outbound 1,590-1,780 B, and 1/64
+    // SendBatch and SendResultBatch per datagram (full batches of 64).
+    static final double INBOUND_BYTES = 2_300;
+    static final double INBOUND_BATCHES = 0.10;
+    static final double OUTBOUND_BYTES = 2_500;
+    static final double OUTBOUND_BATCHES = 0.025;
+    static final double OUTBOUND_RESULT_BATCHES = 0.025;
+
+    private static final double SCALE = Double.parseDouble(System.getProperty("dgramd.guard.ceilingScale", "1"));
+
+    private static Dgramd daemon;
+    private static DgramClient client;
+
+    @BeforeAll
+    static void start() throws Exception {
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
+        client = DgramClient.connect(daemon.target());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (client != null) {
+            client.close();
+        }
+        if (daemon != null) {
+            daemon.close();
+        }
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void inboundCostPerDatagram() throws Exception {
+        Counter delivered = new Counter();
+        Socket socket = client.createSocket(new SocketOptions().type("udp4").recvBufferSize(1 << 20), delivered);
+        socket.on("error", e -> System.err.println("inbound socket error: " + e));
+        try (DatagramChannel sender = DatagramChannel.open(StandardProtocolFamily.INET)) {
+            sender.connect(new InetSocketAddress("127.0.0.1", Inbound.bind(socket)));
+            ByteBuffer payload = ByteBuffer.allocateDirect(SIZE);
+            Set<Long> notCounted = Set.of(Thread.currentThread().getId());
+
+            send(sender, payload, delivered, WARMUP);
+            GrpcMessages m0 = GrpcMessages.of(daemon.port());
+            Allocations a0 = Allocations.snapshot();
+            send(sender, payload, delivered, MEASURED);
+            Allocations a1 = Allocations.snapshot();
+            GrpcMessages m = GrpcMessages.of(daemon.port()).minus(m0);
+
+            Allocations.Delta alloc = a1.since(a0, notCounted);
+            double bytes = alloc.bytes() / (double) MEASURED;
+            double batches = m.sent() / (double) MEASURED;
+            report("inbound", alloc, new Figure("allocated B/datagram", bytes, INBOUND_BYTES),
+                    new Figure("EventBatch/datagram", batches, INBOUND_BATCHES));
+            SoftAssertions soft = new SoftAssertions();
+            soft.assertThat(socket.droppedMessages()).as("inbound: messages the daemon dropped").isZero();
+            soft.assertThat(bytes).as("inbound: heap bytes allocated per datagram")
+                    .isLessThanOrEqualTo(INBOUND_BYTES * SCALE);
+            soft.assertThat(batches).as("inbound: EventBatch messages per datagram")
+                    .isLessThanOrEqualTo(INBOUND_BATCHES * SCALE);
+            soft.assertAll();
+        } finally {
+            Inbound.closeAndWait(socket);
+        }
+    }
+
+    /** Sends {@code n} datagrams, at most {@link #WINDOW} ahead of delivery; returns when all were delivered. */
+    private static void send(DatagramChannel sender, ByteBuffer payload, Counter delivered, int n) throws Exception {
+        long base = delivered.count();
+        for (int i = 0; i < n; i++) {
+            if (i - (delivered.count() - base) >= WINDOW) {
+                delivered.await(base + i - WINDOW / 2, "inbound datagrams");
+            }
+            payload.clear();
+            sender.write(payload);
+        }
+        delivered.await(base + n, "inbound datagrams");
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void outboundCostPerDatagram() throws Exception {
+        Socket socket = client.createSocket("udp4");
+        socket.on("error", e -> System.err.println("outbound socket error: " + e));
+        try (DatagramChannel sink = DatagramChannel.open(StandardProtocolFamily.INET)) {
+            sink.bind(new InetSocketAddress("127.0.0.1", 0)); // never read
+            int port = ((InetSocketAddress) sink.getLocalAddress()).getPort();
+            Inbound.bind(socket);
+            byte[] payload = new byte[SIZE];
+            Counter done = new Counter();
+
+            send(socket, payload, port, done, WARMUP);
+            GrpcMessages m0 = GrpcMessages.of(daemon.port());
+            Allocations a0 = Allocations.snapshot();
+            send(socket, payload, port, done, MEASURED);
+            Allocations a1 = Allocations.snapshot();
+            GrpcMessages m = GrpcMessages.of(daemon.port()).minus(m0);
+
+            Allocations.Delta alloc = a1.since(a0, Set.of());
+            double bytes = alloc.bytes() / (double) MEASURED;
+            double batches = m.received() / (double) MEASURED;
+            double results = m.sent() / (double) MEASURED;
+            report("outbound", alloc, new Figure("allocated B/datagram", bytes, OUTBOUND_BYTES),
+                    new Figure("SendBatch/datagram", batches, OUTBOUND_BATCHES),
+                    new Figure("SendResultBatch/datagram", results, OUTBOUND_RESULT_BATCHES));
+            SoftAssertions soft = new SoftAssertions();
+            soft.assertThat(done.errors()).as("outbound: failed sends").isZero();
+            soft.assertThat(bytes).as("outbound: heap bytes allocated per datagram")
+                    .isLessThanOrEqualTo(OUTBOUND_BYTES * SCALE);
+            soft.assertThat(batches).as("outbound: SendBatch messages per datagram")
+                    .isLessThanOrEqualTo(OUTBOUND_BATCHES * SCALE);
+            soft.assertThat(results).as("outbound: SendResultBatch messages per datagram")
+                    .isLessThanOrEqualTo(OUTBOUND_RESULT_BATCHES * SCALE);
+            soft.assertAll();
+        } finally {
+            Inbound.closeAndWait(socket);
+        }
+    }
+
+    /** Sends {@code n} datagrams through dgramd (the client's window paces them); returns when all were answered. */
+    private static void send(Socket socket, byte[] payload, int port, Counter done, int n) {
+        long base = done.count();
+        for (int i = 0; i < n; i++) {
+            socket.send(payload, port, "127.0.0.1", done);
+        }
+        done.await(base + n, "send callbacks");
+    }
+
+    /** A measured figure and its ceiling (before scaling). */
+    record Figure(String name, double value, double ceiling) {}
+
+    private static void report(String path, Allocations.Delta alloc, Figure... figures) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "hot path guard, %s, %d x %d B datagrams:%n", path, MEASURED, SIZE));
+        for (Figure f : figures) {
+            double ceiling = f.ceiling() * SCALE;
+            sb.append(String.format(Locale.ROOT, "  %-26s %10.4f  ceiling %10.4f  (%3.0f%% of it)%n", f.name(),
+                    f.value(), ceiling, 100 * f.value() / ceiling));
+        }
+        sb.append("  allocated B/datagram by thread:");
+        for (Allocations.Share s : alloc.byThread()) {
+            double perDatagram = s.bytes() / (double) MEASURED;
+            if (perDatagram >= 1) {
+                sb.append(String.format(Locale.ROOT, " %s=%.0f", s.thread(), perDatagram));
+            }
+        }
+        if (alloc.vanished() > 0) {
+            sb.append(String.format(Locale.ROOT, "%n  (%d thread(s) ended meanwhile: not counted)", alloc.vanished()));
+        }
+        System.out.println(sb);
+    }
+
+    /**
+     * Counts 'message' events or send callbacks, and lets one thread wait for a count without
+     * polling: the counting thread unparks it once the count it waits for is reached.
+     */
+    static final class Counter implements MessageListener, SendCallback {
+        private final AtomicLong count = new AtomicLong();
+        private final AtomicLong errors = new AtomicLong();
+        private volatile long wanted = Long.MAX_VALUE;
+        private volatile Thread waiter;
+
+        @Override
+        public void onMessage(byte[] msg, RemoteInfo rinfo) {
+            arrived();
+        }
+
+        @Override
+        public void done(DgramException error, int bytes) {
+            if (error != null) {
+                errors.incrementAndGet();
+            }
+            arrived();
+        }
+
+        private void arrived() {
+            if (count.incrementAndGet() >= wanted) {
+                LockSupport.unpark(waiter);
+            }
+        }
+
+        long count() {
+            return count.get();
+        }
+
+        long errors() {
+            return errors.get();
+        }
+
+        /** Waits until the count reaches {@code n}; fails after {@link #WAIT_NANOS}. */
+        void await(long n, String what) {
+            waiter = Thread.currentThread();
+            wanted = n; // written before count is read below; arrived() reads them the other way round
+            long deadline = System.nanoTime() + WAIT_NANOS;
+            try {
+                while (count.get() < n) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        throw new AssertionError(String.format(Locale.ROOT,
+                                "%s: %d of %d within %d s (lost?)", what, count.get(), n,
+                                TimeUnit.NANOSECONDS.toSeconds(WAIT_NANOS)));
+                    }
+                    LockSupport.parkNanos(this, left);
+                }
+            } finally {
+                wanted = Long.MAX_VALUE;
+            }
+        }
+    }
+}
