@@ -15,6 +15,8 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
+import dev.dgramd.daemon.policy.Policy;
+import dev.dgramd.daemon.policy.PolicyException;
 import dev.dgramd.daemon.auth.AuthTestSupport.LogCapture;
 import dev.dgramd.daemon.auth.AuthTestSupport.WhoamiServer;
 import dev.dgramd.proto.v1.AdminGrpc;
@@ -61,7 +63,7 @@ class TokensTest {
     @BeforeEach
     void start() throws IOException {
         tokens = write("tokens", "# who may use dgramd", "", ALICE + " alice", "  " + BOB + "\tbob  ");
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").tokensFile(tokens));
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").tokensFile(tokens).policy(bobIsAdmin()));
         channel = plaintext(daemon.target());
     }
 
@@ -95,12 +97,22 @@ class TokensTest {
         }
     }
 
+    private static Policy bobIsAdmin() {
+        try {
+            return Policy.parse("admins: [bob]", "test-policy");
+        } catch (PolicyException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     @Test
-    void aGoodTokenOpensDgramAndAdmin() {
+    void aGoodTokenOpensDgramAndTheAdminsTokenAdmin() {
         createAndCloseSocket(withToken(channel, ALICE));
         createAndCloseSocket(withAuthorization(channel, "bearer " + BOB));
         assertThat(AdminGrpc.newBlockingStub(withToken(channel, BOB)).withDeadlineAfter(SECONDS, TimeUnit.SECONDS)
                 .stats(StatsRequest.getDefaultInstance()).getVersion()).isNotEmpty();
+        failsWith(Status.Code.PERMISSION_DENIED, () -> AdminGrpc.newBlockingStub(withToken(channel, ALICE))
+                .withDeadlineAfter(SECONDS, TimeUnit.SECONDS).stats(StatsRequest.getDefaultInstance()));
     }
 
     @Test

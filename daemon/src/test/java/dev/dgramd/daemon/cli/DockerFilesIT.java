@@ -85,6 +85,12 @@ class DockerFilesIT {
         assertBuildsFrom(dgramd, "Dockerfile");
         assertBuildsFrom(app, "node-example.Dockerfile");
         Map<String, String> env = strings((Map<String, Object>) dgramd.get("environment"));
+        // A file the service mounts is read from where compose mounts it from.
+        for (String volume : (List<String>) dgramd.getOrDefault("volumes", List.of())) {
+            String[] parts = volume.split(":");
+            env.replaceAll((k, v) -> v.equals(parts[1]) ? DOCKER.resolve(parts[0]).normalize().toString() : v);
+        }
+        assertThat(env).containsKey("DGRAMD_POLICY");
         DgramdCommand command = parse(env, List.of());
         assertHonoured(env, command);
         DgramdOptions options = command.options();
