@@ -12,6 +12,7 @@ import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettySslContextChannelCredentials;
 import io.grpc.netty.UdsNettyChannelProvider;
+import io.netty.channel.ChannelOption;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.io.ByteArrayInputStream;
@@ -73,7 +74,8 @@ public final class Channels {
             if (b == null) {
                 throw new IllegalArgumentException("target " + target + ": " + result.getError());
             }
-            builder = (NettyChannelBuilder) b;
+            // grpc sets SO_KEEPALIVE, which a Unix domain socket lacks: netty would warn at each connect
+            builder = ((NettyChannelBuilder) b).withOption(ChannelOption.SO_KEEPALIVE, null);
         } else {
             builder = NettyChannelBuilder.forTarget(target, credentials);
         }

@@ -42,20 +42,20 @@ public final class Errors {
             }
         }
         Status status = Status.fromThrowable(t);
-        String detail = what + ": " + status.getCode()
-                + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")");
+        String detail = what + ": " + status.getCode() + (status.getDescription() == null ? ""
+                : " (" + status.getDescription().lines().findFirst().orElse("") + ")");
         switch (status.getCode()) {
             case UNAVAILABLE:
             case CANCELLED:
                 String tls = tlsFailure(t);
+                String why = tls != null ? what + ": TLS handshake failed: " + tls
+                        : status.getCause() == null ? detail : detail + ": " + text(status.getCause());
                 return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_UNAVAILABLE,
-                        "dgramd unavailable: " + detail + (tls == null ? ""
-                                : "; TLS handshake failed: " + tls), 0, null, null, 0, t),
-                        false, true);
+                        "dgramd unavailable: " + why, 0, null, null, 0, t), false, true);
             case UNAUTHENTICATED:
                 return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_UNAUTHENTICATED,
-                        "dgramd refused the client's credentials (give ClientOptions.token the"
-                        + " daemon knows): " + detail, 0, null, null, 0, t), false, false);
+                        "dgramd refused the client's credentials (is ClientOptions.token one the"
+                        + " daemon knows?): " + detail, 0, null, null, 0, t), false, false);
             case DEADLINE_EXCEEDED:
                 return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_TIMEOUT,
                         "dgramd did not answer in time: " + detail, 0, null, null, 0, t), false, false);
@@ -69,10 +69,16 @@ public final class Errors {
     private static String tlsFailure(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof javax.net.ssl.SSLException) {
-                return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+                return text(c);
             }
         }
         return null;
+    }
+
+    /** An exception's message (its first line), or its class name when it has none. */
+    private static String text(Throwable c) {
+        return c.getMessage() == null || c.getMessage().isBlank() ? c.getClass().getSimpleName()
+                : c.getMessage().lines().findFirst().orElse("");
     }
 
     /** A daemon's {@code Error} message as an exception. */
