@@ -1,5 +1,7 @@
 package dev.dgramd.daemon;
 
+import dev.dgramd.daemon.auth.Authentication;
+import dev.dgramd.daemon.auth.UnixSocket;
 import dev.dgramd.daemon.grpc.AdminAccess;
 import dev.dgramd.daemon.grpc.AdminService;
 import dev.dgramd.daemon.grpc.DgramService;
@@ -11,11 +13,15 @@ import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -27,6 +33,8 @@ import org.slf4j.LoggerFactory;
  * Besides {@code dgramd.v1.Dgram} it serves {@code dgramd.v1.Admin} (behind {@link AdminAccess}), the
  * standard health service ({@code grpc.health.v1}: SERVING while up, NOT_SERVING while stopping),
  * server reflection and, when {@link DgramdOptions#metrics} is set, Prometheus metrics over HTTP.
+ * Who may call Dgram and Admin follows the options' TLS, client certificate and tokens settings
+ * ({@link Authentication}); health and reflection answer everyone who can connect.
  * Embeddable: {@code try (Dgramd d = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"))) { ... d.port() ... }}.
  */
 public final class Dgramd implements AutoCloseable {
@@ -41,26 +49,35 @@ public final class Dgramd implements AutoCloseable {
     private final HealthStatusManager health;
     private final InetSocketAddress address;
     private final MetricsEndpoint metrics;
+    private final Authentication auth;
+    private final Path unixSocket;
     private boolean closed;
 
     private Dgramd(Transport transport, SocketRegistry registry, Server server, HealthStatusManager health,
-                   InetSocketAddress address, MetricsEndpoint metrics) {
+                   InetSocketAddress address, MetricsEndpoint metrics, Authentication auth, Path unixSocket) {
         this.transport = transport;
         this.registry = registry;
         this.server = server;
         this.health = health;
         this.address = address;
         this.metrics = metrics;
+        this.auth = auth;
+        this.unixSocket = unixSocket;
     }
 
     /**
      * Starts a daemon.
      *
-     * @throws IOException when the listen or metrics address cannot be bound (in use, not local, ...)
+     * @throws IOException when the listen or metrics address cannot be bound (in use, not local, ...);
+     *     when a non-loopback listen address has no TLS, no tokens file and no {@code insecure}
+     *     ({@link Authentication#refusal}); when a TLS or tokens file cannot be read or parsed (the
+     *     message names it); when a unix socket is asked of the NIO transport, or its path is taken
      */
     public static Dgramd start(DgramdOptions options) throws IOException {
         Instant started = Instant.now();
-        DgramdOptions.HostPort listen = DgramdOptions.HostPort.parse(options.listen(), "listen");
+        Path unix = UnixSocket.path(options.listen());
+        DgramdOptions.HostPort listen = unix == null ? DgramdOptions.HostPort.parse(options.listen(), "listen") : null;
+        Authentication auth = Authentication.start(options);
         Transport transport = Transport.start(options.eventLoopThreads(), options.nativeTransport());
         SocketRegistry registry = new SocketRegistry(transport);
         HealthStatusManager health = new HealthStatusManager();
@@ -71,55 +88,95 @@ public final class Dgramd implements AutoCloseable {
         MetricsEndpoint metrics = null;
         Server server;
         try {
+            SocketAddress bindTo;
+            if (unix == null) {
+                bindTo = new InetSocketAddress(InetAddress.getByName(listen.host()), listen.port());
+            } else if (!transport.name().equals("epoll")) {
+                throw new IOException("listen " + options.listen() + ": a unix socket needs the epoll transport, "
+                        + "and this daemon runs on " + transport.name());
+            } else {
+                UnixSocket.prepare(unix);
+                bindTo = new DomainSocketAddress(unix.toString());
+            }
             if (options.metrics() != null) {
                 DgramdOptions.HostPort at = DgramdOptions.HostPort.parse(options.metrics(), "metrics");
                 metrics = MetricsEndpoint.start(new InetSocketAddress(InetAddress.getByName(at.host()), at.port()),
                         registry, drops, version(), transport.name());
             }
             NettyServerBuilder builder = NettyServerBuilder
-                    .forAddress(new InetSocketAddress(InetAddress.getByName(listen.host()), listen.port()))
+                    .forAddress(bindTo)
                     .bossEventLoopGroup(transport.group())
                     .workerEventLoopGroup(transport.group())
-                    .channelType(transport.serverChannelType())
+                    .channelType(unix == null ? transport.serverChannelType() : EpollServerDomainSocketChannel.class)
                     .directExecutor()
                     .maxInboundMessageSize(options.maxMessageBytes())
-                    .addService(dgram)
-                    .addService(ServerInterceptors.intercept(admin, new AdminAccess()))
+                    .addService(auth.intercept(dgram.bindService()))
+                    .addService(auth.intercept(ServerInterceptors.intercept(admin, new AdminAccess())))
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance());
             if (metrics != null) {
                 builder.intercept(metrics.rpcTimer());
             }
+            if (auth.sslContext() != null) {
+                builder.sslContext(auth.sslContext());
+            }
             server = builder.build().start();
+            if (unix != null) {
+                try {
+                    UnixSocket.restrict(unix);
+                } catch (IOException | RuntimeException e) {
+                    server.shutdownNow();
+                    throw new IOException("unix socket " + unix + ": cannot make it mode 0660: " + e.getMessage());
+                }
+            }
         } catch (IOException | RuntimeException e) {
             if (metrics != null) {
                 metrics.close();
             }
             registry.close();
             transport.close();
+            auth.close();
             throw e instanceof IOException io ? io : new IOException("cannot start dgramd on " + options.listen(), e);
         }
-        InetSocketAddress bound = (InetSocketAddress) server.getListenSockets().get(0);
-        log.info("dgramd listening on {}:{} (transport {})", bound.getAddress().getHostAddress(), bound.getPort(),
-                transport.name());
+        InetSocketAddress bound = null;
+        if (unix == null) {
+            bound = (InetSocketAddress) server.getListenSockets().get(0);
+            log.info("dgramd listening on {}:{} (transport {})", bound.getAddress().getHostAddress(), bound.getPort(),
+                    transport.name());
+        } else {
+            log.info("dgramd listening on unix:{} (transport {})", unix, transport.name());
+        }
+        log.info("dgramd access: {}", auth.describe());
         health.setStatus("", ServingStatus.SERVING);
         health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
         health.setStatus(ADMIN_SERVICE_NAME, ServingStatus.SERVING);
-        return new Dgramd(transport, registry, server, health, bound, metrics);
+        return new Dgramd(transport, registry, server, health, bound, metrics, auth, unix);
     }
 
-    /** The gRPC port, useful after listening on port 0. */
+    /** The gRPC port, useful after listening on port 0; -1 on a unix socket. */
     public int port() {
-        return address.getPort();
+        return address == null ? -1 : address.getPort();
     }
 
-    /** The gRPC listen address. */
+    /** The gRPC listen address; null on a unix socket. */
     public InetSocketAddress address() {
         return address;
     }
 
-    /** {@code HOST:PORT} to hand a gRPC client, e.g. {@code "127.0.0.1:50051"}. */
+    /** The path of the unix socket the daemon listens on, or null when it listens on HOST:PORT. */
+    public Path unixSocket() {
+        return unixSocket;
+    }
+
+    /**
+     * What to hand a gRPC client: {@code HOST:PORT}, e.g. {@code "127.0.0.1:50051"}, or
+     * {@code unix:///PATH} on a unix socket (grpc-java dials it with
+     * {@code Grpc.newChannelBuilder(target, credentials)} where epoll is available).
+     */
     public String target() {
+        if (unixSocket != null) {
+            return UnixSocket.target(unixSocket);
+        }
         String host = address.getAddress().getHostAddress();
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
     }
@@ -172,6 +229,10 @@ public final class Dgramd implements AutoCloseable {
         transport.close();
         if (metrics != null) {
             metrics.close();
+        }
+        auth.close();
+        if (unixSocket != null) {
+            UnixSocket.remove(unixSocket);
         }
         log.info("dgramd stopped");
     }

@@ -1,5 +1,6 @@
 package dev.dgramd.daemon;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -19,10 +20,24 @@ public final class DgramdOptions {
     private int maxMessageBytes = 8 << 20;
     private String metrics;
     private Duration orphanGrace = DEFAULT_ORPHAN_GRACE;
+    private Path tlsCert;
+    private Path tlsKey;
+    private Path tlsClientCa;
+    private Path tokensFile;
+    private boolean insecure;
 
-    /** {@code HOST:PORT} for the gRPC server; port 0 picks a free port. IPv6 hosts in brackets: {@code [::1]:50051}. */
+    /**
+     * {@code HOST:PORT} for the gRPC server; port 0 picks a free port. IPv6 hosts in brackets:
+     * {@code [::1]:50051}. Or {@code unix:/PATH}, a Unix domain socket (epoll transport only) whose
+     * file the daemon makes mode 0660. A host other than loopback needs TLS, a tokens file or
+     * {@link #insecure}.
+     *
+     * @throws IllegalArgumentException when the address is neither HOST:PORT nor unix:PATH
+     */
     public DgramdOptions listen(String hostPort) {
-        HostPort.parse(hostPort, "listen"); // fail early on a malformed address
+        if (dev.dgramd.daemon.auth.UnixSocket.path(hostPort) == null) {
+            HostPort.parse(hostPort, "listen"); // fail early on a malformed address
+        }
         this.listen = hostPort;
         return this;
     }
@@ -120,11 +135,83 @@ public final class DgramdOptions {
         return orphanGrace;
     }
 
+    /**
+     * PEM file with the server's certificate chain, its own certificate first: the gRPC server then
+     * speaks TLS only. Needs {@link #tlsKey}; null (the default) serves plaintext. The files are read
+     * when the daemon starts, which fails naming the file when one cannot be read or parsed.
+     */
+    public DgramdOptions tlsCert(Path file) {
+        this.tlsCert = unlessEmpty(file);
+        return this;
+    }
+
+    public Path tlsCert() {
+        return tlsCert;
+    }
+
+    /** PEM file with the unencrypted private key of {@link #tlsCert}: PKCS#8, or PKCS#1 for RSA. */
+    public DgramdOptions tlsKey(Path file) {
+        this.tlsKey = unlessEmpty(file);
+        return this;
+    }
+
+    public Path tlsKey() {
+        return tlsKey;
+    }
+
+    /**
+     * PEM file with CA certificates: Dgram and Admin calls must then come with a client certificate
+     * that one of them signed (mutual TLS), and the caller's principal is its subject CN. Needs
+     * {@link #tlsCert}; null (the default) asks for no client certificate.
+     */
+    public DgramdOptions tlsClientCa(Path file) {
+        this.tlsClientCa = unlessEmpty(file);
+        return this;
+    }
+
+    public Path tlsClientCa() {
+        return tlsClientCa;
+    }
+
+    /**
+     * Text file of bearer tokens, one {@code <token> <principal>} per line ({@code #} comments):
+     * Dgram and Admin calls must then carry {@code authorization: Bearer <token>}, and the caller's
+     * principal is the token's. Re-read when it changes. Null (the default) for none.
+     */
+    public DgramdOptions tokensFile(Path file) {
+        this.tokensFile = unlessEmpty(file);
+        return this;
+    }
+
+    public Path tokensFile() {
+        return tokensFile;
+    }
+
+    /**
+     * True lets the daemon listen on an address other than loopback without TLS or a tokens file:
+     * unauthenticated plaintext, for whoever reaches it (logged as a warning). Default false: such a
+     * start fails.
+     */
+    public DgramdOptions insecure(boolean allowed) {
+        this.insecure = allowed;
+        return this;
+    }
+
+    public boolean insecure() {
+        return insecure;
+    }
+
+    private static Path unlessEmpty(Path file) {
+        return file == null || file.toString().isEmpty() ? null : file;
+    }
+
     @Override
     public String toString() {
         return "DgramdOptions{listen=" + listen + ", eventLoopThreads=" + eventLoopThreads + ", nativeTransport="
                 + nativeTransport + ", maxQueuedEventBytes=" + maxQueuedEventBytes + ", maxMessageBytes="
-                + maxMessageBytes + ", metrics=" + metrics + ", orphanGrace=" + orphanGrace + "}";
+                + maxMessageBytes + ", metrics=" + metrics + ", orphanGrace=" + orphanGrace
+                + ", tlsCert=" + tlsCert + ", tlsKey=" + tlsKey + ", tlsClientCa=" + tlsClientCa
+                + ", tokensFile=" + tokensFile + ", insecure=" + insecure + "}";
     }
 
     /** A parsed {@code HOST:PORT}; an IPv6 host is kept without its brackets. */

@@ -2,6 +2,7 @@ package dev.dgramd.daemon.cli;
 
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
+import dev.dgramd.daemon.auth.Authentication;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,8 +23,8 @@ import sun.misc.Signal;
 /**
  * The {@code dgramd} command: starts a daemon and runs until SIGTERM or SIGINT; {@code dgramd health}
  * checks a running one. Every option can also come from the environment or a config file
- * ({@link ConfigSources}). A malformed value or an unknown config key exits with status 2 and one
- * line on stderr.
+ * ({@link ConfigSources}). A malformed value, an unknown config key or a listen address beyond
+ * loopback without TLS, tokens or {@code --insecure} exits with status 2 and one line on stderr.
  */
 @Command(name = "dgramd", mixinStandardHelpOptions = true, versionProvider = DgramdCommand.Version.class,
         sortOptions = false, subcommands = HealthCommand.class,
@@ -43,7 +44,13 @@ import sun.misc.Signal;
             "    max-message-bytes=8388608",
             "  Precedence: flag > environment variable > config file > default.",
             "  An unknown key in the file or a malformed value stops dgramd with exit",
-            "  status 2 and a one-line message."
+            "  status 2 and a one-line message.",
+            "",
+            "Access:",
+            "  A listen address other than loopback needs TLS (--tls-cert, --tls-key) or",
+            "  bearer tokens (--tokens-file), or else --insecure. With --tokens-file or",
+            "  --tls-client-ca every Dgram and Admin call is authenticated; health and",
+            "  reflection answer whoever connects."
         })
 public final class DgramdCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(DgramdCommand.class);
@@ -65,10 +72,41 @@ public final class DgramdCommand implements Callable<Integer> {
                     + "Env: DGRAMD_CONFIG.")
     Path config;
 
-    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = DgramdOptions.DEFAULT_LISTEN,
-            description = "gRPC listen address (plaintext). Port 0 picks a free port; IPv6 as [::1]:50051. "
+    @Option(names = "--listen", paramLabel = "HOST:PORT|unix:PATH", defaultValue = DgramdOptions.DEFAULT_LISTEN,
+            description = "gRPC listen address. Port 0 picks a free port; IPv6 as [::1]:50051; unix:/run/dgramd.sock "
+                    + "is a Unix domain socket (epoll only), mode 0660. A host other than loopback needs "
+                    + "--tls-cert/--tls-key, --tokens-file or --insecure. "
                     + "Default: ${DEFAULT-VALUE}. Env: DGRAMD_LISTEN.")
     String listen;
+
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "Serve gRPC over TLS with this PEM certificate chain (the server's certificate first); "
+                    + "needs --tls-key. Default: none (plaintext). Env: DGRAMD_TLS_CERT.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE",
+            description = "The unencrypted PEM private key of --tls-cert (PKCS#8, or PKCS#1 for RSA). "
+                    + "Default: none. Env: DGRAMD_TLS_KEY.")
+    Path tlsKey;
+
+    @Option(names = "--tls-client-ca", paramLabel = "FILE",
+            description = "Mutual TLS: Dgram and Admin calls must come with a client certificate signed by one "
+                    + "of this PEM file's CAs; the caller's principal is its subject CN. Needs --tls-cert. "
+                    + "Default: none. Env: DGRAMD_TLS_CLIENT_CA.")
+    Path tlsClientCa;
+
+    @Option(names = "--tokens-file", paramLabel = "FILE",
+            description = "Bearer tokens, one '<token> <principal>' per line ('#' comments; tokens of 16 "
+                    + "characters or more): Dgram and Admin calls must carry 'authorization: Bearer <token>'. "
+                    + "Re-read when it changes. Health and reflection need no token. "
+                    + "Default: none. Env: DGRAMD_TOKENS_FILE.")
+    Path tokensFile;
+
+    @Option(names = "--insecure", paramLabel = "true|false", arity = "0..1", fallbackValue = "true",
+            defaultValue = "false",
+            description = "Allow unauthenticated plaintext on a listen address other than loopback: whoever "
+                    + "reaches it may use every socket. Default: ${DEFAULT-VALUE}. Env: DGRAMD_INSECURE.")
+    boolean insecure;
 
     @Option(names = "--event-loop-threads", paramLabel = "N", defaultValue = "0",
             description = "Netty event loop threads shared by gRPC and UDP; 0 means twice the cores. "
@@ -119,6 +157,7 @@ public final class DgramdCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         DgramdOptions options = options();
+        refuseInsecure(options);
         LogSetup.apply(logFormat, logLevel);
         Dgramd daemon = Dgramd.start(options);
         if (transport == TransportChoice.EPOLL && !daemon.transport().equals("epoll")) {
@@ -144,6 +183,7 @@ public final class DgramdCommand implements Callable<Integer> {
     DgramdOptions options() {
         DgramdOptions options = new DgramdOptions();
         check("--listen", listen, options::listen);
+        options.tlsCert(tlsCert).tlsKey(tlsKey).tlsClientCa(tlsClientCa).tokensFile(tokensFile).insecure(insecure);
         check("--event-loop-threads", eventLoopThreads, options::eventLoopThreads);
         options.nativeTransport(transport != TransportChoice.NIO);
         check("--max-queued-event-bytes", maxQueuedEventBytes, options::maxQueuedEventBytes);
@@ -151,6 +191,23 @@ public final class DgramdCommand implements Callable<Integer> {
         check("--metrics", metrics, options::metrics);
         check("--orphan-grace", orphanGrace, v -> options.orphanGrace(duration(v)));
         return options;
+    }
+
+    /**
+     * Stops before anything starts when the options combine badly, or would serve unauthenticated
+     * plaintext beyond loopback ({@link Authentication#refusal}).
+     *
+     * @throws ParameterException with the one-line reason (status 2)
+     */
+    void refuseInsecure(DgramdOptions options) {
+        String error = Authentication.configurationError(options);
+        if (error != null) {
+            throw new ParameterException(spec.commandLine(), error);
+        }
+        String refusal = Authentication.refusal(options);
+        if (refusal != null) {
+            throw new ParameterException(spec.commandLine(), refusal, spec.findOption("--listen"), listen);
+        }
     }
 
     /**

@@ -1,23 +1,51 @@
 package dev.dgramd.daemon.grpc;
 
+import dev.dgramd.daemon.auth.Principal;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import java.util.Objects;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The one gate every {@code dgramd.v1.Admin} call passes before {@link AdminService} sees it.
- *
- * <p>dgramd does not authenticate its callers yet (issue 5), so today this lets every call through:
- * whoever reaches the gRPC port may use Admin, as they may use Dgram. When callers have principals,
- * this is the place to close an Admin call whose principal is not an admin with PERMISSION_DENIED
- * (and to put the principal in the MDC under "principal" for the logs).
+ * The one gate every {@code dgramd.v1.Admin} call passes before {@link AdminService} sees it: a call
+ * whose principal ({@link Principal#current()}, set by the authenticating interceptor, which runs
+ * before this one) is not an admin is closed with PERMISSION_DENIED and logged as an {@code audit:}
+ * line. Which principals are admins is the predicate's to say; without one, every principal is
+ * (whoever may call Dgram may call Admin).
  */
 public final class AdminAccess implements ServerInterceptor {
+    private static final Logger log = LoggerFactory.getLogger(AdminAccess.class);
+
+    private final Predicate<String> isAdmin;
+
+    /** Lets every principal use Admin. */
+    public AdminAccess() {
+        this(principal -> true);
+    }
+
+    /** Lets the principals that {@code isAdmin} accepts use Admin. */
+    public AdminAccess(Predicate<String> isAdmin) {
+        this.isAdmin = Objects.requireNonNull(isAdmin, "isAdmin");
+    }
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
                                                       ServerCallHandler<Q, R> next) {
-        return next.startCall(call, headers);
+        String principal = Principal.current();
+        if (isAdmin.test(principal)) {
+            return next.startCall(call, headers);
+        }
+        log.warn("audit: refused {} to principal {} from {}: not an admin", call.getMethodDescriptor().getFullMethodName(),
+                principal, call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+        call.close(Status.PERMISSION_DENIED.withDescription("principal " + principal + " may not use the Admin service"),
+                new Metadata());
+        return new ServerCall.Listener<>() {
+        };
     }
 }

@@ -34,6 +34,11 @@ class DgramdCommandTest {
 
     static {
         SAMPLES.put("--listen", "127.0.0.2:6000");
+        SAMPLES.put("--tls-cert", "/etc/dgramd/cert.pem");
+        SAMPLES.put("--tls-key", "/etc/dgramd/key.pem");
+        SAMPLES.put("--tls-client-ca", "/etc/dgramd/clients.pem");
+        SAMPLES.put("--tokens-file", "/etc/dgramd/tokens");
+        SAMPLES.put("--insecure", "true");
         SAMPLES.put("--event-loop-threads", "3");
         SAMPLES.put("--transport", "nio");
         SAMPLES.put("--max-queued-event-bytes", "131072");
@@ -61,6 +66,11 @@ class DgramdCommandTest {
         assertThat(options.maxMessageBytes()).isEqualTo(8 << 20);
         assertThat(options.metrics()).isNull();
         assertThat(options.orphanGrace()).isEqualTo(java.time.Duration.ofSeconds(10));
+        assertThat(options.tlsCert()).isNull();
+        assertThat(options.tlsKey()).isNull();
+        assertThat(options.tlsClientCa()).isNull();
+        assertThat(options.tokensFile()).isNull();
+        assertThat(options.insecure()).isFalse();
         assertThat(command.logFormat).isEqualTo(DgramdCommand.LogFormat.TEXT);
         assertThat(command.logLevel).isEqualTo(DgramdCommand.LogLevel.INFO);
     }
@@ -211,6 +221,109 @@ class DgramdCommandTest {
     }
 
     @Test
+    void accessOptionsReachTheDaemonOptions() {
+        DgramdOptions options = parse(Map.of("DGRAMD_TLS_CERT", "/c.pem", "DGRAMD_TLS_KEY", "/k.pem",
+                "DGRAMD_TLS_CLIENT_CA", "/ca.pem", "DGRAMD_TOKENS_FILE", "/tokens", "DGRAMD_INSECURE", "true")).options();
+        assertThat(options.tlsCert()).isEqualTo(Path.of("/c.pem"));
+        assertThat(options.tlsKey()).isEqualTo(Path.of("/k.pem"));
+        assertThat(options.tlsClientCa()).isEqualTo(Path.of("/ca.pem"));
+        assertThat(options.tokensFile()).isEqualTo(Path.of("/tokens"));
+        assertThat(options.insecure()).isTrue();
+
+        assertThat(parse(Map.of(), "--insecure").options().insecure()).as("a bare flag").isTrue();
+        assertThat(parse(Map.of("DGRAMD_INSECURE", "true"), "--insecure=false").options().insecure()).isFalse();
+        assertThat(parse(Map.of("DGRAMD_TOKENS_FILE", "")).options().tokensFile()).as("empty is none").isNull();
+        assertThat(parse(Map.of(), "--listen", "unix:/run/dgramd.sock").options().listen()).isEqualTo("unix:/run/dgramd.sock");
+    }
+
+    @Test
+    void aWildcardListenAddressWithoutCredentialsIsRefusedInOneLineWithStatus2() {
+        assertThat(run(Map.of("DGRAMD_LISTEN", "0.0.0.0:50051"))).isEqualTo(2);
+        assertOneLine(err.toString()).isEqualTo("dgramd: refusing to listen on 0.0.0.0:50051 without TLS or a tokens "
+                + "file; give --tls-cert/--tls-key or --tokens-file, or --insecure to serve unauthenticated plaintext "
+                + "(from environment variable DGRAMD_LISTEN)");
+
+        err.getBuffer().setLength(0);
+        assertThat(run(Map.of(), "--listen", "[::]:50051")).isEqualTo(2);
+        assertOneLine(err.toString()).startsWith("dgramd: refusing to listen on [::]:50051 without TLS").endsWith(
+                "plaintext");
+
+        err.getBuffer().setLength(0);
+        assertThat(run(Map.of(), "--tls-cert", "/c.pem")).isEqualTo(2);
+        assertOneLine(err.toString()).isEqualTo("dgramd: TLS needs a certificate and its key: give both --tls-cert "
+                + "and --tls-key");
+    }
+
+    @Test
+    void aTlsFileThatCannotBeReadStopsTheStartWithStatus1() throws IOException {
+        Path missing = dir.resolve("absent.pem");
+        Path key = Files.writeString(dir.resolve("key.pem"), "not a key");
+        assertThat(run(Map.of(), "--listen", "127.0.0.1:0", "--tls-cert", missing.toString(), "--tls-key",
+                key.toString())).isEqualTo(1);
+    }
+
+    @Test
+    void healthChecksATlsDaemonTrustingItsCertificateOrTheGivenCa() throws Exception {
+        String cert = resource("server.pem");
+        String key = resource("server.key");
+        try (Dgramd daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").tlsCert(Path.of(cert))
+                .tlsKey(Path.of(key)).tlsClientCa(Path.of(resource("ca.pem"))))) {
+            // As the image's HEALTHCHECK runs: the daemon's own settings, its certificate as the trust root.
+            Map<String, String> env = Map.of("DGRAMD_LISTEN", "0.0.0.0:" + daemon.port(), "DGRAMD_TLS_CERT", cert,
+                    "DGRAMD_TLS_KEY", key);
+            assertThat(run(env, "health")).as(out.toString()).isZero();
+            assertThat(out.toString().strip()).isEqualTo("SERVING");
+
+            out.getBuffer().setLength(0);
+            assertThat(run(Map.of(), "health", "--target", daemon.target(), "--tls-ca", resource("ca.pem"))).isZero();
+            assertThat(out.toString().strip()).isEqualTo("SERVING");
+
+            out.getBuffer().setLength(0);
+            assertThat(run(Map.of(), "health", "--target", "localhost:" + daemon.port(), "--tls-ca",
+                    resource("other-ca.pem"))).isEqualTo(1);
+            assertThat(out.toString()).startsWith("UNREACHABLE localhost:" + daemon.port() + ": UNAVAILABLE");
+
+            out.getBuffer().setLength(0);
+            assertThat(run(Map.of(), "health", "--target", daemon.target(), "--tls-ca", resource("ca.pem"),
+                    "--tls-server-name", "dgramd.example.org")).as("a name the certificate does not have").isEqualTo(1);
+
+            out.getBuffer().setLength(0);
+            assertThat(run(Map.of(), "health", "--target", daemon.target())).as("plaintext").isEqualTo(1);
+            assertThat(out.toString()).startsWith("UNREACHABLE " + daemon.target() + ": UNAVAILABLE");
+
+            err.getBuffer().setLength(0);
+            assertThat(run(Map.of(), "health", "--target", daemon.target(), "--tls-ca", "/no/such.pem")).isEqualTo(2);
+            assertOneLine(err.toString()).isEqualTo("dgramd: --tls-ca /no/such.pem: no such file");
+        }
+    }
+
+    @Test
+    void healthChecksADaemonWithTokensWithoutOne() throws Exception {
+        Path tokens = Files.writeString(dir.resolve("tokens"), "health-0123456789abcdef ops\n");
+        try (Dgramd daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").tokensFile(tokens))) {
+            assertThat(run(Map.of("DGRAMD_TOKENS_FILE", tokens.toString()), "health", "--target", daemon.target()))
+                    .isZero();
+            assertThat(out.toString().strip()).isEqualTo("SERVING");
+        }
+    }
+
+    @Test
+    void healthChecksADaemonOnAUnixSocket() throws Exception {
+        Path socket = dir.resolve("dgramd.sock");
+        try (Dgramd daemon = Dgramd.start(new DgramdOptions().listen("unix:" + socket))) {
+            assertThat(run(Map.of("DGRAMD_LISTEN", "unix:" + socket), "health")).as(out.toString()).isZero();
+            assertThat(out.toString().strip()).isEqualTo("SERVING");
+
+            out.getBuffer().setLength(0);
+            assertThat(run(Map.of(), "health", "--target", daemon.target())).isZero();
+            assertThat(out.toString().strip()).isEqualTo("SERVING");
+        }
+        out.getBuffer().setLength(0);
+        assertThat(run(Map.of(), "health", "--target", "unix:" + socket, "--timeout", "5")).isEqualTo(1);
+        assertThat(out.toString()).startsWith("UNREACHABLE unix:" + socket + ": UNAVAILABLE");
+    }
+
+    @Test
     void healthSubcommandSaysServingForALiveDaemonFoundThroughTheListenSetting() throws Exception {
         try (Dgramd daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"))) {
             // The listen setting a container would have: the wildcard is checked on loopback.
@@ -244,6 +357,7 @@ class DgramdCommandTest {
         assertThat(HealthCommand.loopbackTarget("0.0.0.0:50051")).isEqualTo("127.0.0.1:50051");
         assertThat(HealthCommand.loopbackTarget("[::]:50051")).isEqualTo("[::1]:50051");
         assertThat(HealthCommand.loopbackTarget("10.1.2.3:7")).isEqualTo("10.1.2.3:7");
+        assertThat(HealthCommand.loopbackTarget("unix:/run/dgramd.sock")).isEqualTo("unix:/run/dgramd.sock");
     }
 
     // ---------------------------------------------------------------- helpers
@@ -254,6 +368,15 @@ class DgramdCommandTest {
         DgramdCommand.configure(commandLine, args, new HashMap<>(env));
         commandLine.parseArgs(args);
         return commandLine.getCommand();
+    }
+
+    /** A file of src/test/resources/auth, as a path string. */
+    private static String resource(String name) {
+        try {
+            return Path.of(DgramdCommandTest.class.getResource("/auth/" + name).toURI()).toString();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static String valueOf(String option, DgramdCommand command) {
