@@ -74,7 +74,10 @@ public final class ClientOptions {
     /**
      * Mutual TLS (the daemon's {@code --tls-client-ca}): present this certificate chain (PEM) and
      * its private key (PEM, PKCS#8, unencrypted). Implies TLS; without {@link #tls(Path)} the
-     * daemon's certificate is checked against the JVM's default trust store.
+     * daemon's certificate is checked against the JVM's default trust store. Without a client
+     * certificate such a daemon refuses calls with {@value DgramException#ERR_DGRAMD_UNAUTHENTICATED};
+     * with one of a CA it does not trust the TLS handshake fails ({@value
+     * DgramException#ERR_DGRAMD_UNAVAILABLE}).
      */
     public ClientOptions tlsClientCert(Path certPem, Path keyPem) {
         this.tlsClientCert = Objects.requireNonNull(certPem, "certPem");

@@ -73,7 +73,8 @@ public final class DgramClient implements AutoCloseable {
      *
      * @param type {@code "udp4"} or {@code "udp6"}
      * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_DGRAMD_UNAVAILABLE (daemon unreachable, or
-     *     the TLS handshake failed), ERR_DGRAMD_UNAUTHENTICATED (token missing or unknown),
+     *     the TLS handshake failed), ERR_DGRAMD_UNAUTHENTICATED (token missing or unknown, client
+     *     certificate missing),
      *     ERR_DGRAMD_TIMEOUT, ERR_DGRAMD_CLIENT_CLOSED
      */
     public Socket createSocket(String type) {

@@ -17,15 +17,28 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.Signature;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Base64;
 import java.util.Collection;
 import java.util.Locale;
 import java.util.concurrent.Executor;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.X509ExtendedKeyManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +49,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Channels {
     private static final Logger log = LoggerFactory.getLogger(Channels.class);
+    /** A PEM private key block: group 1 the type before "PRIVATE KEY" (RSA, EC, ENCRYPTED), 2 the body. */
+    private static final Pattern PEM_KEY = Pattern.compile(
+            "-----BEGIN ([A-Z0-9 ]*?)PRIVATE KEY-----([\\s\\S]*?)-----END \\1PRIVATE KEY-----");
     private static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
@@ -111,15 +127,14 @@ public final class Channels {
             ssl.trustManager(certificates(trust, options.tlsTrustCerts(), "TLS trust certificates"));
         }
         if (options.tlsClientCert() != null) {
-            byte[] chain = read(options.tlsClientCert(), "TLS client certificate");
-            certificates(chain, options.tlsClientCert(), "TLS client certificate");
-            byte[] key = read(options.tlsClientKey(), "TLS client key");
-            try {
-                ssl.keyManager(new ByteArrayInputStream(chain), new ByteArrayInputStream(key));
-            } catch (IllegalArgumentException e) {
+            X509Certificate[] chain = certificates(read(options.tlsClientCert(),
+                    "TLS client certificate"), options.tlsClientCert(), "TLS client certificate");
+            PrivateKey key = privateKey(options.tlsClientKey());
+            if (!belongTogether(key, chain[0])) {
                 throw new IllegalArgumentException("TLS client key " + options.tlsClientKey()
-                        + ": no unencrypted PEM private key (PKCS#8) in it", e);
+                        + " is not the key of the certificate " + options.tlsClientCert());
             }
+            ssl.keyManager(new PresentAlways(chain, key));
         }
         try {
             return ssl.build();
@@ -145,6 +160,62 @@ public final class Channels {
         return certs.toArray(new X509Certificate[0]);
     }
 
+    /** The unencrypted PKCS#8 key of a PEM file (RSA, EC or EdDSA). */
+    private static PrivateKey privateKey(Path file) {
+        String what = "TLS client key " + file;
+        String text = new String(read(file, "TLS client key"), StandardCharsets.US_ASCII);
+        Matcher m = PEM_KEY.matcher(text);
+        if (!m.find()) {
+            throw new IllegalArgumentException(what + ": no PEM private key in it");
+        }
+        if (!m.group(1).isEmpty()) {
+            throw new IllegalArgumentException(what + ": BEGIN " + m.group(1) + "PRIVATE KEY is"
+                    + " not an unencrypted PKCS#8 key (BEGIN PRIVATE KEY); convert it: openssl pkcs8"
+                    + " -topk8 -nocrypt -in KEY -out KEY.pk8.pem");
+        }
+        byte[] der;
+        try {
+            der = Base64.getMimeDecoder().decode(m.group(2));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(what + ": the PEM block is not base64", e);
+        }
+        PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(der);
+        for (String algorithm : new String[] {"RSA", "EC", "Ed25519", "Ed448", "RSASSA-PSS"}) {
+            try {
+                return KeyFactory.getInstance(algorithm).generatePrivate(spec);
+            } catch (GeneralSecurityException e) {
+                // another algorithm, or not a key: try the next
+            }
+        }
+        throw new IllegalArgumentException(what + ": not a PKCS#8 RSA, EC or EdDSA private key");
+    }
+
+    /** True when {@code key} signs what the certificate's public key verifies (or cannot tell). */
+    private static boolean belongTogether(PrivateKey key, X509Certificate certificate) {
+        String algorithm = switch (key.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            case "Ed25519", "Ed448", "EdDSA" -> key.getAlgorithm();
+            default -> null;
+        };
+        if (algorithm == null) {
+            return true;
+        }
+        byte[] probe = "dgramd key check".getBytes(StandardCharsets.US_ASCII);
+        try {
+            Signature signer = Signature.getInstance(algorithm);
+            signer.initSign(key);
+            signer.update(probe);
+            byte[] signature = signer.sign();
+            Signature verifier = Signature.getInstance(algorithm);
+            verifier.initVerify(certificate.getPublicKey());
+            verifier.update(probe);
+            return verifier.verify(signature);
+        } catch (GeneralSecurityException e) {
+            return false;
+        }
+    }
+
     private static byte[] read(Path file, String what) {
         try {
             return Files.readAllBytes(file);
@@ -164,6 +235,58 @@ public final class Channels {
                     .append(", ").append(options.tlsClientKey());
         }
         return files.toString();
+    }
+
+    /**
+     * The client certificate, presented whatever CAs the daemon names as acceptable: the JDK's own
+     * key manager would silently present nothing for another CA's certificate, and the daemon's
+     * refusal would then read "client certificate required" instead of a certificate error.
+     */
+    static final class PresentAlways extends X509ExtendedKeyManager {
+        private static final String ALIAS = "dgramd-client";
+        private final X509Certificate[] chain;
+        private final PrivateKey key;
+
+        PresentAlways(X509Certificate[] chain, PrivateKey key) {
+            this.chain = chain;
+            this.key = key;
+        }
+
+        @Override
+        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+            return ALIAS;
+        }
+
+        @Override
+        public String chooseEngineClientAlias(String[] keyType, Principal[] issuers,
+                SSLEngine engine) {
+            return ALIAS;
+        }
+
+        @Override
+        public String[] getClientAliases(String keyType, Principal[] issuers) {
+            return new String[] {ALIAS};
+        }
+
+        @Override
+        public X509Certificate[] getCertificateChain(String alias) {
+            return ALIAS.equals(alias) ? chain.clone() : null;
+        }
+
+        @Override
+        public PrivateKey getPrivateKey(String alias) {
+            return ALIAS.equals(alias) ? key : null;
+        }
+
+        @Override
+        public String[] getServerAliases(String keyType, Principal[] issuers) {
+            return null;
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+            return null;
+        }
     }
 
     /**

@@ -54,8 +54,8 @@ public final class Errors {
                         "dgramd unavailable: " + why, 0, null, null, 0, t), false, true);
             case UNAUTHENTICATED:
                 return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_UNAUTHENTICATED,
-                        "dgramd refused the client's credentials (is ClientOptions.token one the"
-                        + " daemon knows?): " + detail, 0, null, null, 0, t), false, false);
+                        "dgramd refused the client's credentials (ClientOptions.token,"
+                        + " tlsClientCert): " + detail, 0, null, null, 0, t), false, false);
             case DEADLINE_EXCEEDED:
                 return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_TIMEOUT,
                         "dgramd did not answer in time: " + detail, 0, null, null, 0, t), false, false);
