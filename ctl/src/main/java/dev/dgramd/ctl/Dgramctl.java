@@ -62,9 +62,13 @@ public final class Dgramctl {
     private final Map<String, String> env;
 
     @Option(names = "--target", paramLabel = "HOST:PORT|unix:PATH", scope = ScopeType.INHERIT,
-            description = {"The daemon's gRPC address, or its Unix domain socket (unix:/path).",
-                "Default: " + DEFAULT_TARGET + ". Env: " + TARGET_ENV + "."})
+            description = "The daemon's gRPC address, or its Unix domain socket (unix:/path). Default: "
+                    + DEFAULT_TARGET + ". Env: " + TARGET_ENV + ".")
     String target;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10", scope = ScopeType.INHERIT,
+            description = "Deadline of each call (not of tap). Default: ${DEFAULT-VALUE}.")
+    long timeoutSeconds;
 
     @Option(names = "--token", paramLabel = "TOKEN", scope = ScopeType.INHERIT,
             description = "Bearer token for a daemon with --tokens-file. Env: " + TOKEN_ENV + ".")
@@ -79,21 +83,17 @@ public final class Dgramctl {
     Path tlsCa;
 
     @Option(names = "--tls-cert", paramLabel = "FILE", scope = ScopeType.INHERIT,
-            description = {"Mutual TLS: this client certificate (PEM), with --tls-key. Without",
-                "--tls-ca, the JVM's default CAs check the daemon's certificate."})
+            description = "Mutual TLS: this client certificate (PEM), with --tls-key. Without --tls-ca, the JVM's"
+                    + " default CAs check the daemon's certificate.")
     Path tlsCert;
 
     @Option(names = "--tls-key", paramLabel = "FILE", scope = ScopeType.INHERIT,
             description = "The private key of --tls-cert (PEM, PKCS#8, unencrypted).")
     Path tlsKey;
 
-    @Option(names = "--tls-authority", paramLabel = "NAME", scope = ScopeType.INHERIT,
+    @Option(names = "--tls-server-name", paramLabel = "NAME", scope = ScopeType.INHERIT,
             description = "The name the daemon's certificate must carry, when not the target's host.")
-    String tlsAuthority;
-
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10", scope = ScopeType.INHERIT,
-            description = "Deadline of each call (not of tap). Default: ${DEFAULT-VALUE}.")
-    long timeoutSeconds;
+    String tlsServerName;
 
     Dgramctl(Map<String, String> env) {
         this.env = env;
@@ -123,8 +123,8 @@ public final class Dgramctl {
         if (tlsCert != null) {
             options.tlsClientCert(tlsCert, tlsKey);
         }
-        if (tlsAuthority != null) {
-            options.tlsAuthority(tlsAuthority);
+        if (tlsServerName != null) {
+            options.tlsAuthority(tlsServerName);
         }
         try {
             return Connection.open(options, timeoutSeconds);
@@ -217,15 +217,25 @@ public final class Dgramctl {
             text.append(": ").append(description.lines().findFirst().orElse(""));
         }
         if (e.getStatus().getCode() == Status.Code.UNAUTHENTICATED) {
-            text.append(" (give the daemon's token: --token-file, " + TOKEN_ENV + " or --token)");
+            text.append(description != null && description.contains("certificate")
+                    ? " (give a client certificate: --tls-cert and --tls-key)"
+                    : " (give the daemon's token: --token-file, " + TOKEN_ENV + " or --token)");
         }
         for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
             if (c instanceof javax.net.ssl.SSLException) {
-                text.append(" (TLS handshake failed: ").append(c.getMessage()).append(')');
-                break;
+                return text.append(" (TLS handshake failed: ").append(firstLine(c)).append(')').toString();
             }
         }
+        if (e.getStatus().getCode() == Status.Code.UNAVAILABLE && e.getCause() != null) {
+            text.append(" (").append(firstLine(e.getCause())).append(')');
+        }
         return text.toString();
+    }
+
+    /** An exception's message (its first line), or its class name when it has none. */
+    private static String firstLine(Throwable t) {
+        return t.getMessage() == null || t.getMessage().isBlank() ? t.getClass().getSimpleName()
+                : t.getMessage().lines().findFirst().orElse("");
     }
 
     /** The version from the jar manifest. */
