@@ -1,11 +1,18 @@
 package dev.dgramd.client;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
 /**
- * How a {@link DgramClient} reaches its daemon, and the bounds on what it buffers. Fluent:
- * {@code new ClientOptions().target("127.0.0.1:50051").maxPendingSendBytes(1 << 20)}.
+ * How a {@link DgramClient} reaches its daemon, how it proves who it is, and the bounds on what it
+ * buffers. Fluent: {@code new ClientOptions().target("127.0.0.1:50051").maxPendingSendBytes(1 <<
+ * 20)}.
+ *
+ * <p>Security, matching the daemon's flags: {@link #token} ({@code --tokens-file}), {@link #tls}
+ * ({@code --tls-cert/--tls-key}), {@link #tlsClientCert} ({@code --tls-client-ca}), and a {@code
+ * unix:} {@link #target} ({@code --listen unix:/path}). The files are only read by {@link
+ * DgramClient#connect(ClientOptions)}.
  */
 public final class ClientOptions {
     /** The daemon's default address. */
@@ -16,13 +23,75 @@ public final class ClientOptions {
     private int maxPendingSendDatagrams = 8192;
     private Duration callTimeout = Duration.ofSeconds(10);
     private int eventBatchesInFlight = 16;
+    private String token;
+    private Path tlsTrustCerts;
+    private Path tlsClientCert;
+    private Path tlsClientKey;
+    private String tlsAuthority;
 
     /** The defaults: {@value #DEFAULT_TARGET}, 4 MiB / 8192 datagrams, 10 s, 4 batches. */
     public ClientOptions() {}
 
-    /** The daemon's gRPC address, {@code "host:port"} or any gRPC target string. */
+    /**
+     * The daemon's gRPC address: {@code "host:port"}, a Unix domain socket {@code "unix:/path"}
+     * (or {@code "unix:///path"}; needs netty's epoll transport, Linux), or any gRPC target string.
+     */
     public ClientOptions target(String target) {
         this.target = Objects.requireNonNull(target, "target");
+        return this;
+    }
+
+    /**
+     * A bearer token for a daemon started with {@code --tokens-file}: every call carries the
+     * metadata {@code authorization: Bearer <token>}. Without TLS the token crosses the connection
+     * in clear text: fine on loopback or a Unix domain socket, visible to anyone on the path
+     * otherwise (use {@link #tls} there). A missing or unknown token fails the first call
+     * ({@link DgramClient#createSocket}) with {@value DgramException#ERR_DGRAMD_UNAUTHENTICATED}.
+     *
+     * @throws IllegalArgumentException when the token is empty or has characters other than
+     *     visible ASCII (no spaces)
+     */
+    public ClientOptions token(String bearerToken) {
+        Objects.requireNonNull(bearerToken, "bearerToken");
+        if (bearerToken.isEmpty() || !bearerToken.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            throw new IllegalArgumentException(
+                    "a bearer token must be non-empty visible ASCII, without spaces");
+        }
+        this.token = bearerToken;
+        return this;
+    }
+
+    /**
+     * Connect with TLS (the daemon's {@code --tls-cert/--tls-key}), trusting the CA certificates
+     * in this PEM file. The daemon's certificate must name the host of the target (or {@link
+     * #tlsAuthority}).
+     */
+    public ClientOptions tls(Path trustCertsPem) {
+        this.tlsTrustCerts = Objects.requireNonNull(trustCertsPem, "trustCertsPem");
+        return this;
+    }
+
+    /**
+     * Mutual TLS (the daemon's {@code --tls-client-ca}): present this certificate chain (PEM) and
+     * its private key (PEM, PKCS#8, unencrypted). Implies TLS; without {@link #tls(Path)} the
+     * daemon's certificate is checked against the JVM's default trust store. Without a client
+     * certificate such a daemon refuses calls with {@value DgramException#ERR_DGRAMD_UNAUTHENTICATED};
+     * with one of a CA it does not trust the TLS handshake fails ({@value
+     * DgramException#ERR_DGRAMD_UNAVAILABLE}).
+     */
+    public ClientOptions tlsClientCert(Path certPem, Path keyPem) {
+        this.tlsClientCert = Objects.requireNonNull(certPem, "certPem");
+        this.tlsClientKey = Objects.requireNonNull(keyPem, "keyPem");
+        return this;
+    }
+
+    /**
+     * The name the daemon's TLS certificate must carry (and the HTTP/2 {@code :authority}), when
+     * it differs from the target's host: e.g. {@code "localhost"} for a {@code unix:} target or
+     * a target given by an address the certificate does not list.
+     */
+    public ClientOptions tlsAuthority(String authority) {
+        this.tlsAuthority = Objects.requireNonNull(authority, "authority");
         return this;
     }
 
@@ -97,5 +166,35 @@ public final class ClientOptions {
     /** The per-socket bound on undispatched event batches. */
     public int eventBatchesInFlight() {
         return eventBatchesInFlight;
+    }
+
+    /** The bearer token, or {@code null} for none. */
+    public String token() {
+        return token;
+    }
+
+    /** True when the client connects with TLS ({@link #tls} or {@link #tlsClientCert} given). */
+    public boolean usesTls() {
+        return tlsTrustCerts != null || tlsClientCert != null;
+    }
+
+    /** The PEM file of trusted CA certificates, or {@code null} for the JVM's defaults. */
+    public Path tlsTrustCerts() {
+        return tlsTrustCerts;
+    }
+
+    /** The client certificate chain (PEM) for mutual TLS, or {@code null}. */
+    public Path tlsClientCert() {
+        return tlsClientCert;
+    }
+
+    /** The client certificate's private key (PEM), or {@code null}. */
+    public Path tlsClientKey() {
+        return tlsClientKey;
+    }
+
+    /** The name checked in the daemon's certificate instead of the target's host, or {@code null}. */
+    public String tlsAuthority() {
+        return tlsAuthority;
     }
 }

@@ -14,7 +14,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A connection to one dgramd daemon, and the factory of its sockets: the Java side of Node's
  * {@code dgram} module. Connecting is lazy (as gRPC's): an unreachable daemon shows at the first
- * {@link #createSocket}, which throws ERR_DGRAMD_UNAVAILABLE.
+ * {@link #createSocket}, which throws ERR_DGRAMD_UNAVAILABLE; so do a failed TLS handshake and
+ * (ERR_DGRAMD_UNAUTHENTICATED) a refused token. See {@link ClientOptions} for TLS, tokens and
+ * Unix domain sockets.
  *
  * <pre>{@code
  * try (DgramClient dgram = DgramClient.connect("127.0.0.1:50051")) {
@@ -37,9 +39,7 @@ public final class DgramClient implements AutoCloseable {
     private volatile boolean closed;
 
     private DgramClient(ClientOptions options) {
-        this.core = new ClientCore(options.target(), options.maxPendingSendBytes(),
-                options.maxPendingSendDatagrams(), options.callTimeout(),
-                options.eventBatchesInFlight());
+        this.core = new ClientCore(options);
         this.closeWaitMillis = Math.min(options.callTimeout().toMillis(), 5000);
     }
 
@@ -48,7 +48,14 @@ public final class DgramClient implements AutoCloseable {
         return connect(new ClientOptions().target(target));
     }
 
-    /** A client with these options. */
+    /**
+     * A client with these options. Reads the TLS files now; the connection itself is made, as
+     * always, by the first call.
+     *
+     * @throws IllegalArgumentException a TLS file that cannot be read or holds no valid PEM
+     *     certificate or key (the message names the file); a {@code unix:} target where netty's
+     *     epoll transport is missing
+     */
     public static DgramClient connect(ClientOptions options) {
         if (options == null) {
             throw Errors.invalidArgType("options", "of type object", null);
@@ -65,7 +72,9 @@ public final class DgramClient implements AutoCloseable {
      * {@code dgram.createSocket(type)}.
      *
      * @param type {@code "udp4"} or {@code "udp6"}
-     * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_DGRAMD_UNAVAILABLE (daemon unreachable),
+     * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_DGRAMD_UNAVAILABLE (daemon unreachable, or
+     *     the TLS handshake failed), ERR_DGRAMD_UNAUTHENTICATED (token missing or unknown, client
+     *     certificate missing),
      *     ERR_DGRAMD_TIMEOUT, ERR_DGRAMD_CLIENT_CLOSED
      */
     public Socket createSocket(String type) {
@@ -87,7 +96,8 @@ public final class DgramClient implements AutoCloseable {
      * its answer) and opens its event stream. The socket is unbound.
      *
      * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_SOCKET_BAD_BUFFER_SIZE (negative buffer
-     *     size), ERR_DGRAMD_UNAVAILABLE, ERR_DGRAMD_TIMEOUT, ERR_DGRAMD_CLIENT_CLOSED
+     *     size), ERR_DGRAMD_UNAVAILABLE, ERR_DGRAMD_UNAUTHENTICATED, ERR_DGRAMD_TIMEOUT,
+     *     ERR_DGRAMD_CLIENT_CLOSED
      */
     public Socket createSocket(SocketOptions options, MessageListener onMessage) {
         if (options == null || !("udp4".equals(options.type()) || "udp6".equals(options.type()))) {

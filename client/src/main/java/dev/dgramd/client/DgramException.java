@@ -9,9 +9,17 @@ package dev.dgramd.client;
  * <p>Besides Node's codes, dgramd adds these, for failures that have no Node equivalent:
  *
  * <ul>
- *   <li>{@value #ERR_DGRAMD_UNAVAILABLE}: the daemon cannot be reached, the connection to it was
- *       lost, or it closed the socket on its own (shutting down). Emitted as 'error' right before
- *       'close' on every socket it affects, and passed to the callbacks of sends it lost.
+ *   <li>{@value #ERR_DGRAMD_UNAVAILABLE}: the daemon cannot be reached (this includes a failed
+ *       TLS handshake: untrusted or misnamed daemon certificate, a client certificate of a CA the
+ *       daemon does not trust), the
+ *       connection to it was lost, or it closed the socket on its own (shutting down). Emitted as
+ *       'error' right before 'close' on every socket it affects, and passed to the callbacks of
+ *       sends it lost.
+ *   <li>{@value #ERR_DGRAMD_UNAUTHENTICATED}: the daemon does not know who the client is (gRPC
+ *       UNAUTHENTICATED): no bearer token, or one not in its tokens file ({@link
+ *       ClientOptions#token}); no client certificate where the daemon requires one ({@link
+ *       ClientOptions#tlsClientCert}). A known client refused by the daemon's policy gets Node's
+ *       {@code EACCES} instead.
  *   <li>{@value #ERR_DGRAMD_TIMEOUT}: the daemon did not answer a call within
  *       {@link ClientOptions#callTimeout()}.
  *   <li>{@value #ERR_DGRAMD_CALL_FAILED}: the daemon answered a call with an unexpected failure
@@ -26,6 +34,8 @@ public final class DgramException extends RuntimeException {
     public static final String ERR_DGRAMD_UNAVAILABLE = "ERR_DGRAMD_UNAVAILABLE";
     /** The daemon did not answer within the call timeout. */
     public static final String ERR_DGRAMD_TIMEOUT = "ERR_DGRAMD_TIMEOUT";
+    /** The daemon refused the client's credentials (no or unknown token, no client certificate). */
+    public static final String ERR_DGRAMD_UNAUTHENTICATED = "ERR_DGRAMD_UNAUTHENTICATED";
     /** A call failed in a way that is not a Node error (the message holds the gRPC status). */
     public static final String ERR_DGRAMD_CALL_FAILED = "ERR_DGRAMD_CALL_FAILED";
     /** The {@link DgramClient} was closed. */

@@ -1,17 +1,21 @@
 package dev.dgramd.ctl;
 
+import dev.dgramd.client.ClientOptions;
+import dev.dgramd.client.internal.Channels;
 import dev.dgramd.proto.v1.AdminGrpc;
 import dev.dgramd.proto.v1.ListSocketsRequest;
 import dev.dgramd.proto.v1.SocketInfo;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthGrpc;
-import io.grpc.netty.NettyChannelBuilder;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
 
-/** A plaintext gRPC channel to one daemon, with deadline-bound stubs; close it when done. */
+/**
+ * A gRPC channel to one daemon (TCP or Unix domain socket, plaintext or TLS, with or without a bearer token,
+ * as the client library connects), with deadline-bound stubs; close it when done.
+ */
 final class Connection implements AutoCloseable {
     private static final int SOCKET_ID_LENGTH = 32;
 
@@ -23,8 +27,13 @@ final class Connection implements AutoCloseable {
         this.timeoutSeconds = timeoutSeconds;
     }
 
-    static Connection open(String target, long timeoutSeconds) {
-        return new Connection(NettyChannelBuilder.forTarget(target).usePlaintext().build(), timeoutSeconds);
+    /**
+     * Opens (lazily) the channel {@code options} describe.
+     *
+     * @throws IllegalArgumentException a TLS file that cannot be read or holds no valid certificate or key
+     */
+    static Connection open(ClientOptions options, long timeoutSeconds) {
+        return new Connection(Channels.builder(options).build(), timeoutSeconds);
     }
 
     /** Admin calls, each bounded by the --timeout deadline. */

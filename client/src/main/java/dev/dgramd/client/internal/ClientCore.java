@@ -1,12 +1,11 @@
 package dev.dgramd.client.internal;
 
+import dev.dgramd.client.ClientOptions;
 import dev.dgramd.client.DgramException;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.CreateSocketResponse;
 import dev.dgramd.proto.v1.DgramGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -34,21 +33,17 @@ public final class ClientCore {
     private final int eventBatchesInFlight;
 
     /**
-     * Connects (lazily, as gRPC does) to {@code target}.
+     * Connects (lazily, as gRPC does) to the options' target, with their TLS and token.
      *
-     * @param maxPendingSendBytes the send window in bytes
-     * @param maxPendingSendDatagrams the send window in datagrams
-     * @param callTimeout the deadline of each unary call
-     * @param eventBatchesInFlight event batches requested ahead, per socket
+     * @throws IllegalArgumentException see {@link Channels#builder}
      */
-    public ClientCore(String target, long maxPendingSendBytes, int maxPendingSendDatagrams,
-            Duration callTimeout, int eventBatchesInFlight) {
-        this.target = target;
-        this.callTimeoutMillis = callTimeout.toMillis();
-        this.eventBatchesInFlight = eventBatchesInFlight;
+    public ClientCore(ClientOptions options) {
+        this.target = options.target();
+        this.callTimeoutMillis = options.callTimeout().toMillis();
+        this.eventBatchesInFlight = options.eventBatchesInFlight();
         // Direct executor: stream callbacks run on the transport thread and only hand work to the
         // sockets' listener executors (nothing here blocks), saving a thread hop per batch.
-        this.channel = NettyChannelBuilder.forTarget(target).usePlaintext().directExecutor().build();
+        this.channel = Channels.builder(options).directExecutor().build();
         this.stub = DgramGrpc.newStub(channel);
         // a cached pool of daemon threads: a listener that blocks holds one thread, not the others
         ThreadPoolExecutor pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
@@ -58,7 +53,8 @@ public final class ClientCore {
                     return t;
                 });
         this.listenerPool = pool;
-        this.pipeline = new SendPipeline(stub, maxPendingSendBytes, maxPendingSendDatagrams);
+        this.pipeline = new SendPipeline(stub, options.maxPendingSendBytes(),
+                options.maxPendingSendDatagrams());
     }
 
     /** The daemon's address. */

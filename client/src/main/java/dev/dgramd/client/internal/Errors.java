@@ -20,7 +20,8 @@ public final class Errors {
     /**
      * Reads a failed call's status: a dgramd {@code ErrorInfo} becomes the Node error it names
      * ({@code fromDaemon}); otherwise the gRPC status maps to ERR_DGRAMD_UNAVAILABLE (UNAVAILABLE,
-     * CANCELLED: {@code transport}), ERR_DGRAMD_TIMEOUT or ERR_DGRAMD_CALL_FAILED.
+     * CANCELLED: {@code transport}; a TLS failure says so), ERR_DGRAMD_UNAUTHENTICATED
+     * (UNAUTHENTICATED), ERR_DGRAMD_TIMEOUT or ERR_DGRAMD_CALL_FAILED.
      */
     public static RpcFailure fromRpc(Throwable t, String what) {
         com.google.rpc.Status st = StatusProto.fromThrowable(t);
@@ -41,13 +42,20 @@ public final class Errors {
             }
         }
         Status status = Status.fromThrowable(t);
-        String detail = what + ": " + status.getCode()
-                + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")");
+        String detail = what + ": " + status.getCode() + (status.getDescription() == null ? ""
+                : " (" + status.getDescription().lines().findFirst().orElse("") + ")");
         switch (status.getCode()) {
             case UNAVAILABLE:
             case CANCELLED:
+                String tls = tlsFailure(t);
+                String why = tls != null ? what + ": TLS handshake failed: " + tls
+                        : status.getCause() == null ? detail : detail + ": " + text(status.getCause());
                 return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_UNAVAILABLE,
-                        "dgramd unavailable: " + detail, 0, null, null, 0, t), false, true);
+                        "dgramd unavailable: " + why, 0, null, null, 0, t), false, true);
+            case UNAUTHENTICATED:
+                return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_UNAUTHENTICATED,
+                        "dgramd refused the client's credentials (ClientOptions.token,"
+                        + " tlsClientCert): " + detail, 0, null, null, 0, t), false, false);
             case DEADLINE_EXCEEDED:
                 return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_TIMEOUT,
                         "dgramd did not answer in time: " + detail, 0, null, null, 0, t), false, false);
@@ -55,6 +63,22 @@ public final class Errors {
                 return new RpcFailure(new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
                         "dgramd call failed: " + detail, 0, null, null, 0, t), false, false);
         }
+    }
+
+    /** The message of the TLS error in {@code t}'s causes, or {@code null} when there is none. */
+    private static String tlsFailure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLException) {
+                return text(c);
+            }
+        }
+        return null;
+    }
+
+    /** An exception's message (its first line), or its class name when it has none. */
+    private static String text(Throwable c) {
+        return c.getMessage() == null || c.getMessage().isBlank() ? c.getClass().getSimpleName()
+                : c.getMessage().lines().findFirst().orElse("");
     }
 
     /** A daemon's {@code Error} message as an exception. */
