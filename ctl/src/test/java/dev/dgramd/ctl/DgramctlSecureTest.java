@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
+import dev.dgramd.daemon.policy.Policy;
+import dev.dgramd.daemon.policy.PolicyException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -25,6 +27,17 @@ import picocli.CommandLine;
  * socket.
  */
 class DgramctlSecureTest {
+    /** dgramctl speaks to the Admin service, which an authenticating daemon opens to the policy's admins only. */
+    private static final Policy ALICE_IS_ADMIN = aliceIsAdmin();
+
+    private static Policy aliceIsAdmin() {
+        try {
+            return Policy.parse("admins: [alice]", "ctl-test-policy");
+        } catch (PolicyException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     private static final Path AUTH = Path.of("..", "daemon", "src", "test", "resources", "auth");
     private static final Path CA = AUTH.resolve("ca.pem");
     private static final Path SERVER_CERT = AUTH.resolve("server.pem");
@@ -48,7 +61,7 @@ class DgramctlSecureTest {
 
     @Test
     void lsWithTheTokenFromTheOptionTheFileOrTheEnvironment() throws IOException {
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").tokensFile(tokens()));
+        daemon = Dgramd.start(new DgramdOptions().policy(ALICE_IS_ADMIN).listen("127.0.0.1:0").tokensFile(tokens()));
 
         Run option = ctl(Map.of(), "ls", "--token", TOKEN);
         assertThat(option.code).as(option.err).isZero();
@@ -64,7 +77,7 @@ class DgramctlSecureTest {
 
     @Test
     void lsWithoutOrWithAWrongTokenExitsOneSayingUnauthenticated() throws IOException {
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").tokensFile(tokens()));
+        daemon = Dgramd.start(new DgramdOptions().policy(ALICE_IS_ADMIN).listen("127.0.0.1:0").tokensFile(tokens()));
 
         Run none = ctl(Map.of(), "ls");
         assertThat(none.code).isEqualTo(1);
@@ -100,7 +113,7 @@ class DgramctlSecureTest {
 
     @Test
     void lsOverTlsAndMutualTls() throws IOException {
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").tlsCert(SERVER_CERT).tlsKey(SERVER_KEY)
+        daemon = Dgramd.start(new DgramdOptions().policy(ALICE_IS_ADMIN).listen("127.0.0.1:0").tlsCert(SERVER_CERT).tlsKey(SERVER_KEY)
                 .tlsClientCa(CA));
 
         Run alice = ctl(Map.of(), "ls", "--tls-ca", CA.toString(), "--tls-cert", ALICE_CERT.toString(),
@@ -132,7 +145,7 @@ class DgramctlSecureTest {
     @Test
     void lsOverAUnixDomainSocket() throws IOException {
         Path sock = dir.resolve("dgramd.sock").toAbsolutePath();
-        daemon = Dgramd.start(new DgramdOptions().listen("unix:" + sock).tokensFile(tokens()));
+        daemon = Dgramd.start(new DgramdOptions().policy(ALICE_IS_ADMIN).listen("unix:" + sock).tokensFile(tokens()));
         Run r = run(Map.of("DGRAMD_TOKEN", TOKEN), "ls", "--target", "unix:" + sock);
         assertThat(r.code).as(r.err).isZero();
         assertThat(r.out).startsWith("ID");
