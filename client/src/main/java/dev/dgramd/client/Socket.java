@@ -87,11 +87,10 @@ public final class Socket implements AutoCloseable {
                 .setRecvBufferSize(options.recvBufferSize())
                 .setSendBufferSize(options.sendBufferSize())
                 .build();
-        this.remote = core.createSocket(req);
         if (onMessage != null) {
             emitter.add("message", onMessage, false, false);
         }
-        remote.start(new Events());
+        this.remote = core.createSocket(req, new Events());
     }
 
     /** {@code "udp4"} or {@code "udp6"}. */

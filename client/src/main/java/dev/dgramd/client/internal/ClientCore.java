@@ -3,7 +3,6 @@ package dev.dgramd.client.internal;
 import dev.dgramd.client.ClientOptions;
 import dev.dgramd.client.DgramException;
 import dev.dgramd.proto.v1.CreateSocketRequest;
-import dev.dgramd.proto.v1.CreateSocketResponse;
 import dev.dgramd.proto.v1.DgramGrpc;
 import io.grpc.ManagedChannel;
 import java.util.concurrent.CompletableFuture;
@@ -92,40 +91,26 @@ public final class ClientCore {
     }
 
     /**
-     * Creates a socket in the daemon (blocking, bounded by the call timeout). The caller then
-     * calls {@link RemoteSocket#start} to attach its listener and open the event stream.
+     * Creates a socket in the daemon and opens its event stream, {@code events} its listener
+     * (blocking until the daemon announced the socket, bounded by twice the call timeout).
      *
      * @throws DgramException the daemon's error, ERR_DGRAMD_UNAVAILABLE, ERR_DGRAMD_TIMEOUT
      */
-    public RemoteSocket createSocket(CreateSocketRequest request) {
-        CompletableFuture<CreateSocketResponse> f = new CompletableFuture<>();
-        stubWithDeadline().createSocket(request, new io.grpc.stub.StreamObserver<>() {
-            @Override
-            public void onNext(CreateSocketResponse value) {
-                f.complete(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                f.completeExceptionally(Errors.fromRpc(t, "CreateSocket").exception());
-            }
-
-            @Override
-            public void onCompleted() {
-                f.completeExceptionally(new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
-                        "CreateSocket answered nothing"));
-            }
-        });
+    public RemoteSocket createSocket(CreateSocketRequest request, RemoteSocket.Events events) {
+        RemoteSocket socket = new RemoteSocket(this);
+        CompletableFuture<String> created = socket.create(request, events);
         try {
-            String id = f.get(2 * callTimeoutMillis, TimeUnit.MILLISECONDS).getSocketId();
-            return new RemoteSocket(this, id);
+            created.get(2 * callTimeoutMillis, TimeUnit.MILLISECONDS);
+            return socket;
         } catch (ExecutionException e) {
             DgramException d = (DgramException) e.getCause();
             throw new DgramException(d.code(), d.getMessage(), d.errno(), d.syscall(), d.address(),
                     d.port(), d);
         } catch (TimeoutException e) {
+            socket.cancelCreate();
             throw Errors.timeout("CreateSocket");
         } catch (InterruptedException e) {
+            socket.cancelCreate();
             Thread.currentThread().interrupt();
             throw new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
                     "interrupted while creating a socket");

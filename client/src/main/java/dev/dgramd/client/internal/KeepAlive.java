@@ -4,10 +4,15 @@ package dev.dgramd.client.internal;
  * Keeps the JVM alive while any ref'd socket is bound (or binding) and not closed, as a bound
  * dgram socket keeps a Node process alive: one non-daemon thread parks while the count is
  * positive. gRPC's and the listeners' threads are daemon threads, so nothing else holds the JVM.
+ * When the count falls to zero the thread lingers {@value #LINGER_MILLIS} ms before it ends (so
+ * the JVM may exit that much later than Node would), so that a program that closes and opens
+ * sockets in a loop does not start a thread per socket.
  */
 public final class KeepAlive {
+    static final long LINGER_MILLIS = 20;
     private static final Object LOCK = new Object();
     private static int count;
+    private static boolean parked; // a keep-alive thread runs
 
     private boolean held;
 
@@ -23,9 +28,14 @@ public final class KeepAlive {
             held = want;
             if (want) {
                 if (count++ == 0) {
-                    Thread t = new Thread(KeepAlive::park, "dgramd-keepalive");
-                    t.setDaemon(false);
-                    t.start();
+                    if (parked) {
+                        LOCK.notifyAll(); // a lingering thread: hold on
+                    } else {
+                        parked = true;
+                        Thread t = new Thread(KeepAlive::park, "dgramd-keepalive");
+                        t.setDaemon(false);
+                        t.start();
+                    }
                 }
             } else if (--count == 0) {
                 LOCK.notifyAll();
@@ -42,12 +52,24 @@ public final class KeepAlive {
 
     private static void park() {
         synchronized (LOCK) {
-            while (count > 0) {
-                try {
-                    LOCK.wait();
-                } catch (InterruptedException e) {
-                    return;
+            try {
+                while (true) {
+                    while (count > 0) {
+                        LOCK.wait();
+                    }
+                    long end = System.nanoTime() + LINGER_MILLIS * 1_000_000L;
+                    long left;
+                    while (count == 0 && (left = end - System.nanoTime()) > 0) {
+                        LOCK.wait(Math.max(1, left / 1_000_000L));
+                    }
+                    if (count == 0) {
+                        return;
+                    }
                 }
+            } catch (InterruptedException e) {
+                // ends the thread
+            } finally {
+                parked = false;
             }
         }
     }

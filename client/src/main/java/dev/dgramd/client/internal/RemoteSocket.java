@@ -6,6 +6,7 @@ import dev.dgramd.client.DgramException;
 import dev.dgramd.client.RemoteInfo;
 import dev.dgramd.client.SendCallback;
 import dev.dgramd.proto.v1.DgramGrpc;
+import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.EventBatch;
 import dev.dgramd.proto.v1.EventsRequest;
 import dev.dgramd.proto.v1.OutboundDatagram;
@@ -108,7 +109,7 @@ public final class RemoteSocket {
     }
 
     private final ClientCore core;
-    private final String id;
+    private volatile String id; // set once, by the first batch of the call that creates the socket
     private final SerialExecutor executor;
     private final AtomicLong dropped = new AtomicLong();
     private Events events;
@@ -126,9 +127,8 @@ public final class RemoteSocket {
     final ArrayDeque<SendOp> streamQueue = new ArrayDeque<>();
     boolean inReady;
 
-    RemoteSocket(ClientCore core, String id) {
+    RemoteSocket(ClientCore core) {
         this.core = core;
-        this.id = id;
         this.executor = new SerialExecutor(core.listenerPool());
     }
 
@@ -137,10 +137,15 @@ public final class RemoteSocket {
         return id;
     }
 
-    /** Attaches the listener and opens the event stream (once, right after creation). */
-    public void start(Events events) {
+    /**
+     * Creates the socket and opens its event stream in one Events call (EventsRequest.create).
+     * Completes with the socket's id once the daemon announced it, or with the daemon's error
+     * (CreateSocket's); from then on {@code events} gets the socket's events.
+     */
+    CompletableFuture<String> create(CreateSocketRequest request, Events events) {
         this.events = events;
-        core.stub().events(EventsRequest.newBuilder().setSocketId(id).build(),
+        CompletableFuture<String> created = new CompletableFuture<>();
+        core.stub().events(EventsRequest.newBuilder().setCreate(request).build(),
                 new ClientResponseObserver<EventsRequest, EventBatch>() {
                     @Override
                     public void beforeStart(ClientCallStreamObserver<EventsRequest> call) {
@@ -150,22 +155,53 @@ public final class RemoteSocket {
 
                     @Override
                     public void onNext(EventBatch batch) {
+                        if (id == null) {
+                            if (batch.getSocketId().isEmpty()) {
+                                eventsCall.cancel("no socket id in the first batch", null);
+                                created.completeExceptionally(new DgramException(
+                                        DgramException.ERR_DGRAMD_CALL_FAILED,
+                                        "dgramd did not announce the created socket (a daemon too old?)"));
+                                return;
+                            }
+                            id = batch.getSocketId();
+                            created.complete(id);
+                            if (batch.getEventsCount() == 0) {
+                                eventsCall.request(1);
+                                return;
+                            }
+                        }
                         onBatch(batch);
                     }
 
                     @Override
                     public void onError(Throwable t) {
-                        DgramException e = Errors.fromRpc(t, "Events").exception();
+                        DgramException e = Errors.fromRpc(t, id == null ? "CreateSocket" : "Events").exception();
+                        if (created.completeExceptionally(e)) {
+                            return; // the socket was never made: nothing to close
+                        }
                         executor.execute(() -> finish(Errors.unavailable(
                                 "lost the connection to dgramd: " + e.getMessage(), e.getCause())));
                     }
 
                     @Override
                     public void onCompleted() {
+                        if (created.completeExceptionally(new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
+                                "CreateSocket answered nothing"))) {
+                            return;
+                        }
                         executor.execute(() -> finish(Errors.unavailable(
                                 "dgramd ended the socket's event stream without 'close'", null)));
                     }
                 });
+        return created;
+    }
+
+    /** Gives up a creation that took too long: the daemon closes the socket, if it made one, as an orphan. */
+    void cancelCreate() {
+        ClientCallStreamObserver<EventsRequest> call = eventsCall;
+        if (call != null) {
+            call.cancel("createSocket timed out", null);
+        }
     }
 
     /** Runs {@code task} on the socket's listener thread, after everything dispatched before. */

@@ -98,26 +98,36 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
 
     @Override
     public void createSocket(CreateSocketRequest request, StreamObserver<CreateSocketResponse> out) {
+        create(request).whenComplete((socket, error) -> {
+            if (error != null) {
+                out.onError(ErrorMapping.toStatus(error));
+                return;
+            }
+            out.onNext(CreateSocketResponse.newBuilder().setSocketId(socket.id()).build());
+            out.onCompleted();
+        });
+    }
+
+    /** Creates a socket for the calling principal; fails with the errors CreateSocket answers. */
+    private CompletableFuture<UdpSocket> create(CreateSocketRequest request) {
         SocketConfig.Family family;
         switch (request.getType()) {
             case UDP4 -> family = SocketConfig.Family.IPV4;
             case UDP6 -> family = SocketConfig.Family.IPV6;
             default -> {
-                out.onError(ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_BAD_TYPE",
-                        "Bad socket type specified. Valid types are: udp4, udp6")));
-                return;
+                return CompletableFuture.failedFuture(DgramError.of("ERR_SOCKET_BAD_TYPE",
+                        "Bad socket type specified. Valid types are: udp4, udp6"));
             }
         }
         if (request.getRecvBufferSize() > Integer.MAX_VALUE || request.getSendBufferSize() > Integer.MAX_VALUE
                 || request.getRecvBufferSize() < 0 || request.getSendBufferSize() < 0) {
-            out.onError(ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_BUFFER_SIZE",
-                    "Buffer size must be a positive integer")));
-            return;
+            return CompletableFuture.failedFuture(DgramError.of("ERR_SOCKET_BUFFER_SIZE",
+                    "Buffer size must be a positive integer"));
         }
         SocketConfig config = new SocketConfig(family, request.getReuseAddr(), request.getReusePort(),
                 request.getIpv6Only(), request.getRecvBufferSize(), request.getSendBufferSize());
         String principal = Principal.current();
-        registry.create(config, currentLoop(), principal, enforcer.maxSockets(principal),
+        return registry.create(config, currentLoop(), principal, enforcer.maxSockets(principal),
                 ctx -> enforcer.guard(principal, ctx.id()), ctx -> {
             EventStream stream = new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes, drops, orphanGrace,
                     () -> reap(ctx.id()));
@@ -126,12 +136,9 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         }).whenComplete((socket, error) -> {
             if (error != null) {
                 enforcer.audit(principal, null, "createSocket", error);
-                out.onError(ErrorMapping.toStatus(error));
-                return;
+            } else {
+                socket.closeFuture().whenComplete((v, e) -> streams.remove(socket.id()));
             }
-            socket.closeFuture().whenComplete((v, e) -> streams.remove(socket.id()));
-            out.onNext(CreateSocketResponse.newBuilder().setSocketId(socket.id()).build());
-            out.onCompleted();
         });
     }
 
@@ -165,6 +172,21 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     @Override
     public void events(EventsRequest request, StreamObserver<EventBatch> out) {
         ServerCallStreamObserver<EventBatch> stream = (ServerCallStreamObserver<EventBatch>) out;
+        if (request.hasCreate()) {
+            if (!request.getSocketId().isEmpty()) {
+                out.onError(ErrorMapping.toStatus(DgramError.of("ERR_INVALID_ARG_VALUE",
+                        "Events takes socket_id or create, not both")));
+                return;
+            }
+            create(request.getCreate()).whenComplete((socket, error) -> {
+                if (error != null) {
+                    out.onError(ErrorMapping.toStatus(error));
+                } else {
+                    streams.get(socket.id()).attach(stream, socket.id());
+                }
+            });
+            return;
+        }
         String id = request.getSocketId();
         // Only the owner may attach, or re-attach to an orphan: another principal sees no such socket.
         EventStream events = Principal.current().equals(registry.owner(id)) ? streams.get(id) : null;
@@ -172,7 +194,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
             out.onError(unknownSocket(request.getSocketId()));
             return;
         }
-        events.attach(stream);
+        events.attach(stream, null);
     }
 
     @Override

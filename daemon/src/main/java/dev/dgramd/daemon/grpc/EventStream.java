@@ -107,8 +107,10 @@ final class EventStream implements SocketObserver {
     /**
      * Attaches {@code stream} (from any thread). Fails it with ALREADY_EXISTS when another stream is
      * attached, and with ERR_SOCKET_DGRAM_NOT_RUNNING when 'close' was delivered already.
+     *
+     * @param createdId when the call created the socket, its id: the first batch announces it
      */
-    void attach(ServerCallStreamObserver<EventBatch> stream) {
+    void attach(ServerCallStreamObserver<EventBatch> stream, String createdId) {
         stream.setOnReadyHandler(() -> loop.execute(this::drain));
         stream.setOnCancelHandler(() -> loop.execute(() -> detach(stream)));
         loop.execute(() -> {
@@ -121,7 +123,14 @@ final class EventStream implements SocketObserver {
             } else if (!stream.isCancelled()) {
                 subscriber = stream;
                 cancelReap();
+                if (createdId != null) {
+                    stream.onNext(EventBatch.newBuilder().setSocketId(createdId).build());
+                }
                 drain();
+            } else if (createdId != null) {
+                // The call that created the socket went away first: an orphan from the start.
+                subscriber = stream;
+                detach(stream);
             }
         });
     }
