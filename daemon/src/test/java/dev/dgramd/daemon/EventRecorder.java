@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class EventRecorder implements ClientResponseObserver<EventsRequest, EventBatch>, AutoCloseable {
     private final LinkedBlockingQueue<SocketEvent> events = new LinkedBlockingQueue<>();
     private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private final CompletableFuture<String> announced = new CompletableFuture<>();
     private final AtomicLong dropped = new AtomicLong();
     private final boolean manualFlow;
     private volatile ClientCallStreamObserver<EventsRequest> call;
@@ -31,8 +32,13 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
 
     /** With {@code manualFlow}, no batch is read until {@link #request} is called. */
     static EventRecorder subscribe(DgramGrpc.DgramStub async, String socketId, boolean manualFlow) {
+        return open(async, EventsRequest.newBuilder().setSocketId(socketId).build(), manualFlow);
+    }
+
+    /** Records the events of an Events call made with {@code request} (socket_id, or create). */
+    static EventRecorder open(DgramGrpc.DgramStub async, EventsRequest request, boolean manualFlow) {
         EventRecorder r = new EventRecorder(manualFlow);
-        async.events(EventsRequest.newBuilder().setSocketId(socketId).build(), r);
+        async.events(request, r);
         return r;
     }
 
@@ -51,6 +57,9 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
 
     @Override
     public void onNext(EventBatch batch) {
+        if (!batch.getSocketId().isEmpty()) {
+            announced.complete(batch.getSocketId());
+        }
         dropped.addAndGet(batch.getDroppedMessages());
         events.addAll(batch.getEventsList());
     }
@@ -82,6 +91,16 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
     /** An event that is already here, or null. */
     SocketEvent poll() {
         return events.poll();
+    }
+
+    /** The socket id the first batch of a creating call announced; fails the test if none comes in time. */
+    String announcedId() throws Exception {
+        return announced.get(DaemonTestBase.TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    }
+
+    /** True when a batch announced a socket id. */
+    boolean announced() {
+        return announced.isDone();
     }
 
     /** Completes when the stream ends. */
