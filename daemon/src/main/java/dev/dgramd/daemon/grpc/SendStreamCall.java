@@ -7,10 +7,17 @@ import dev.dgramd.proto.v1.OutboundDatagram;
 import dev.dgramd.proto.v1.SendBatch;
 import dev.dgramd.proto.v1.SendResult;
 import dev.dgramd.proto.v1.SendResultBatch;
+import com.google.protobuf.ByteOutput;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -36,6 +43,8 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
     private boolean requested;
     private boolean inputDone;
     private boolean finished;
+    /** Used by onNext only: gRPC calls it on one thread at a time. */
+    private final Copier copier = new Copier();
 
     /** @param principal the caller: batches naming another principal's socket fail as for no socket */
     SendStreamCall(SocketRegistry registry, String principal, ServerCallStreamObserver<SendResultBatch> responses) {
@@ -82,11 +91,65 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
             return;
         }
         List<UdpSocket.Outgoing> datagrams = new ArrayList<>(batch.getDatagramsCount());
+        ByteBufAllocator alloc = socket.alloc();
         for (OutboundDatagram d : batch.getDatagramsList()) {
-            datagrams.add(new UdpSocket.Outgoing(d.getId(), Unpooled.wrappedBuffer(d.getData().asReadOnlyByteBuffer()),
+            datagrams.add(new UdpSocket.Outgoing(d.getId(), directCopy(alloc, d.getData()),
                     d.getPort(), d.getAddress(), d.getEmitError()));
         }
         socket.send(datagrams, new Results(socketId, socket.eventLoop()));
+    }
+
+    /**
+     * The payload copied once into a pooled direct buffer, which the socket writes as is (a heap
+     * buffer would be copied into a direct one by the channel at write time, and wrapping it costs
+     * three objects more).
+     */
+    private ByteBuf directCopy(ByteBufAllocator alloc, ByteString data) {
+        int size = data.size();
+        if (size == 0) {
+            return Unpooled.EMPTY_BUFFER;
+        }
+        ByteBuf buf = alloc.directBuffer(size, size);
+        copier.target = buf;
+        try {
+            UnsafeByteOperations.unsafeWriteTo(data, copier);
+        } catch (IOException | RuntimeException e) {
+            buf.release();
+            throw new IllegalStateException("copying a payload failed", e);
+        } finally {
+            copier.target = null;
+        }
+        return buf;
+    }
+
+    /** Appends a ByteString's bytes to a ByteBuf without an intermediate array or ByteBuffer. */
+    private static final class Copier extends ByteOutput {
+        ByteBuf target;
+
+        @Override
+        public void write(byte value) {
+            target.writeByte(value);
+        }
+
+        @Override
+        public void write(byte[] value, int offset, int length) {
+            target.writeBytes(value, offset, length);
+        }
+
+        @Override
+        public void writeLazy(byte[] value, int offset, int length) {
+            target.writeBytes(value, offset, length);
+        }
+
+        @Override
+        public void write(ByteBuffer value) {
+            target.writeBytes(value);
+        }
+
+        @Override
+        public void writeLazy(ByteBuffer value) {
+            target.writeBytes(value);
+        }
     }
 
     /** Gathers one socket's results on its event loop and sends them at the end of the loop's turn. */

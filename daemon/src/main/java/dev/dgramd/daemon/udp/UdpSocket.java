@@ -1,6 +1,7 @@
 package dev.dgramd.daemon.udp;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -143,6 +144,11 @@ public final class UdpSocket {
     /** The event loop that owns this socket. */
     public EventLoop eventLoop() {
         return loop;
+    }
+
+    /** The allocator of the socket's channel: for {@link Outgoing} payloads in the buffers it writes best. */
+    public ByteBufAllocator alloc() {
+        return channel.alloc();
     }
 
     /** This socket's traffic counters, readable from any thread. */
