@@ -106,6 +106,10 @@ public final class UdpSocket {
     private int lookups;
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
     private volatile DatagramTap[] taps = NO_TAPS; // written on the loop; volatile for tapCount()
+    // The last literal destination of send(), parsed (event-loop confined).
+    private String lastTargetHost;
+    private int lastTargetPort = -1;
+    private InetSocketAddress lastTarget;
 
     UdpSocket(String id, SocketConfig config, DatagramChannel channel, AddressResolver resolver,
               SocketObserver observer, Consumer<UdpSocket> onClosed, SocketCounters counters, SocketGuard guard) {
@@ -440,6 +444,11 @@ public final class UdpSocket {
             return true;
         }
         String host = isEmpty(d.address()) ? config.family().loopback() : d.address();
+        InetSocketAddress literal = literalTarget(host, d.port());
+        if (literal != null) {
+            write(d, literal, done);
+            return true;
+        }
         CompletableFuture<InetAddress> target = resolver.resolve(host, config.family(), "send", d.port());
         if (target.isDone() && !target.isCompletedExceptionally()) {
             write(d, new InetSocketAddress(target.join(), d.port()), done);
@@ -460,6 +469,25 @@ public final class UdpSocket {
             settle(null);
         });
         return false;
+    }
+
+    /**
+     * The destination {@code host}:{@code port} when {@code host} is an IP literal of the socket's
+     * family, else null (a name to look up, or an error {@code resolve} reports). The last one is
+     * kept: a flow to one peer parses its address once, not per datagram.
+     */
+    private InetSocketAddress literalTarget(String host, int port) {
+        if (port == lastTargetPort && host.equals(lastTargetHost)) {
+            return lastTarget;
+        }
+        InetAddress address = AddressResolver.literal(host, config.family());
+        if (address == null || !AddressResolver.usable(address, config.family())) {
+            return null;
+        }
+        lastTargetHost = host;
+        lastTargetPort = port;
+        lastTarget = new InetSocketAddress(address, port);
+        return lastTarget;
     }
 
     private DgramError validate(Outgoing d) {
