@@ -1,6 +1,5 @@
 package dev.dgramd.client.internal;
 
-import com.google.protobuf.ByteString;
 import dev.dgramd.client.AddressInfo;
 import dev.dgramd.client.DgramException;
 import dev.dgramd.client.RemoteInfo;
@@ -8,7 +7,6 @@ import dev.dgramd.client.SendCallback;
 import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.EventBatch;
 import dev.dgramd.proto.v1.EventsRequest;
-import dev.dgramd.proto.v1.OutboundDatagram;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketRequest;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -74,23 +72,64 @@ public final class RemoteSocket {
         void complete(T value, DgramException error, boolean reported);
     }
 
-    /** One datagram on its way. */
+    /** One datagram on its way: what the pipeline writes as an OutboundDatagram, and its outcome. */
     static final class SendOp {
         final RemoteSocket socket;
-        final OutboundDatagram.Builder datagram;
+        final byte[] data;
+        final int port;
+        /** The destination address, UTF-8; empty for the connected peer. */
+        final byte[] address;
+        final boolean emitError;
         final int bytes;
         final SendCallback callback;
+        /** Runs first, on the listener thread, when the send failed. */
+        final Runnable onFailure;
+        /** Chosen by the pipeline when queued. */
+        long id;
         /** The batch it went out in; set by the pipeline when written. */
         SendPipeline.Batch batch;
+        /** The daemon's answer, set by the pipeline before {@link #sendsDone}. */
+        DgramException error;
+        int sent;
 
-        SendOp(RemoteSocket socket, OutboundDatagram.Builder datagram, int bytes,
-                SendCallback callback) {
+        SendOp(RemoteSocket socket, byte[] data, int port, byte[] address, boolean emitError,
+                SendCallback callback, Runnable onFailure) {
             this.socket = socket;
-            this.datagram = datagram;
-            this.bytes = bytes;
+            this.data = data;
+            this.port = port;
+            this.address = address;
+            this.emitError = emitError;
+            this.bytes = data.length;
             this.callback = callback;
+            this.onFailure = onFailure;
+        }
+
+        /** Sets the outcome from a SendResult. */
+        void result(dev.dgramd.proto.v1.Error e, int sentBytes) {
+            error = e == null ? null : Errors.fromProto(e);
+            sent = sentBytes;
+        }
+
+        /** Whether the outcome needs the listener thread: a callback, or a failure to report. */
+        boolean needsDispatch(DgramException e) {
+            return callback != null || (e != null && onFailure != null);
+        }
+
+        /** On the listener thread. */
+        void notify(DgramException e, int sentBytes) {
+            if (e != null && onFailure != null) {
+                onFailure.run();
+            }
+            if (callback != null) {
+                callback.done(e, e == null ? sentBytes : 0);
+            }
         }
     }
+
+    /** The last destination address sent to, and its UTF-8 bytes (racy but immutable). */
+    private record Utf8(String text, byte[] bytes) {}
+
+    private static final byte[] NO_BYTES = {};
 
     /** An operation issued alone, in order. */
     private static final class Barrier {
@@ -109,6 +148,8 @@ public final class RemoteSocket {
 
     private final ClientCore core;
     private final String id;
+    private final byte[] idUtf8;
+    private volatile Utf8 lastAddress = new Utf8("", NO_BYTES);
     private final SerialExecutor executor;
     private final AtomicLong dropped = new AtomicLong();
     private Events events;
@@ -129,12 +170,18 @@ public final class RemoteSocket {
     RemoteSocket(ClientCore core, String id) {
         this.core = core;
         this.id = id;
+        this.idUtf8 = SendPipeline.Wire.utf8(id);
         this.executor = new SerialExecutor(core.listenerPool());
     }
 
     /** The daemon's name of the socket. */
     public String id() {
         return id;
+    }
+
+    /** {@link #id} in UTF-8, as written on the wire. */
+    byte[] idUtf8() {
+        return idUtf8;
     }
 
     /** Attaches the listener and opens the event stream (once, right after creation). */
@@ -319,33 +366,59 @@ public final class RemoteSocket {
      * Sends one datagram, after every earlier operation of the socket. Blocks while the client's
      * send window is full.
      *
+     * @param data the payload, owned by the socket from now on (the caller passes a copy)
      * @param emitError whether the daemon also emits a failure as 'error' (Node: no callback given)
-     * @param completion runs on the listener thread with the result
+     * @param callback runs on the listener thread with the result; null: none (a success then
+     *     costs no trip to the listener thread)
+     * @param onFailure runs on the listener thread, before {@code callback}, when the send failed;
+     *     may be null
      */
-    public void send(ByteString data, int port, String address, boolean emitError,
-            SendCallback completion) {
-        SendCallback callback = completion;
-        int size = data.size();
+    public void send(byte[] data, int port, String address, boolean emitError, SendCallback callback,
+            Runnable onFailure) {
+        int size = data.length;
         core.pipeline().acquire(size);
-        SendOp op = new SendOp(this, OutboundDatagram.newBuilder().setData(data).setPort(port)
-                .setAddress(address == null ? "" : address).setEmitError(emitError), size, callback);
+        SendOp op = new SendOp(this, data, port, utf8(address), emitError, callback, onFailure);
         boolean gone;
+        boolean direct = false;
         synchronized (this) {
             gone = finished;
             if (!gone) {
                 queuedBytes += size;
                 queuedCount++;
-                ops.add(op);
+                if (ops.isEmpty() && inFlight == null) {
+                    unacked++; // nothing waits before it: straight to the pipeline
+                    direct = true;
+                } else {
+                    ops.add(op);
+                }
             }
         }
         if (gone) {
             core.pipeline().release(size);
-            if (callback != null) {
-                executor.execute(() -> callback.done(Errors.notRunning(), 0));
+            if (op.needsDispatch(Errors.notRunning())) {
+                executor.execute(() -> op.notify(Errors.notRunning(), 0));
             }
             return;
         }
-        pump();
+        if (direct) {
+            core.pipeline().submit(this, op);
+        } else {
+            pump();
+        }
+    }
+
+    /** {@code address} in UTF-8; the last one is kept, as most sockets send to one peer. */
+    private byte[] utf8(String address) {
+        if (address == null || address.isEmpty()) {
+            return NO_BYTES;
+        }
+        Utf8 last = lastAddress;
+        if (last.text() == address || last.text().equals(address)) {
+            return last.bytes();
+        }
+        byte[] bytes = SendPipeline.Wire.utf8(address);
+        lastAddress = new Utf8(address, bytes);
+        return bytes;
     }
 
     /** The daemon answered a datagram (or the pipeline gave up on it). Any thread. */
@@ -356,8 +429,39 @@ public final class RemoteSocket {
             queuedCount--;
         }
         pump();
-        if (op.callback != null) {
-            executor.execute(() -> op.callback.done(error, error == null ? bytes : 0));
+        if (op.needsDispatch(error)) {
+            executor.execute(() -> op.notify(error, bytes));
+        }
+    }
+
+    /**
+     * The daemon answered {@code ops[from, to)}, this socket's, their outcomes set: one update,
+     * and one trip to the listener thread for those that need it. Any thread.
+     */
+    void sendsDone(SendOp[] ops, int from, int to) {
+        long bytes = 0;
+        boolean dispatch = false;
+        for (int i = from; i < to; i++) {
+            bytes += ops[i].bytes;
+            dispatch |= ops[i].needsDispatch(ops[i].error);
+        }
+        synchronized (this) {
+            unacked -= to - from;
+            queuedBytes -= bytes;
+            queuedCount -= to - from;
+        }
+        pump();
+        if (dispatch) {
+            executor.execute(() -> {
+                for (int i = from; i < to; i++) {
+                    SendOp op = ops[i];
+                    try {
+                        op.notify(op.error, op.sent);
+                    } catch (RuntimeException | Error e) {
+                        log.warn("socket {}: send callback failed", id, e);
+                    }
+                }
+            });
         }
     }
 
@@ -368,8 +472,8 @@ public final class RemoteSocket {
             queuedCount--;
         }
         core.pipeline().release(op.bytes);
-        if (op.callback != null) {
-            executor.execute(() -> op.callback.done(error, 0));
+        if (op.needsDispatch(error)) {
+            executor.execute(() -> op.notify(error, 0));
         }
     }
 
@@ -379,6 +483,9 @@ public final class RemoteSocket {
         List<SendOp> toSend = null;
         Barrier toStart = null;
         synchronized (this) {
+            if (ops.isEmpty()) {
+                return;
+            }
             while (!ops.isEmpty()) {
                 Object head = ops.peek();
                 if (head instanceof SendOp s) {
