@@ -5,15 +5,21 @@ import dev.dgramd.client.DgramException;
 import dev.dgramd.client.RemoteInfo;
 import dev.dgramd.client.SendCallback;
 import dev.dgramd.proto.v1.DgramGrpc;
-import dev.dgramd.proto.v1.EventBatch;
 import dev.dgramd.proto.v1.EventsRequest;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketRequest;
+import io.grpc.ClientCall;
+import io.grpc.MethodDescriptor;
 import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayDeque;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -35,9 +41,11 @@ import org.slf4j.LoggerFactory;
  * barriers. The daemon thus sees a socket's operations in call order, as Node's would apply.
  *
  * <p>Events. Every event runs {@link Events} on the socket's {@link SerialExecutor}: in order,
- * one at a time, never on a gRPC thread. The stream's inbound flow control is manual: one batch
- * is requested each time the listeners finished the previous one, so at most
- * {@code eventBatchesInFlight} batches wait per socket. An 'error' event that arrives while a
+ * one at a time, never on a gRPC thread. The stream's inbound flow control is manual: batches
+ * are asked for again once the listeners finished them, half of {@code eventBatchesInFlight} at a
+ * time (a request wakes the transport thread), so at most {@code eventBatchesInFlight} batches
+ * wait per socket. The stream's messages are read by hand ({@link EventDecoder}: the wire format
+ * of EventBatch, one array per payload and no protobuf object per 'message'). An 'error' event that arrives while a
  * barrier is in flight is held until that barrier's answer was applied (so that a bind's 'error'
  * listener sees the socket unbound again, as in Node).
  */
@@ -149,7 +157,7 @@ public final class RemoteSocket {
     private final ClientCore core;
     private final String id;
     private final byte[] idUtf8;
-    private volatile Utf8 lastAddress = new Utf8("", NO_BYTES);
+    private volatile Utf8 lastDestination = new Utf8("", NO_BYTES);
     private final SerialExecutor executor;
     private final AtomicLong dropped = new AtomicLong();
     private Events events;
@@ -162,6 +170,9 @@ public final class RemoteSocket {
     private boolean closeRequested; // guarded by this
     private boolean finished; // guarded by this
     private volatile ClientCallStreamObserver<EventsRequest> eventsCall;
+    private int requestEvery = 1; // set by start()
+    private int unrequested; // batches consumed and not yet asked for again; listener thread only
+    private final EventDecoder decoder = new EventDecoder();
 
     // guarded by the pipeline's stream lock
     final ArrayDeque<SendOp> streamQueue = new ArrayDeque<>();
@@ -187,16 +198,22 @@ public final class RemoteSocket {
     /** Attaches the listener and opens the event stream (once, right after creation). */
     public void start(Events events) {
         this.events = events;
-        core.stub().events(EventsRequest.newBuilder().setSocketId(id).build(),
-                new ClientResponseObserver<EventsRequest, EventBatch>() {
+        int inFlight = core.eventBatchesInFlight();
+        requestEvery = Math.max(1, inFlight / 2);
+        MethodDescriptor<EventsRequest, Decoded> method = DgramGrpc.getEventsMethod()
+                .toBuilder(DgramGrpc.getEventsMethod().getRequestMarshaller(), new BatchMarshaller()).build();
+        DgramGrpc.DgramStub stub = core.stub();
+        ClientCall<EventsRequest, Decoded> call = stub.getChannel().newCall(method, stub.getCallOptions());
+        ClientCalls.asyncServerStreamingCall(call, EventsRequest.newBuilder().setSocketId(id).build(),
+                new ClientResponseObserver<EventsRequest, Decoded>() {
                     @Override
                     public void beforeStart(ClientCallStreamObserver<EventsRequest> call) {
                         eventsCall = call;
-                        call.disableAutoRequestWithInitial(core.eventBatchesInFlight());
+                        call.disableAutoRequestWithInitial(inFlight);
                     }
 
                     @Override
-                    public void onNext(EventBatch batch) {
+                    public void onNext(Decoded batch) {
                         onBatch(batch);
                     }
 
@@ -242,78 +259,109 @@ public final class RemoteSocket {
 
     // ---------------------------------------------------------------- events
 
-    private void onBatch(EventBatch batch) {
-        if (batch.getDroppedMessages() > 0) {
-            dropped.addAndGet(batch.getDroppedMessages());
-            log.debug("socket {}: daemon dropped {} message(s)", id, batch.getDroppedMessages());
+    private void onBatch(Decoded batch) {
+        if (batch.droppedMessages > 0) {
+            dropped.addAndGet(batch.droppedMessages);
+            log.debug("socket {}: daemon dropped {} message(s)", id, batch.droppedMessages);
         }
         Barrier gate;
         synchronized (this) {
             gate = inFlight;
         }
         // One listener task per run of events (not one per event); an 'error' starts a new run,
-        // behind the gate of the call in flight.
-        List<Runnable> run = new ArrayList<>(batch.getEventsCount());
-        for (SocketEvent ev : batch.getEventsList()) {
-            switch (ev.getEventCase()) {
-                case LISTENING -> {
-                    var a = ev.getListening().getAddress();
-                    AddressInfo info = new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
-                    run.add(() -> events.onListening(info));
+        // behind the gate of the call in flight. The last run also asks for more batches.
+        int from = 0;
+        for (int i = 0; i < batch.count; i++) {
+            SocketEvent other = batch.other[i];
+            if (other != null && other.getEventCase() == SocketEvent.EventCase.ERROR) {
+                if (i > from) {
+                    executor.execute(new Run(batch, from, i, false));
                 }
-                case CONNECT -> {
-                    var a = ev.getConnect().getRemote();
-                    AddressInfo info = new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
-                    run.add(() -> events.onConnect(info));
+                if (gate != null) {
+                    executor.gate(gate.done);
                 }
-                case MESSAGE -> {
-                    var m = ev.getMessage();
-                    var r = m.getRinfo();
-                    byte[] data = m.getData().toByteArray();
-                    RemoteInfo rinfo = new RemoteInfo(r.getAddress(), r.getFamily(), r.getPort(),
-                            r.getSize() == 0 ? data.length : r.getSize());
-                    run.add(() -> events.onMessage(data, rinfo));
-                }
-                case ERROR -> {
-                    dispatchRun(run);
-                    run = new ArrayList<>();
-                    if (gate != null) {
-                        executor.gate(gate.done);
-                    }
-                    DgramException e = Errors.fromProto(ev.getError().getError());
-                    run.add(() -> events.onError(e));
-                }
-                case CLOSE -> run.add(() -> finish(null));
-                default -> log.debug("socket {}: unknown event {}", id, ev.getEventCase());
+                from = i;
             }
         }
-        dispatchRun(run);
-        executor.execute(() -> {
-            ClientCallStreamObserver<EventsRequest> call = eventsCall;
-            boolean done;
-            synchronized (this) {
-                done = finished;
-            }
-            if (call != null && !done) {
-                call.request(1);
-            }
-        });
+        executor.execute(new Run(batch, from, batch.count, true));
     }
 
-    private void dispatchRun(List<Runnable> run) {
-        if (run.size() == 1) {
-            executor.execute(run.get(0));
-        } else if (!run.isEmpty()) {
-            executor.execute(() -> {
-                for (Runnable r : run) {
-                    try {
-                        r.run();
-                    } catch (RuntimeException | Error e) {
-                        log.warn("socket {}: event listener failed", id, e);
-                    }
-                }
-            });
+    /** Events {@code [from, to)} of a batch, delivered in order on the listener thread. */
+    private final class Run implements Runnable {
+        private final Decoded batch;
+        private final int from;
+        private final int to;
+        private final boolean last;
+
+        Run(Decoded batch, int from, int to, boolean last) {
+            this.batch = batch;
+            this.from = from;
+            this.to = to;
+            this.last = last;
         }
+
+        @Override
+        public void run() {
+            for (int i = from; i < to; i++) {
+                try {
+                    deliver(batch, i);
+                } catch (RuntimeException | Error e) {
+                    log.warn("socket {}: event listener failed", id, e);
+                }
+            }
+            if (last) {
+                consumed();
+            }
+        }
+    }
+
+    private void deliver(Decoded batch, int i) {
+        byte[] data = batch.data[i];
+        if (data != null) {
+            events.onMessage(data, batch.rinfo[i]);
+            return;
+        }
+        SocketEvent ev = batch.other[i];
+        switch (ev.getEventCase()) {
+            case LISTENING -> {
+                var a = ev.getListening().getAddress();
+                events.onListening(new AddressInfo(a.getAddress(), a.getFamily(), a.getPort()));
+            }
+            case CONNECT -> {
+                var a = ev.getConnect().getRemote();
+                events.onConnect(new AddressInfo(a.getAddress(), a.getFamily(), a.getPort()));
+            }
+            case MESSAGE -> {
+                var m = ev.getMessage();
+                var r = m.getRinfo();
+                byte[] bytes = m.getData().toByteArray();
+                events.onMessage(bytes, new RemoteInfo(r.getAddress(), r.getFamily(), r.getPort(),
+                        r.getSize() == 0 ? bytes.length : r.getSize()));
+            }
+            case ERROR -> events.onError(Errors.fromProto(ev.getError().getError()));
+            case CLOSE -> finish(null);
+            default -> log.debug("socket {}: unknown event {}", id, ev.getEventCase());
+        }
+    }
+
+    /**
+     * On the listener thread, after each batch's listeners: asks for more batches, a few at a
+     * time (each request wakes the transport thread), keeping at least half of
+     * {@code eventBatchesInFlight} asked for.
+     */
+    private void consumed() {
+        if (++unrequested < requestEvery) {
+            return;
+        }
+        ClientCallStreamObserver<EventsRequest> call = eventsCall;
+        boolean done;
+        synchronized (this) {
+            done = finished;
+        }
+        if (call != null && !done) {
+            call.request(unrequested);
+        }
+        unrequested = 0;
     }
 
     /**
@@ -412,12 +460,12 @@ public final class RemoteSocket {
         if (address == null || address.isEmpty()) {
             return NO_BYTES;
         }
-        Utf8 last = lastAddress;
+        Utf8 last = lastDestination;
         if (last.text() == address || last.text().equals(address)) {
             return last.bytes();
         }
         byte[] bytes = SendPipeline.Wire.utf8(address);
-        lastAddress = new Utf8(address, bytes);
+        lastDestination = new Utf8(address, bytes);
         return bytes;
     }
 
@@ -703,5 +751,191 @@ public final class RemoteSocket {
     /** A Node system error (EADDRINUSE, ENOTFOUND...) as opposed to an ERR_* argument error. */
     static boolean isSystemError(DgramException e) {
         return !e.code().startsWith("ERR_");
+    }
+    // ---------------------------------------------------------------- EventBatch, read by hand
+
+    /**
+     * An EventBatch as read: for each event, either a 'message' (its payload and rinfo) or the
+     * event as protobuf parsed it (the rare ones, and any 'message' encoded unusually).
+     */
+    static final class Decoded {
+        long droppedMessages;
+        long droppedErrors;
+        int count;
+        byte[][] data = new byte[16][];
+        RemoteInfo[] rinfo = new RemoteInfo[16];
+        SocketEvent[] other = new SocketEvent[16];
+
+        private int add() {
+            if (count == data.length) {
+                data = Arrays.copyOf(data, count * 2);
+                rinfo = Arrays.copyOf(rinfo, count * 2);
+                other = Arrays.copyOf(other, count * 2);
+            }
+            return count++;
+        }
+    }
+
+    /** Reads the Events stream's messages with {@link #decode}. */
+    private final class BatchMarshaller implements MethodDescriptor.Marshaller<Decoded> {
+        @Override
+        public InputStream stream(Decoded value) {
+            throw new UnsupportedOperationException("the client does not write EventBatch messages");
+        }
+
+        @Override
+        public Decoded parse(InputStream stream) {
+            try {
+                SendPipeline.Wire.Input in = SendPipeline.Wire.Input.readFully(stream);
+                return decoder.decode(in.buf, 0, in.length);
+            } catch (IOException e) {
+                throw io.grpc.Status.INTERNAL.withDescription("invalid EventBatch").withCause(e).asRuntimeException();
+            }
+        }
+    }
+
+    /**
+     * Reads EventBatch messages, keeping the last sender's RemoteInfo (and its address and family
+     * as they came) so that a busy peer's is decoded once. One batch at a time.
+     */
+    static final class EventDecoder {
+        private static final int EVENT_MESSAGE = 3;
+        private RemoteInfo lastRinfo;
+        private byte[] lastAddress = NO_BYTES;
+        private byte[] lastFamily = NO_BYTES;
+
+        /**
+         * Decodes an EventBatch (the wire format of dgramd.v1.EventBatch; unknown fields skipped).
+         * Payloads are copied out, one array each; the RemoteInfo of the same sender, port and size as
+         * the previous 'message' is that one again. On the transport thread, one batch at a time.
+         */
+        Decoded decode(byte[] buf, int pos, int end) throws IOException {
+            Decoded batch = new Decoded();
+            SendPipeline.Wire.Reader in = new SendPipeline.Wire.Reader(buf, pos, end);
+            while (in.more()) {
+                int tag = in.tag();
+                if (tag == SendPipeline.Wire.tag(1, SendPipeline.Wire.LENGTH_DELIMITED)) {
+                    int len = in.length();
+                    decodeEvent(batch, buf, in.pos, in.pos + len);
+                    in.pos += len;
+                } else if (tag == SendPipeline.Wire.tag(2, SendPipeline.Wire.VARINT)) {
+                    batch.droppedMessages = in.varint64();
+                } else if (tag == SendPipeline.Wire.tag(3, SendPipeline.Wire.VARINT)) {
+                    batch.droppedErrors = in.varint64();
+                } else {
+                    in.skip(tag);
+                }
+            }
+            return batch;
+        }
+
+        /** One SocketEvent in {@code buf[start, end)}. */
+        private void decodeEvent(Decoded batch, byte[] buf, int start, int end) throws IOException {
+            // The usual event is exactly one 'message' field: read it here. Anything else (another
+            // event, a oneof field seen twice, ...) goes to protobuf's parser, which knows the rules.
+            SendPipeline.Wire.Reader in = new SendPipeline.Wire.Reader(buf, start, end);
+            int messageStart = -1;
+            int messageEnd = -1;
+            boolean plain = true;
+            while (in.more() && plain) {
+                int tag = in.tag();
+                int field = tag >>> 3;
+                if (field == EVENT_MESSAGE && (tag & 7) == SendPipeline.Wire.LENGTH_DELIMITED && messageStart < 0) {
+                    int len = in.length();
+                    messageStart = in.pos;
+                    messageEnd = in.pos + len;
+                    in.pos += len;
+                } else if (field >= 1 && field <= 5) {
+                    plain = false;
+                } else {
+                    in.skip(tag);
+                }
+            }
+            int i = batch.add();
+            if (plain && messageStart >= 0) {
+                decodeMessage(batch, i, buf, messageStart, messageEnd);
+            } else {
+                batch.other[i] = SocketEvent.parseFrom(java.nio.ByteBuffer.wrap(buf, start, end - start));
+            }
+        }
+
+        private void decodeMessage(Decoded batch, int i, byte[] buf, int start, int end) throws IOException {
+            SendPipeline.Wire.Reader in = new SendPipeline.Wire.Reader(buf, start, end);
+            int dataStart = 0;
+            int dataLen = 0;
+            int addressStart = 0;
+            int addressLen = 0;
+            int familyStart = 0;
+            int familyLen = 0;
+            int port = 0;
+            int size = 0;
+            while (in.more()) {
+                int tag = in.tag();
+                if (tag == SendPipeline.Wire.tag(1, SendPipeline.Wire.LENGTH_DELIMITED)) {
+                    dataLen = in.length();
+                    dataStart = in.pos;
+                    in.pos += dataLen;
+                } else if (tag == SendPipeline.Wire.tag(2, SendPipeline.Wire.LENGTH_DELIMITED)) {
+                    // rinfo; seen twice, the second merges into the first (its fields win)
+                    int rinfoEnd = in.lengthDelimitedEnd();
+                    while (in.pos < rinfoEnd) {
+                        int t = in.tag();
+                        if (t == SendPipeline.Wire.tag(1, SendPipeline.Wire.LENGTH_DELIMITED)) {
+                            addressLen = in.length();
+                            addressStart = in.pos;
+                            in.pos += addressLen;
+                        } else if (t == SendPipeline.Wire.tag(2, SendPipeline.Wire.LENGTH_DELIMITED)) {
+                            familyLen = in.length();
+                            familyStart = in.pos;
+                            in.pos += familyLen;
+                        } else if (t == SendPipeline.Wire.tag(3, SendPipeline.Wire.VARINT)) {
+                            port = (int) in.varint64();
+                        } else if (t == SendPipeline.Wire.tag(4, SendPipeline.Wire.VARINT)) {
+                            size = (int) in.varint64();
+                        } else {
+                            in.skip(t);
+                        }
+                    }
+                    in.expectAt(rinfoEnd);
+                } else {
+                    in.skip(tag);
+                }
+            }
+            byte[] data = dataLen == 0 ? NO_BYTES : Arrays.copyOfRange(buf, dataStart, dataStart + dataLen);
+            if (size == 0) {
+                size = data.length;
+            }
+            RemoteInfo last = lastRinfo;
+            boolean sameSender = last != null
+                    && Arrays.equals(buf, addressStart, addressStart + addressLen, lastAddress, 0, lastAddress.length)
+                    && Arrays.equals(buf, familyStart, familyStart + familyLen, lastFamily, 0, lastFamily.length);
+            RemoteInfo rinfo;
+            if (sameSender && last.port() == port && last.size() == size) {
+                rinfo = last; // immutable: the listeners may share it
+            } else if (sameSender) {
+                rinfo = new RemoteInfo(last.address(), last.family(), port, size);
+            } else {
+                rinfo = new RemoteInfo(new String(buf, addressStart, addressLen, StandardCharsets.UTF_8),
+                        family(buf, familyStart, familyLen), port, size);
+                lastAddress = Arrays.copyOfRange(buf, addressStart, addressStart + addressLen);
+                lastFamily = Arrays.copyOfRange(buf, familyStart, familyStart + familyLen);
+            }
+            lastRinfo = rinfo;
+            batch.data[i] = data;
+            batch.rinfo[i] = rinfo;
+        }
+    }
+
+    private static final byte[] IPV4 = {'I', 'P', 'v', '4'};
+    private static final byte[] IPV6 = {'I', 'P', 'v', '6'};
+
+    private static String family(byte[] buf, int start, int len) {
+        if (Arrays.equals(buf, start, start + len, IPV4, 0, 4)) {
+            return "IPv4";
+        }
+        if (Arrays.equals(buf, start, start + len, IPV6, 0, 4)) {
+            return "IPv6";
+        }
+        return new String(buf, start, len, StandardCharsets.UTF_8);
     }
 }
