@@ -756,15 +756,31 @@ public final class RemoteSocket {
 
     /**
      * An EventBatch as read: for each event, either a 'message' (its payload and rinfo) or the
-     * event as protobuf parsed it (the rare ones, and any 'message' encoded unusually).
+     * event as protobuf parsed it (the rare ones, and any 'message' encoded unusually). Public for
+     * the benchmarks only.
      */
-    static final class Decoded {
+    public static final class Decoded {
         long droppedMessages;
         long droppedErrors;
         int count;
         byte[][] data = new byte[16][];
         RemoteInfo[] rinfo = new RemoteInfo[16];
         SocketEvent[] other = new SocketEvent[16];
+
+        /** Events in the batch. */
+        public int count() {
+            return count;
+        }
+
+        /** The payload of event {@code i} when it is a 'message' read by hand, else null. */
+        public byte[] data(int i) {
+            return data[i];
+        }
+
+        /** The rinfo of event {@code i} when {@link #data} is not null. */
+        public RemoteInfo rinfo(int i) {
+            return rinfo[i];
+        }
 
         private int add() {
             if (count == data.length) {
@@ -796,9 +812,10 @@ public final class RemoteSocket {
 
     /**
      * Reads EventBatch messages, keeping the last sender's RemoteInfo (and its address and family
-     * as they came) so that a busy peer's is decoded once. One batch at a time.
+     * as they came) so that a busy peer's is decoded once. One batch at a time. Public for the
+     * benchmarks only.
      */
-    static final class EventDecoder {
+    public static final class EventDecoder {
         private static final int EVENT_MESSAGE = 3;
         private RemoteInfo lastRinfo;
         private byte[] lastAddress = NO_BYTES;
@@ -809,7 +826,7 @@ public final class RemoteSocket {
          * Payloads are copied out, one array each; the RemoteInfo of the same sender, port and size as
          * the previous 'message' is that one again. On the transport thread, one batch at a time.
          */
-        Decoded decode(byte[] buf, int pos, int end) throws IOException {
+        public Decoded decode(byte[] buf, int pos, int end) throws IOException {
             Decoded batch = new Decoded();
             SendPipeline.Wire.Reader in = new SendPipeline.Wire.Reader(buf, pos, end);
             while (in.more()) {
