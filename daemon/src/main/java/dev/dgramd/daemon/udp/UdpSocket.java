@@ -53,6 +53,11 @@ public final class UdpSocket {
     private static final int RECEIVE_BUFFER = 65_536;
     /** Datagrams one recvmmsg(2) call may return (epoll); each gets room for the largest payload. */
     private static final int DATAGRAMS_PER_READ = 16;
+    /**
+     * Datagrams read per readiness event, at most (up to four recvmmsg calls): they become one
+     * event batch, so under load fewer, larger batches go out; a lone datagram still goes at once.
+     */
+    private static final int DATAGRAMS_PER_WAKEUP = 4 * DATAGRAMS_PER_READ;
     private static final DatagramTap[] NO_TAPS = {};
 
     /** A datagram to send; {@code data} is released by the socket. Port 0 and address null: the connected peer. */
@@ -127,7 +132,8 @@ public final class UdpSocket {
         if (channel.config().setOption(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxPayload)) {
             // epoll: recvmmsg reads up to DATAGRAMS_PER_READ datagrams per system call
             channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR,
-                    new FixedRecvByteBufAllocator(maxPayload * DATAGRAMS_PER_READ));
+                    new FixedRecvByteBufAllocator(maxPayload * DATAGRAMS_PER_READ)
+                            .maxMessagesPerRead(DATAGRAMS_PER_WAKEUP));
         } else {
             channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER));
         }
