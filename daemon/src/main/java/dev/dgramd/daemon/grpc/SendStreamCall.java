@@ -71,28 +71,30 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
     public void onNext(SendBatch batch) {
         String socketId = batch.getSocketId();
         UdpSocket socket = registry.get(socketId, principal);
+        int n = batch.getDatagramsCount();
         long bytes = 0;
-        for (OutboundDatagram d : batch.getDatagramsList()) {
-            bytes += d.getData().size();
+        for (int i = 0; i < n; i++) {
+            bytes += batch.getDatagrams(i).getData().size();
         }
         synchronized (lock) {
             requested = false;
             unansweredBytes += bytes;
-            unansweredDatagrams += batch.getDatagramsCount();
+            unansweredDatagrams += n;
             maybeRequest(); // pipeline: ask for the next batch while this one is sent
         }
         if (socket == null) {
             var error = ErrorMapping.toProto(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running"));
             SendResultBatch.Builder out = SendResultBatch.newBuilder().setSocketId(socketId);
-            for (OutboundDatagram d : batch.getDatagramsList()) {
-                out.addResults(SendResult.newBuilder().setId(d.getId()).setError(error));
+            for (int i = 0; i < n; i++) {
+                out.addResults(SendResult.newBuilder().setId(batch.getDatagrams(i).getId()).setError(error));
             }
             answer(out.build(), bytes);
             return;
         }
-        List<UdpSocket.Outgoing> datagrams = new ArrayList<>(batch.getDatagramsCount());
+        List<UdpSocket.Outgoing> datagrams = new ArrayList<>(n);
         ByteBufAllocator alloc = socket.alloc();
-        for (OutboundDatagram d : batch.getDatagramsList()) {
+        for (int i = 0; i < n; i++) {
+            OutboundDatagram d = batch.getDatagrams(i);
             datagrams.add(new UdpSocket.Outgoing(d.getId(), directCopy(alloc, d.getData()),
                     d.getPort(), d.getAddress(), d.getEmitError()));
         }
@@ -164,17 +166,19 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
             this.loop = loop;
         }
 
+        private final SendResult.Builder result = SendResult.newBuilder(); // reused: on the loop only
+
         @Override
         public void done(long id, int bytes, DgramError error, int size) {
             if (pending == null) {
                 pending = SendResultBatch.newBuilder().setSocketId(socketId);
                 loop.execute(this::flush);
             }
-            SendResult.Builder r = SendResult.newBuilder().setId(id).setBytes(bytes);
+            result.clear().setId(id).setBytes(bytes);
             if (error != null) {
-                r.setError(ErrorMapping.toProto(error));
+                result.setError(ErrorMapping.toProto(error));
             }
-            pending.addResults(r);
+            pending.addResults(result.build());
             pendingBytes += size;
         }
 

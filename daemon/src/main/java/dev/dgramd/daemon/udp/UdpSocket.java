@@ -7,6 +7,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.epoll.EpollChannelOption;
@@ -540,23 +542,78 @@ public final class UdpSocket {
             return;
         }
         byte[] copy = taps.length == 0 ? null : ByteBufUtil.getBytes(d.data()); // for the taps, if any
-        channel.write(new DatagramPacket(d.data(), to)).addListener(f -> {
-            if (f.isSuccess()) {
-                counters.sent(size);
-                if (copy != null) {
-                    tapped(DatagramTap.Direction.SENT, to, copy);
-                }
-                done.done(d.id(), size, null, size);
-            } else {
-                counters.sendFailed();
-                DgramError e = f.cause() instanceof DgramError de ? de
-                        : DgramError.system(SystemError.of(f.cause()), "send", Addresses.text(to.getAddress()), to.getPort());
-                if (d.emitError()) {
-                    emit(new SocketEvent.Error(e));
-                }
-                done.done(d.id(), 0, e, size);
+        channel.write(new DatagramPacket(d.data(), to), new Sent(d, to, done, size, copy));
+    }
+
+    /**
+     * A datagram's write promise that completes the send itself when the channel completes it:
+     * no listener to allocate and notify per datagram. On the event loop, as every write.
+     */
+    private final class Sent extends DefaultChannelPromise {
+        private final Outgoing d;
+        private final InetSocketAddress to;
+        private final SendCompletion done;
+        private final int size;
+        private final byte[] copy;
+
+        Sent(Outgoing d, InetSocketAddress to, SendCompletion done, int size, byte[] copy) {
+            super(channel, loop);
+            this.d = d;
+            this.to = to;
+            this.done = done;
+            this.size = size;
+            this.copy = copy;
+        }
+
+        @Override
+        public ChannelPromise setSuccess(Void result) {
+            super.setSuccess(result);
+            succeeded();
+            return this;
+        }
+
+        @Override
+        public boolean trySuccess(Void result) {
+            if (!super.trySuccess(result)) {
+                return false;
             }
-        });
+            succeeded();
+            return true;
+        }
+
+        @Override
+        public ChannelPromise setFailure(Throwable cause) {
+            super.setFailure(cause);
+            failed(cause);
+            return this;
+        }
+
+        @Override
+        public boolean tryFailure(Throwable cause) {
+            if (!super.tryFailure(cause)) {
+                return false;
+            }
+            failed(cause);
+            return true;
+        }
+
+        private void succeeded() {
+            counters.sent(size);
+            if (copy != null) {
+                tapped(DatagramTap.Direction.SENT, to, copy);
+            }
+            done.done(d.id(), size, null, size);
+        }
+
+        private void failed(Throwable cause) {
+            counters.sendFailed();
+            DgramError e = cause instanceof DgramError de ? de
+                    : DgramError.system(SystemError.of(cause), "send", Addresses.text(to.getAddress()), to.getPort());
+            if (d.emitError()) {
+                emit(new SocketEvent.Error(e));
+            }
+            done.done(d.id(), 0, e, size);
+        }
     }
 
     /**
