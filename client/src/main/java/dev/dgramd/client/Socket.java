@@ -1,6 +1,5 @@
 package dev.dgramd.client;
 
-import com.google.protobuf.ByteString;
 import dev.dgramd.client.internal.ClientCore;
 import dev.dgramd.client.internal.Errors;
 import dev.dgramd.client.internal.KeepAlive;
@@ -65,6 +64,8 @@ public final class Socket implements AutoCloseable {
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     private final Object lock = new Object();
+    /** After a failed send, on the listener thread: the implicit bind may not have happened. */
+    private final Runnable onSendFailure = this::reconcileImplicitBind;
     private BindState bindState = BindState.UNBOUND; // guarded by lock
     private ConnectState connectState = ConnectState.DISCONNECTED; // guarded by lock
     private boolean closing; // close() called or the socket is gone; guarded by lock
@@ -426,7 +427,7 @@ public final class Socket implements AutoCloseable {
 
     /** {@code socket.send(string, callback)} on a connected socket (UTF-8). */
     public void send(String msg, SendCallback callback) {
-        sendData(ByteString.copyFrom(utf8(msg)), false, 0, null, callback);
+        sendData(utf8(msg), false, 0, null, callback);
     }
 
     /** {@code socket.send(string, port)} (UTF-8). */
@@ -446,7 +447,7 @@ public final class Socket implements AutoCloseable {
 
     /** {@code socket.send(string, port, address, callback)}: the UTF-8 bytes of {@code msg}. */
     public void send(String msg, int port, String address, SendCallback callback) {
-        sendData(ByteString.copyFrom(utf8(msg)), true, port, address, callback);
+        sendData(utf8(msg), true, port, address, callback);
     }
 
     /**
@@ -478,7 +479,7 @@ public final class Socket implements AutoCloseable {
         sendData(slice(utf8(msg), offset, length), false, 0, null, callback);
     }
 
-    private void sendData(ByteString data, boolean destination, int port, String address,
+    private void sendData(byte[] data, boolean destination, int port, String address,
             SendCallback callback) {
         boolean connected;
         synchronized (lock) {
@@ -493,7 +494,7 @@ public final class Socket implements AutoCloseable {
         } else if (port <= 0 || port > 65535) {
             throw Errors.badPort("Port", port, false);
         }
-        boolean oversized = data.size() > MAX_UDP_PAYLOAD;
+        boolean oversized = data.length > MAX_UDP_PAYLOAD;
         synchronized (lock) {
             if (closing) {
                 throw Errors.notRunning();
@@ -522,14 +523,7 @@ public final class Socket implements AutoCloseable {
             });
             return;
         }
-        remote.send(data, port, address, callback == null, (error, bytes) -> {
-            if (error != null) {
-                reconcileImplicitBind();
-            }
-            if (callback != null) {
-                callback.done(error, bytes);
-            }
-        });
+        remote.send(data, port, address, callback == null, callback, onSendFailure);
     }
 
     private String peerHost() {
@@ -544,12 +538,13 @@ public final class Socket implements AutoCloseable {
         }
     }
 
-    private static ByteString bytes(byte[] msg) {
+    /** A copy of {@code msg}: the caller may change its array once send() returned. */
+    private static byte[] bytes(byte[] msg) {
         if (msg == null) {
             throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
                     + "TypedArray, or DataView", null);
         }
-        return ByteString.copyFrom(msg);
+        return msg.clone();
     }
 
     private static byte[] utf8(String msg) {
@@ -560,7 +555,7 @@ public final class Socket implements AutoCloseable {
         return msg.getBytes(StandardCharsets.UTF_8);
     }
 
-    private static ByteString slice(byte[] msg, int offset, int length) {
+    private static byte[] slice(byte[] msg, int offset, int length) {
         if (msg == null) {
             throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
                     + "TypedArray, or DataView", null);
@@ -571,21 +566,30 @@ public final class Socket implements AutoCloseable {
         if (length < 0 || (long) offset + length > msg.length) {
             throw Errors.outOfBounds("length");
         }
-        return ByteString.copyFrom(msg, offset, length);
+        return java.util.Arrays.copyOfRange(msg, offset, offset + length);
     }
 
-    private static ByteString concat(List<byte[]> msg) {
+    private static byte[] concat(List<byte[]> msg) {
         if (msg == null) {
             throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
                     + "TypedArray, or DataView", null);
         }
-        ByteString out = ByteString.EMPTY;
+        long total = 0;
         for (byte[] part : msg) {
             if (part == null) {
                 throw Errors.invalidArgType("buffer list arguments", "of type string or an instance of "
                         + "Buffer, TypedArray, or DataView", msg);
             }
-            out = out.concat(ByteString.copyFrom(part));
+            total += part.length;
+        }
+        if (total > MAX_UDP_PAYLOAD) {
+            return new byte[MAX_UDP_PAYLOAD + 1]; // answered EMSGSIZE without being sent: no need to copy
+        }
+        byte[] out = new byte[(int) total];
+        int pos = 0;
+        for (byte[] part : msg) {
+            System.arraycopy(part, 0, out, pos, part.length);
+            pos += part.length;
         }
         return out;
     }

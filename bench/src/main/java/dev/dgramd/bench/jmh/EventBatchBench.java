@@ -1,7 +1,9 @@
 package dev.dgramd.bench.jmh;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.dgramd.client.RemoteInfo;
+import dev.dgramd.client.internal.RemoteSocket;
 import dev.dgramd.proto.v1.EventBatch;
 import dev.dgramd.proto.v1.Message;
 import dev.dgramd.proto.v1.SocketEvent;
@@ -28,10 +30,13 @@ import org.openjdk.jmh.infra.Blackhole;
 /**
  * The inbound hot path's CPU work, one batch of {@value #EVENTS} 'message' events of
  * {@value #SIZE} bytes at a time, each figure per datagram: the daemon building an EventBatch
- * as EventStream does and serializing it as gRPC's protobuf marshaller does ({@code writeTo} an
- * OutputStream), and the client parsing it and dispatching each 'message' as RemoteSocket does
- * (on this thread: the hop to the socket's listener thread is left out). Each has a baseline
- * that moves the same payload bytes without protobuf. Loopback, sockets, HTTP/2 and threads are
+ * as EventStream does (one RemoteInfo per sender, port and size, its strings as bytes; builders
+ * reused) and serializing
+ * it as gRPC's protobuf marshaller does ({@code writeTo} an OutputStream), and the client reading
+ * it with RemoteSocket's decoder and dispatching each 'message' (on this thread: the hop to the
+ * socket's listener thread is left out). Each has a baseline that moves the same payload bytes
+ * without protobuf, and {@code clientGeneratedParseAndDispatch} reads it with the generated
+ * parser instead, as the client did before its decoder. Loopback, sockets, HTTP/2 and threads are
  * not in it: HotPathGuardTest and the bench's inbound scenario cover the whole path.
  *
  * <p>Public, as JMH requires. Run with {@code java -jar bench/target/dgramd-bench.jar --jmh}
@@ -57,6 +62,8 @@ public class EventBatchBench {
     /** An EventBatch as the daemon sends it, serialized. */
     private byte[] serialized;
     private Sink sink;
+    private Builder builder;
+    private RemoteSocket.EventDecoder decoder;
 
     @Setup
     public void setUp() {
@@ -66,8 +73,10 @@ public class EventBatchBench {
             random.nextBytes(d);
         }
         flat = new byte[EVENTS * SIZE];
-        serialized = build(datagrams).toByteArray();
+        builder = new Builder();
+        serialized = builder.build(datagrams).toByteArray();
         sink = new Sink(serialized.length * 2);
+        decoder = new RemoteSocket.EventDecoder();
     }
 
     /** The daemon's baseline: the payloads copied into one buffer. */
@@ -85,7 +94,7 @@ public class EventBatchBench {
     @OperationsPerInvocation(EVENTS)
     public int daemonBuildAndSerialize() throws IOException {
         sink.reset();
-        build(datagrams).writeTo(sink); // what the gRPC marshaller's drainTo does
+        builder.build(datagrams).writeTo(sink); // what the gRPC marshaller's drainTo does
         return sink.size();
     }
 
@@ -98,10 +107,21 @@ public class EventBatchBench {
         }
     }
 
-    /** The client: one EventBatch parsed, each 'message' made a listener call, the calls run. */
+    /** The client: one EventBatch read as RemoteSocket reads it, each 'message' passed to a listener. */
     @Benchmark
     @OperationsPerInvocation(EVENTS)
     public void clientParseAndDispatch(Blackhole listener) throws IOException {
+        RemoteSocket.Decoded batch = decoder.decode(serialized, 0, serialized.length);
+        for (int i = 0; i < batch.count(); i++) {
+            listener.consume(batch.data(i));
+            listener.consume(batch.rinfo(i));
+        }
+    }
+
+    /** The same with protobuf's generated parser, each 'message' made a listener call, the calls run. */
+    @Benchmark
+    @OperationsPerInvocation(EVENTS)
+    public void clientGeneratedParseAndDispatch(Blackhole listener) throws IOException {
         EventBatch batch = EventBatch.parseFrom(serialized);
         List<Runnable> run = new ArrayList<>(batch.getEventsCount());
         for (SocketEvent ev : batch.getEventsList()) {
@@ -122,20 +142,29 @@ public class EventBatchBench {
         }
     }
 
-    /** An EventBatch of 'message' events, built the way EventStream builds one. */
-    static EventBatch build(byte[][] datagrams) {
-        EventBatch.Builder batch = EventBatch.newBuilder().setDroppedMessages(0).setDroppedErrors(0);
-        for (byte[] d : datagrams) {
-            batch.addEvents(SocketEvent.newBuilder().setMessage(Message.newBuilder()
-                    .setData(UnsafeByteOperations.unsafeWrap(d))
-                    .setRinfo(dev.dgramd.proto.v1.RemoteInfo.newBuilder()
-                            .setAddress(SENDER)
-                            .setFamily(FAMILY)
+    /** Builds EventBatches of 'message' events from one sender the way EventStream does. */
+    static final class Builder {
+        private final SocketEvent.Builder event = SocketEvent.newBuilder();
+        private final Message.Builder message = Message.newBuilder();
+        private dev.dgramd.proto.v1.RemoteInfo rinfo;
+
+        EventBatch build(byte[][] datagrams) {
+            EventBatch.Builder batch = EventBatch.newBuilder().setDroppedMessages(0).setDroppedErrors(0);
+            for (byte[] d : datagrams) {
+                if (rinfo == null || rinfo.getSize() != d.length) {
+                    rinfo = dev.dgramd.proto.v1.RemoteInfo.newBuilder()
+                            .setAddressBytes(ByteString.copyFromUtf8(SENDER))
+                            .setFamilyBytes(ByteString.copyFromUtf8(FAMILY))
                             .setPort(PORT)
-                            .setSize(d.length)))
-                    .build());
+                            .setSize(d.length)
+                            .build();
+                }
+                batch.addEvents(event.clear().setMessage(message.clear()
+                        .setData(UnsafeByteOperations.unsafeWrap(d))
+                        .setRinfo(rinfo)).build());
+            }
+            return batch.build();
         }
-        return batch.build();
     }
 
     /** A reusable OutputStream into one array. */

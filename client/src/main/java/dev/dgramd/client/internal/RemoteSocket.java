@@ -1,22 +1,26 @@
 package dev.dgramd.client.internal;
 
-import com.google.protobuf.ByteString;
 import dev.dgramd.client.AddressInfo;
 import dev.dgramd.client.DgramException;
 import dev.dgramd.client.RemoteInfo;
 import dev.dgramd.client.SendCallback;
 import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.CreateSocketRequest;
-import dev.dgramd.proto.v1.EventBatch;
 import dev.dgramd.proto.v1.EventsRequest;
-import dev.dgramd.proto.v1.OutboundDatagram;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketRequest;
+import io.grpc.ClientCall;
+import io.grpc.MethodDescriptor;
 import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayDeque;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -38,9 +42,11 @@ import org.slf4j.LoggerFactory;
  * barriers. The daemon thus sees a socket's operations in call order, as Node's would apply.
  *
  * <p>Events. Every event runs {@link Events} on the socket's {@link SerialExecutor}: in order,
- * one at a time, never on a gRPC thread. The stream's inbound flow control is manual: one batch
- * is requested each time the listeners finished the previous one, so at most
- * {@code eventBatchesInFlight} batches wait per socket. An 'error' event that arrives while a
+ * one at a time, never on a gRPC thread. The stream's inbound flow control is manual: batches
+ * are asked for again once the listeners finished them, half of {@code eventBatchesInFlight} at a
+ * time (a request wakes the transport thread), so at most {@code eventBatchesInFlight} batches
+ * wait per socket. The stream's messages are read by hand ({@link EventDecoder}: the wire format
+ * of EventBatch, one array per payload and no protobuf object per 'message'). An 'error' event that arrives while a
  * barrier is in flight is held until that barrier's answer was applied (so that a bind's 'error'
  * listener sees the socket unbound again, as in Node).
  */
@@ -75,23 +81,64 @@ public final class RemoteSocket {
         void complete(T value, DgramException error, boolean reported);
     }
 
-    /** One datagram on its way. */
+    /** One datagram on its way: what the pipeline writes as an OutboundDatagram, and its outcome. */
     static final class SendOp {
         final RemoteSocket socket;
-        final OutboundDatagram.Builder datagram;
+        final byte[] data;
+        final int port;
+        /** The destination address, UTF-8; empty for the connected peer. */
+        final byte[] address;
+        final boolean emitError;
         final int bytes;
         final SendCallback callback;
+        /** Runs first, on the listener thread, when the send failed. */
+        final Runnable onFailure;
+        /** Chosen by the pipeline when queued. */
+        long id;
         /** The batch it went out in; set by the pipeline when written. */
         SendPipeline.Batch batch;
+        /** The daemon's answer, set by the pipeline before {@link #sendsDone}. */
+        DgramException error;
+        int sent;
 
-        SendOp(RemoteSocket socket, OutboundDatagram.Builder datagram, int bytes,
-                SendCallback callback) {
+        SendOp(RemoteSocket socket, byte[] data, int port, byte[] address, boolean emitError,
+                SendCallback callback, Runnable onFailure) {
             this.socket = socket;
-            this.datagram = datagram;
-            this.bytes = bytes;
+            this.data = data;
+            this.port = port;
+            this.address = address;
+            this.emitError = emitError;
+            this.bytes = data.length;
             this.callback = callback;
+            this.onFailure = onFailure;
+        }
+
+        /** Sets the outcome from a SendResult. */
+        void result(dev.dgramd.proto.v1.Error e, int sentBytes) {
+            error = e == null ? null : Errors.fromProto(e);
+            sent = sentBytes;
+        }
+
+        /** Whether the outcome needs the listener thread: a callback, or a failure to report. */
+        boolean needsDispatch(DgramException e) {
+            return callback != null || (e != null && onFailure != null);
+        }
+
+        /** On the listener thread. */
+        void notify(DgramException e, int sentBytes) {
+            if (e != null && onFailure != null) {
+                onFailure.run();
+            }
+            if (callback != null) {
+                callback.done(e, e == null ? sentBytes : 0);
+            }
         }
     }
+
+    /** The last destination address sent to, and its UTF-8 bytes (racy but immutable). */
+    private record Utf8(String text, byte[] bytes) {}
+
+    private static final byte[] NO_BYTES = {};
 
     /** An operation issued alone, in order. */
     private static final class Barrier {
@@ -110,6 +157,8 @@ public final class RemoteSocket {
 
     private final ClientCore core;
     private volatile String id; // set once, by the first batch of the call that creates the socket
+    private volatile byte[] idUtf8; // id in UTF-8, as written on the wire
+    private volatile Utf8 lastDestination = new Utf8("", NO_BYTES);
     private final SerialExecutor executor;
     private final AtomicLong dropped = new AtomicLong();
     private Events events;
@@ -122,6 +171,9 @@ public final class RemoteSocket {
     private boolean closeRequested; // guarded by this
     private boolean finished; // guarded by this
     private volatile ClientCallStreamObserver<EventsRequest> eventsCall;
+    private int requestEvery = 1; // set by start()
+    private int unrequested; // batches consumed and not yet asked for again; listener thread only
+    private final EventDecoder decoder = new EventDecoder();
 
     // guarded by the pipeline's stream lock
     final ArrayDeque<SendOp> streamQueue = new ArrayDeque<>();
@@ -137,6 +189,11 @@ public final class RemoteSocket {
         return id;
     }
 
+    /** {@link #id} in UTF-8, as written on the wire. */
+    byte[] idUtf8() {
+        return idUtf8;
+    }
+
     /**
      * Creates the socket and opens its event stream in one Events call (EventsRequest.create).
      * Completes with the socket's id once the daemon announced it, or with the daemon's error
@@ -145,30 +202,33 @@ public final class RemoteSocket {
     CompletableFuture<String> create(CreateSocketRequest request, Events events) {
         this.events = events;
         CompletableFuture<String> created = new CompletableFuture<>();
-        core.stub().events(EventsRequest.newBuilder().setCreate(request).build(),
-                new ClientResponseObserver<EventsRequest, EventBatch>() {
+        int inFlight = core.eventBatchesInFlight();
+        requestEvery = Math.max(1, inFlight / 2);
+        MethodDescriptor<EventsRequest, Decoded> method = DgramGrpc.getEventsMethod()
+                .toBuilder(DgramGrpc.getEventsMethod().getRequestMarshaller(), new BatchMarshaller()).build();
+        DgramGrpc.DgramStub stub = core.stub();
+        ClientCall<EventsRequest, Decoded> call = stub.getChannel().newCall(method, stub.getCallOptions());
+        ClientCalls.asyncServerStreamingCall(call, EventsRequest.newBuilder().setCreate(request).build(),
+                new ClientResponseObserver<EventsRequest, Decoded>() {
                     @Override
                     public void beforeStart(ClientCallStreamObserver<EventsRequest> call) {
                         eventsCall = call;
-                        call.disableAutoRequestWithInitial(core.eventBatchesInFlight());
+                        call.disableAutoRequestWithInitial(inFlight);
                     }
 
                     @Override
-                    public void onNext(EventBatch batch) {
+                    public void onNext(Decoded batch) {
                         if (id == null) {
-                            if (batch.getSocketId().isEmpty()) {
+                            if (batch.socketId == null) {
                                 eventsCall.cancel("no socket id in the first batch", null);
                                 created.completeExceptionally(new DgramException(
                                         DgramException.ERR_DGRAMD_CALL_FAILED,
                                         "dgramd did not announce the created socket (a daemon too old?)"));
                                 return;
                             }
-                            id = batch.getSocketId();
+                            idUtf8 = SendPipeline.Wire.utf8(batch.socketId);
+                            id = batch.socketId;
                             created.complete(id);
-                            if (batch.getEventsCount() == 0) {
-                                eventsCall.request(1);
-                                return;
-                            }
                         }
                         onBatch(batch);
                     }
@@ -231,78 +291,109 @@ public final class RemoteSocket {
 
     // ---------------------------------------------------------------- events
 
-    private void onBatch(EventBatch batch) {
-        if (batch.getDroppedMessages() > 0) {
-            dropped.addAndGet(batch.getDroppedMessages());
-            log.debug("socket {}: daemon dropped {} message(s)", id, batch.getDroppedMessages());
+    private void onBatch(Decoded batch) {
+        if (batch.droppedMessages > 0) {
+            dropped.addAndGet(batch.droppedMessages);
+            log.debug("socket {}: daemon dropped {} message(s)", id, batch.droppedMessages);
         }
         Barrier gate;
         synchronized (this) {
             gate = inFlight;
         }
         // One listener task per run of events (not one per event); an 'error' starts a new run,
-        // behind the gate of the call in flight.
-        List<Runnable> run = new ArrayList<>(batch.getEventsCount());
-        for (SocketEvent ev : batch.getEventsList()) {
-            switch (ev.getEventCase()) {
-                case LISTENING -> {
-                    var a = ev.getListening().getAddress();
-                    AddressInfo info = new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
-                    run.add(() -> events.onListening(info));
+        // behind the gate of the call in flight. The last run also asks for more batches.
+        int from = 0;
+        for (int i = 0; i < batch.count; i++) {
+            SocketEvent other = batch.other[i];
+            if (other != null && other.getEventCase() == SocketEvent.EventCase.ERROR) {
+                if (i > from) {
+                    executor.execute(new Run(batch, from, i, false));
                 }
-                case CONNECT -> {
-                    var a = ev.getConnect().getRemote();
-                    AddressInfo info = new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
-                    run.add(() -> events.onConnect(info));
+                if (gate != null) {
+                    executor.gate(gate.done);
                 }
-                case MESSAGE -> {
-                    var m = ev.getMessage();
-                    var r = m.getRinfo();
-                    byte[] data = m.getData().toByteArray();
-                    RemoteInfo rinfo = new RemoteInfo(r.getAddress(), r.getFamily(), r.getPort(),
-                            r.getSize() == 0 ? data.length : r.getSize());
-                    run.add(() -> events.onMessage(data, rinfo));
-                }
-                case ERROR -> {
-                    dispatchRun(run);
-                    run = new ArrayList<>();
-                    if (gate != null) {
-                        executor.gate(gate.done);
-                    }
-                    DgramException e = Errors.fromProto(ev.getError().getError());
-                    run.add(() -> events.onError(e));
-                }
-                case CLOSE -> run.add(() -> finish(null));
-                default -> log.debug("socket {}: unknown event {}", id, ev.getEventCase());
+                from = i;
             }
         }
-        dispatchRun(run);
-        executor.execute(() -> {
-            ClientCallStreamObserver<EventsRequest> call = eventsCall;
-            boolean done;
-            synchronized (this) {
-                done = finished;
-            }
-            if (call != null && !done) {
-                call.request(1);
-            }
-        });
+        executor.execute(new Run(batch, from, batch.count, true));
     }
 
-    private void dispatchRun(List<Runnable> run) {
-        if (run.size() == 1) {
-            executor.execute(run.get(0));
-        } else if (!run.isEmpty()) {
-            executor.execute(() -> {
-                for (Runnable r : run) {
-                    try {
-                        r.run();
-                    } catch (RuntimeException | Error e) {
-                        log.warn("socket {}: event listener failed", id, e);
-                    }
-                }
-            });
+    /** Events {@code [from, to)} of a batch, delivered in order on the listener thread. */
+    private final class Run implements Runnable {
+        private final Decoded batch;
+        private final int from;
+        private final int to;
+        private final boolean last;
+
+        Run(Decoded batch, int from, int to, boolean last) {
+            this.batch = batch;
+            this.from = from;
+            this.to = to;
+            this.last = last;
         }
+
+        @Override
+        public void run() {
+            for (int i = from; i < to; i++) {
+                try {
+                    deliver(batch, i);
+                } catch (RuntimeException | Error e) {
+                    log.warn("socket {}: event listener failed", id, e);
+                }
+            }
+            if (last) {
+                consumed();
+            }
+        }
+    }
+
+    private void deliver(Decoded batch, int i) {
+        byte[] data = batch.data[i];
+        if (data != null) {
+            events.onMessage(data, batch.rinfo[i]);
+            return;
+        }
+        SocketEvent ev = batch.other[i];
+        switch (ev.getEventCase()) {
+            case LISTENING -> {
+                var a = ev.getListening().getAddress();
+                events.onListening(new AddressInfo(a.getAddress(), a.getFamily(), a.getPort()));
+            }
+            case CONNECT -> {
+                var a = ev.getConnect().getRemote();
+                events.onConnect(new AddressInfo(a.getAddress(), a.getFamily(), a.getPort()));
+            }
+            case MESSAGE -> {
+                var m = ev.getMessage();
+                var r = m.getRinfo();
+                byte[] bytes = m.getData().toByteArray();
+                events.onMessage(bytes, new RemoteInfo(r.getAddress(), r.getFamily(), r.getPort(),
+                        r.getSize() == 0 ? bytes.length : r.getSize()));
+            }
+            case ERROR -> events.onError(Errors.fromProto(ev.getError().getError()));
+            case CLOSE -> finish(null);
+            default -> log.debug("socket {}: unknown event {}", id, ev.getEventCase());
+        }
+    }
+
+    /**
+     * On the listener thread, after each batch's listeners: asks for more batches, a few at a
+     * time (each request wakes the transport thread), keeping at least half of
+     * {@code eventBatchesInFlight} asked for.
+     */
+    private void consumed() {
+        if (++unrequested < requestEvery) {
+            return;
+        }
+        ClientCallStreamObserver<EventsRequest> call = eventsCall;
+        boolean done;
+        synchronized (this) {
+            done = finished;
+        }
+        if (call != null && !done) {
+            call.request(unrequested);
+        }
+        unrequested = 0;
     }
 
     /**
@@ -355,33 +446,59 @@ public final class RemoteSocket {
      * Sends one datagram, after every earlier operation of the socket. Blocks while the client's
      * send window is full.
      *
+     * @param data the payload, owned by the socket from now on (the caller passes a copy)
      * @param emitError whether the daemon also emits a failure as 'error' (Node: no callback given)
-     * @param completion runs on the listener thread with the result
+     * @param callback runs on the listener thread with the result; null: none (a success then
+     *     costs no trip to the listener thread)
+     * @param onFailure runs on the listener thread, before {@code callback}, when the send failed;
+     *     may be null
      */
-    public void send(ByteString data, int port, String address, boolean emitError,
-            SendCallback completion) {
-        SendCallback callback = completion;
-        int size = data.size();
+    public void send(byte[] data, int port, String address, boolean emitError, SendCallback callback,
+            Runnable onFailure) {
+        int size = data.length;
         core.pipeline().acquire(size);
-        SendOp op = new SendOp(this, OutboundDatagram.newBuilder().setData(data).setPort(port)
-                .setAddress(address == null ? "" : address).setEmitError(emitError), size, callback);
+        SendOp op = new SendOp(this, data, port, utf8(address), emitError, callback, onFailure);
         boolean gone;
+        boolean direct = false;
         synchronized (this) {
             gone = finished;
             if (!gone) {
                 queuedBytes += size;
                 queuedCount++;
-                ops.add(op);
+                if (ops.isEmpty() && inFlight == null) {
+                    unacked++; // nothing waits before it: straight to the pipeline
+                    direct = true;
+                } else {
+                    ops.add(op);
+                }
             }
         }
         if (gone) {
             core.pipeline().release(size);
-            if (callback != null) {
-                executor.execute(() -> callback.done(Errors.notRunning(), 0));
+            if (op.needsDispatch(Errors.notRunning())) {
+                executor.execute(() -> op.notify(Errors.notRunning(), 0));
             }
             return;
         }
-        pump();
+        if (direct) {
+            core.pipeline().submit(this, op);
+        } else {
+            pump();
+        }
+    }
+
+    /** {@code address} in UTF-8; the last one is kept, as most sockets send to one peer. */
+    private byte[] utf8(String address) {
+        if (address == null || address.isEmpty()) {
+            return NO_BYTES;
+        }
+        Utf8 last = lastDestination;
+        if (last.text() == address || last.text().equals(address)) {
+            return last.bytes();
+        }
+        byte[] bytes = SendPipeline.Wire.utf8(address);
+        lastDestination = new Utf8(address, bytes);
+        return bytes;
     }
 
     /** The daemon answered a datagram (or the pipeline gave up on it). Any thread. */
@@ -392,8 +509,39 @@ public final class RemoteSocket {
             queuedCount--;
         }
         pump();
-        if (op.callback != null) {
-            executor.execute(() -> op.callback.done(error, error == null ? bytes : 0));
+        if (op.needsDispatch(error)) {
+            executor.execute(() -> op.notify(error, bytes));
+        }
+    }
+
+    /**
+     * The daemon answered {@code ops[from, to)}, this socket's, their outcomes set: one update,
+     * and one trip to the listener thread for those that need it. Any thread.
+     */
+    void sendsDone(SendOp[] ops, int from, int to) {
+        long bytes = 0;
+        boolean dispatch = false;
+        for (int i = from; i < to; i++) {
+            bytes += ops[i].bytes;
+            dispatch |= ops[i].needsDispatch(ops[i].error);
+        }
+        synchronized (this) {
+            unacked -= to - from;
+            queuedBytes -= bytes;
+            queuedCount -= to - from;
+        }
+        pump();
+        if (dispatch) {
+            executor.execute(() -> {
+                for (int i = from; i < to; i++) {
+                    SendOp op = ops[i];
+                    try {
+                        op.notify(op.error, op.sent);
+                    } catch (RuntimeException | Error e) {
+                        log.warn("socket {}: send callback failed", id, e);
+                    }
+                }
+            });
         }
     }
 
@@ -404,8 +552,8 @@ public final class RemoteSocket {
             queuedCount--;
         }
         core.pipeline().release(op.bytes);
-        if (op.callback != null) {
-            executor.execute(() -> op.callback.done(error, 0));
+        if (op.needsDispatch(error)) {
+            executor.execute(() -> op.notify(error, 0));
         }
     }
 
@@ -415,6 +563,9 @@ public final class RemoteSocket {
         List<SendOp> toSend = null;
         Barrier toStart = null;
         synchronized (this) {
+            if (ops.isEmpty()) {
+                return;
+            }
             while (!ops.isEmpty()) {
                 Object head = ops.peek();
                 if (head instanceof SendOp s) {
@@ -632,5 +783,213 @@ public final class RemoteSocket {
     /** A Node system error (EADDRINUSE, ENOTFOUND...) as opposed to an ERR_* argument error. */
     static boolean isSystemError(DgramException e) {
         return !e.code().startsWith("ERR_");
+    }
+    // ---------------------------------------------------------------- EventBatch, read by hand
+
+    /**
+     * An EventBatch as read: for each event, either a 'message' (its payload and rinfo) or the
+     * event as protobuf parsed it (the rare ones, and any 'message' encoded unusually). Public for
+     * the benchmarks only.
+     */
+    public static final class Decoded {
+        String socketId; // EventBatch.socket_id: the first batch of a call that created its socket
+        long droppedMessages;
+        long droppedErrors;
+        int count;
+        byte[][] data = new byte[16][];
+        RemoteInfo[] rinfo = new RemoteInfo[16];
+        SocketEvent[] other = new SocketEvent[16];
+
+        /** Events in the batch. */
+        public int count() {
+            return count;
+        }
+
+        /** The payload of event {@code i} when it is a 'message' read by hand, else null. */
+        public byte[] data(int i) {
+            return data[i];
+        }
+
+        /** The rinfo of event {@code i} when {@link #data} is not null. */
+        public RemoteInfo rinfo(int i) {
+            return rinfo[i];
+        }
+
+        private int add() {
+            if (count == data.length) {
+                data = Arrays.copyOf(data, count * 2);
+                rinfo = Arrays.copyOf(rinfo, count * 2);
+                other = Arrays.copyOf(other, count * 2);
+            }
+            return count++;
+        }
+    }
+
+    /** Reads the Events stream's messages with {@link #decode}. */
+    private final class BatchMarshaller implements MethodDescriptor.Marshaller<Decoded> {
+        @Override
+        public InputStream stream(Decoded value) {
+            throw new UnsupportedOperationException("the client does not write EventBatch messages");
+        }
+
+        @Override
+        public Decoded parse(InputStream stream) {
+            try {
+                SendPipeline.Wire.Input in = SendPipeline.Wire.Input.readFully(stream);
+                return decoder.decode(in.buf, 0, in.length);
+            } catch (IOException e) {
+                throw io.grpc.Status.INTERNAL.withDescription("invalid EventBatch").withCause(e).asRuntimeException();
+            }
+        }
+    }
+
+    /**
+     * Reads EventBatch messages, keeping the last sender's RemoteInfo (and its address and family
+     * as they came) so that a busy peer's is decoded once. One batch at a time. Public for the
+     * benchmarks only.
+     */
+    public static final class EventDecoder {
+        private static final int EVENT_MESSAGE = 3;
+        private RemoteInfo lastRinfo;
+        private byte[] lastAddress = NO_BYTES;
+        private byte[] lastFamily = NO_BYTES;
+
+        /**
+         * Decodes an EventBatch (the wire format of dgramd.v1.EventBatch; unknown fields skipped).
+         * Payloads are copied out, one array each; the RemoteInfo of the same sender, port and size as
+         * the previous 'message' is that one again. On the transport thread, one batch at a time.
+         */
+        public Decoded decode(byte[] buf, int pos, int end) throws IOException {
+            Decoded batch = new Decoded();
+            SendPipeline.Wire.Reader in = new SendPipeline.Wire.Reader(buf, pos, end);
+            while (in.more()) {
+                int tag = in.tag();
+                if (tag == SendPipeline.Wire.tag(1, SendPipeline.Wire.LENGTH_DELIMITED)) {
+                    int len = in.length();
+                    decodeEvent(batch, buf, in.pos, in.pos + len);
+                    in.pos += len;
+                } else if (tag == SendPipeline.Wire.tag(2, SendPipeline.Wire.VARINT)) {
+                    batch.droppedMessages = in.varint64();
+                } else if (tag == SendPipeline.Wire.tag(3, SendPipeline.Wire.VARINT)) {
+                    batch.droppedErrors = in.varint64();
+                } else if (tag == SendPipeline.Wire.tag(4, SendPipeline.Wire.LENGTH_DELIMITED)) {
+                    int len = in.length();
+                    batch.socketId = new String(buf, in.pos, len, StandardCharsets.UTF_8);
+                    in.pos += len;
+                } else {
+                    in.skip(tag);
+                }
+            }
+            return batch;
+        }
+
+        /** One SocketEvent in {@code buf[start, end)}. */
+        private void decodeEvent(Decoded batch, byte[] buf, int start, int end) throws IOException {
+            // The usual event is exactly one 'message' field: read it here. Anything else (another
+            // event, a oneof field seen twice, ...) goes to protobuf's parser, which knows the rules.
+            SendPipeline.Wire.Reader in = new SendPipeline.Wire.Reader(buf, start, end);
+            int messageStart = -1;
+            int messageEnd = -1;
+            boolean plain = true;
+            while (in.more() && plain) {
+                int tag = in.tag();
+                int field = tag >>> 3;
+                if (field == EVENT_MESSAGE && (tag & 7) == SendPipeline.Wire.LENGTH_DELIMITED && messageStart < 0) {
+                    int len = in.length();
+                    messageStart = in.pos;
+                    messageEnd = in.pos + len;
+                    in.pos += len;
+                } else if (field >= 1 && field <= 5) {
+                    plain = false;
+                } else {
+                    in.skip(tag);
+                }
+            }
+            int i = batch.add();
+            if (plain && messageStart >= 0) {
+                decodeMessage(batch, i, buf, messageStart, messageEnd);
+            } else {
+                batch.other[i] = SocketEvent.parseFrom(java.nio.ByteBuffer.wrap(buf, start, end - start));
+            }
+        }
+
+        private void decodeMessage(Decoded batch, int i, byte[] buf, int start, int end) throws IOException {
+            SendPipeline.Wire.Reader in = new SendPipeline.Wire.Reader(buf, start, end);
+            int dataStart = 0;
+            int dataLen = 0;
+            int addressStart = 0;
+            int addressLen = 0;
+            int familyStart = 0;
+            int familyLen = 0;
+            int port = 0;
+            int size = 0;
+            while (in.more()) {
+                int tag = in.tag();
+                if (tag == SendPipeline.Wire.tag(1, SendPipeline.Wire.LENGTH_DELIMITED)) {
+                    dataLen = in.length();
+                    dataStart = in.pos;
+                    in.pos += dataLen;
+                } else if (tag == SendPipeline.Wire.tag(2, SendPipeline.Wire.LENGTH_DELIMITED)) {
+                    // rinfo; seen twice, the second merges into the first (its fields win)
+                    int rinfoEnd = in.lengthDelimitedEnd();
+                    while (in.pos < rinfoEnd) {
+                        int t = in.tag();
+                        if (t == SendPipeline.Wire.tag(1, SendPipeline.Wire.LENGTH_DELIMITED)) {
+                            addressLen = in.length();
+                            addressStart = in.pos;
+                            in.pos += addressLen;
+                        } else if (t == SendPipeline.Wire.tag(2, SendPipeline.Wire.LENGTH_DELIMITED)) {
+                            familyLen = in.length();
+                            familyStart = in.pos;
+                            in.pos += familyLen;
+                        } else if (t == SendPipeline.Wire.tag(3, SendPipeline.Wire.VARINT)) {
+                            port = (int) in.varint64();
+                        } else if (t == SendPipeline.Wire.tag(4, SendPipeline.Wire.VARINT)) {
+                            size = (int) in.varint64();
+                        } else {
+                            in.skip(t);
+                        }
+                    }
+                    in.expectAt(rinfoEnd);
+                } else {
+                    in.skip(tag);
+                }
+            }
+            byte[] data = dataLen == 0 ? NO_BYTES : Arrays.copyOfRange(buf, dataStart, dataStart + dataLen);
+            if (size == 0) {
+                size = data.length;
+            }
+            RemoteInfo last = lastRinfo;
+            boolean sameSender = last != null
+                    && Arrays.equals(buf, addressStart, addressStart + addressLen, lastAddress, 0, lastAddress.length)
+                    && Arrays.equals(buf, familyStart, familyStart + familyLen, lastFamily, 0, lastFamily.length);
+            RemoteInfo rinfo;
+            if (sameSender && last.port() == port && last.size() == size) {
+                rinfo = last; // immutable: the listeners may share it
+            } else if (sameSender) {
+                rinfo = new RemoteInfo(last.address(), last.family(), port, size);
+            } else {
+                rinfo = new RemoteInfo(new String(buf, addressStart, addressLen, StandardCharsets.UTF_8),
+                        family(buf, familyStart, familyLen), port, size);
+                lastAddress = Arrays.copyOfRange(buf, addressStart, addressStart + addressLen);
+                lastFamily = Arrays.copyOfRange(buf, familyStart, familyStart + familyLen);
+            }
+            lastRinfo = rinfo;
+            batch.data[i] = data;
+            batch.rinfo[i] = rinfo;
+        }
+    }
+
+    private static final byte[] IPV4 = {'I', 'P', 'v', '4'};
+    private static final byte[] IPV6 = {'I', 'P', 'v', '6'};
+
+    private static String family(byte[] buf, int start, int len) {
+        if (Arrays.equals(buf, start, start + len, IPV4, 0, 4)) {
+            return "IPv4";
+        }
+        if (Arrays.equals(buf, start, start + len, IPV6, 0, 4)) {
+            return "IPv6";
+        }
+        return new String(buf, start, len, StandardCharsets.UTF_8);
     }
 }

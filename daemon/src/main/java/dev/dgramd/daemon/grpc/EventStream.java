@@ -214,27 +214,24 @@ final class EventStream implements SocketObserver {
         return e instanceof SocketEvent.Message m ? m.data().length + EVENT_OVERHEAD : EVENT_OVERHEAD;
     }
 
-    // The last sender's address as text, so a busy peer's address is not formatted per datagram.
+    // The last 'message' rinfo: most traffic comes from few peers, in datagrams of one size, so
+    // the address is formatted once per sender and the RemoteInfo (its serialized size memoized)
+    // is built once per sender, port and size. Builders are reused for the rest. Loop only.
     private java.net.InetAddress lastSender;
-    private String lastSenderText;
-    private String lastSenderFamily;
+    private ByteString lastSenderText;
+    private ByteString lastSenderFamily;
+    private RemoteInfo lastRinfo;
+    private final dev.dgramd.proto.v1.SocketEvent.Builder eventBuilder = dev.dgramd.proto.v1.SocketEvent.newBuilder();
+    private final Message.Builder messageBuilder = Message.newBuilder();
 
     private dev.dgramd.proto.v1.SocketEvent toProto(SocketEvent e) {
-        dev.dgramd.proto.v1.SocketEvent.Builder b = dev.dgramd.proto.v1.SocketEvent.newBuilder();
         if (e instanceof SocketEvent.Message m) {
-            InetSocketAddress from = m.sender();
             ByteString data = UnsafeByteOperations.unsafeWrap(m.data()); // the event owns the array
-            if (!from.getAddress().equals(lastSender)) { // most traffic comes from few peers
-                lastSender = from.getAddress();
-                lastSenderText = Addresses.text(lastSender, family);
-                lastSenderFamily = Addresses.family(lastSender, family);
-            }
-            b.setMessage(Message.newBuilder().setData(data).setRinfo(RemoteInfo.newBuilder()
-                    .setAddress(lastSenderText)
-                    .setFamily(lastSenderFamily)
-                    .setPort(from.getPort())
-                    .setSize(m.data().length)));
-        } else if (e instanceof SocketEvent.Listening l) {
+            return eventBuilder.clear().setMessage(messageBuilder.clear().setData(data)
+                    .setRinfo(rinfo(m.sender(), m.data().length))).build();
+        }
+        dev.dgramd.proto.v1.SocketEvent.Builder b = dev.dgramd.proto.v1.SocketEvent.newBuilder();
+        if (e instanceof SocketEvent.Listening l) {
             b.setListening(Listening.newBuilder().setAddress(addressInfo(l.address())));
         } else if (e instanceof SocketEvent.Connect c) {
             b.setConnect(Connect.newBuilder().setRemote(addressInfo(c.remote())));
@@ -244,6 +241,26 @@ final class EventStream implements SocketObserver {
             b.setClose(Close.getDefaultInstance());
         }
         return b.build();
+    }
+
+    private RemoteInfo rinfo(InetSocketAddress from, int size) {
+        boolean sameSender = from.getAddress().equals(lastSender);
+        if (sameSender && lastRinfo.getPort() == from.getPort() && lastRinfo.getSize() == size) {
+            return lastRinfo;
+        }
+        if (!sameSender) {
+            lastSender = from.getAddress();
+            // as bytes, so that each message's serialization copies them rather than encoding text
+            lastSenderText = ByteString.copyFromUtf8(Addresses.text(lastSender, family));
+            lastSenderFamily = ByteString.copyFromUtf8(Addresses.family(lastSender, family));
+        }
+        lastRinfo = RemoteInfo.newBuilder()
+                .setAddressBytes(lastSenderText)
+                .setFamilyBytes(lastSenderFamily)
+                .setPort(from.getPort())
+                .setSize(size)
+                .build();
+        return lastRinfo;
     }
 
     AddressInfo addressInfo(InetSocketAddress a) {

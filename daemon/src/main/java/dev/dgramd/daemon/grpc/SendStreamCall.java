@@ -7,10 +7,17 @@ import dev.dgramd.proto.v1.OutboundDatagram;
 import dev.dgramd.proto.v1.SendBatch;
 import dev.dgramd.proto.v1.SendResult;
 import dev.dgramd.proto.v1.SendResultBatch;
+import com.google.protobuf.ByteOutput;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -36,6 +43,8 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
     private boolean requested;
     private boolean inputDone;
     private boolean finished;
+    /** Used by onNext only: gRPC calls it on one thread at a time. */
+    private final Copier copier = new Copier();
 
     /** @param principal the caller: batches naming another principal's socket fail as for no socket */
     SendStreamCall(SocketRegistry registry, String principal, ServerCallStreamObserver<SendResultBatch> responses) {
@@ -62,31 +71,87 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
     public void onNext(SendBatch batch) {
         String socketId = batch.getSocketId();
         UdpSocket socket = registry.get(socketId, principal);
+        int n = batch.getDatagramsCount();
         long bytes = 0;
-        for (OutboundDatagram d : batch.getDatagramsList()) {
-            bytes += d.getData().size();
+        for (int i = 0; i < n; i++) {
+            bytes += batch.getDatagrams(i).getData().size();
         }
         synchronized (lock) {
             requested = false;
             unansweredBytes += bytes;
-            unansweredDatagrams += batch.getDatagramsCount();
+            unansweredDatagrams += n;
             maybeRequest(); // pipeline: ask for the next batch while this one is sent
         }
         if (socket == null) {
             var error = ErrorMapping.toProto(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running"));
             SendResultBatch.Builder out = SendResultBatch.newBuilder().setSocketId(socketId);
-            for (OutboundDatagram d : batch.getDatagramsList()) {
-                out.addResults(SendResult.newBuilder().setId(d.getId()).setError(error));
+            for (int i = 0; i < n; i++) {
+                out.addResults(SendResult.newBuilder().setId(batch.getDatagrams(i).getId()).setError(error));
             }
             answer(out.build(), bytes);
             return;
         }
-        List<UdpSocket.Outgoing> datagrams = new ArrayList<>(batch.getDatagramsCount());
-        for (OutboundDatagram d : batch.getDatagramsList()) {
-            datagrams.add(new UdpSocket.Outgoing(d.getId(), Unpooled.wrappedBuffer(d.getData().asReadOnlyByteBuffer()),
+        List<UdpSocket.Outgoing> datagrams = new ArrayList<>(n);
+        ByteBufAllocator alloc = socket.alloc();
+        for (int i = 0; i < n; i++) {
+            OutboundDatagram d = batch.getDatagrams(i);
+            datagrams.add(new UdpSocket.Outgoing(d.getId(), directCopy(alloc, d.getData()),
                     d.getPort(), d.getAddress(), d.getEmitError()));
         }
         socket.send(datagrams, new Results(socketId, socket.eventLoop()));
+    }
+
+    /**
+     * The payload copied once into a pooled direct buffer, which the socket writes as is (a heap
+     * buffer would be copied into a direct one by the channel at write time, and wrapping it costs
+     * three objects more).
+     */
+    private ByteBuf directCopy(ByteBufAllocator alloc, ByteString data) {
+        int size = data.size();
+        if (size == 0) {
+            return Unpooled.EMPTY_BUFFER;
+        }
+        ByteBuf buf = alloc.directBuffer(size, size);
+        copier.target = buf;
+        try {
+            UnsafeByteOperations.unsafeWriteTo(data, copier);
+        } catch (IOException | RuntimeException e) {
+            buf.release();
+            throw new IllegalStateException("copying a payload failed", e);
+        } finally {
+            copier.target = null;
+        }
+        return buf;
+    }
+
+    /** Appends a ByteString's bytes to a ByteBuf without an intermediate array or ByteBuffer. */
+    private static final class Copier extends ByteOutput {
+        ByteBuf target;
+
+        @Override
+        public void write(byte value) {
+            target.writeByte(value);
+        }
+
+        @Override
+        public void write(byte[] value, int offset, int length) {
+            target.writeBytes(value, offset, length);
+        }
+
+        @Override
+        public void writeLazy(byte[] value, int offset, int length) {
+            target.writeBytes(value, offset, length);
+        }
+
+        @Override
+        public void write(ByteBuffer value) {
+            target.writeBytes(value);
+        }
+
+        @Override
+        public void writeLazy(ByteBuffer value) {
+            target.writeBytes(value);
+        }
     }
 
     /** Gathers one socket's results on its event loop and sends them at the end of the loop's turn. */
@@ -101,17 +166,19 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
             this.loop = loop;
         }
 
+        private final SendResult.Builder result = SendResult.newBuilder(); // reused: on the loop only
+
         @Override
         public void done(long id, int bytes, DgramError error, int size) {
             if (pending == null) {
                 pending = SendResultBatch.newBuilder().setSocketId(socketId);
                 loop.execute(this::flush);
             }
-            SendResult.Builder r = SendResult.newBuilder().setId(id).setBytes(bytes);
+            result.clear().setId(id).setBytes(bytes);
             if (error != null) {
-                r.setError(ErrorMapping.toProto(error));
+                result.setError(ErrorMapping.toProto(error));
             }
-            pending.addResults(r);
+            pending.addResults(result.build());
             pendingBytes += size;
         }
 

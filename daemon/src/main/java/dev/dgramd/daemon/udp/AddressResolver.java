@@ -69,10 +69,7 @@ public final class AddressResolver implements AutoCloseable {
      * ENOTFOUND (syscall getaddrinfo) when a name has no address of the family.
      */
     public CompletableFuture<InetAddress> resolve(String host, SocketConfig.Family family, String syscall, int port) {
-        InetAddress literal = parseLiteral(host);
-        if (literal instanceof Inet4Address v4 && family == SocketConfig.Family.IPV6 && host.indexOf(':') >= 0) {
-            literal = ipv4Mapped(v4); // "::ffff:a.b.c.d": udp6 reaches IPv4 through it, as in Node
-        }
+        InetAddress literal = literal(host, family);
         if (literal != null) {
             if (!matches(literal, family)) {
                 return CompletableFuture.failedFuture(DgramError.system(SystemError.EINVAL, syscall, host, port));
@@ -101,6 +98,24 @@ public final class AddressResolver implements AutoCloseable {
             result.completeExceptionally(DgramError.of("EAI_AGAIN", "getaddrinfo EAI_AGAIN " + host + " (too many lookups in flight)"));
         }
         return result;
+    }
+
+    /**
+     * The literal address {@code host} as a socket of {@code family} uses it (on udp6,
+     * "::ffff:a.b.c.d" is the IPv4-mapped IPv6 address), or null when it is not an IP literal.
+     * Never does I/O; it may be of the other family (which {@link #resolve} refuses).
+     */
+    static InetAddress literal(String host, SocketConfig.Family family) {
+        InetAddress literal = parseLiteral(host);
+        if (literal instanceof Inet4Address v4 && family == SocketConfig.Family.IPV6 && host.indexOf(':') >= 0) {
+            literal = ipv4Mapped(v4); // "::ffff:a.b.c.d": udp6 reaches IPv4 through it, as in Node
+        }
+        return literal;
+    }
+
+    /** True when {@code a} is an address a socket of {@code family} can use. */
+    static boolean usable(InetAddress a, SocketConfig.Family family) {
+        return matches(a, family);
     }
 
     /** {@code ::ffff:a.b.c.d} as an IPv6 address (the JDK reads that text as the IPv4 address). */

@@ -1,11 +1,14 @@
 package dev.dgramd.daemon.udp;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.epoll.EpollChannelOption;
@@ -52,6 +55,11 @@ public final class UdpSocket {
     private static final int RECEIVE_BUFFER = 65_536;
     /** Datagrams one recvmmsg(2) call may return (epoll); each gets room for the largest payload. */
     private static final int DATAGRAMS_PER_READ = 16;
+    /**
+     * Datagrams read per readiness event, at most (up to four recvmmsg calls): they become one
+     * event batch, so under load fewer, larger batches go out; a lone datagram still goes at once.
+     */
+    private static final int DATAGRAMS_PER_WAKEUP = 4 * DATAGRAMS_PER_READ;
     private static final DatagramTap[] NO_TAPS = {};
 
     /** A datagram to send; {@code data} is released by the socket. Port 0 and address null: the connected peer. */
@@ -105,6 +113,10 @@ public final class UdpSocket {
     private int lookups;
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
     private volatile DatagramTap[] taps = NO_TAPS; // written on the loop; volatile for tapCount()
+    // The last literal destination of send(), parsed (event-loop confined).
+    private String lastTargetHost;
+    private int lastTargetPort = -1;
+    private InetSocketAddress lastTarget;
 
     UdpSocket(String id, SocketConfig config, DatagramChannel channel, AddressResolver resolver,
               SocketObserver observer, Consumer<UdpSocket> onClosed, SocketCounters counters, SocketGuard guard) {
@@ -122,7 +134,8 @@ public final class UdpSocket {
         if (channel.config().setOption(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxPayload)) {
             // epoll: recvmmsg reads up to DATAGRAMS_PER_READ datagrams per system call
             channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR,
-                    new FixedRecvByteBufAllocator(maxPayload * DATAGRAMS_PER_READ));
+                    new FixedRecvByteBufAllocator(maxPayload * DATAGRAMS_PER_READ)
+                            .maxMessagesPerRead(DATAGRAMS_PER_WAKEUP));
         } else {
             channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER));
         }
@@ -143,6 +156,11 @@ public final class UdpSocket {
     /** The event loop that owns this socket. */
     public EventLoop eventLoop() {
         return loop;
+    }
+
+    /** The allocator of the socket's channel: for {@link Outgoing} payloads in the buffers it writes best. */
+    public ByteBufAllocator alloc() {
+        return channel.alloc();
     }
 
     /** This socket's traffic counters, readable from any thread. */
@@ -434,6 +452,11 @@ public final class UdpSocket {
             return true;
         }
         String host = isEmpty(d.address()) ? config.family().loopback() : d.address();
+        InetSocketAddress literal = literalTarget(host, d.port());
+        if (literal != null) {
+            write(d, literal, done);
+            return true;
+        }
         CompletableFuture<InetAddress> target = resolver.resolve(host, config.family(), "send", d.port());
         if (target.isDone() && !target.isCompletedExceptionally()) {
             write(d, new InetSocketAddress(target.join(), d.port()), done);
@@ -454,6 +477,25 @@ public final class UdpSocket {
             settle(null);
         });
         return false;
+    }
+
+    /**
+     * The destination {@code host}:{@code port} when {@code host} is an IP literal of the socket's
+     * family, else null (a name to look up, or an error {@code resolve} reports). The last one is
+     * kept: a flow to one peer parses its address once, not per datagram.
+     */
+    private InetSocketAddress literalTarget(String host, int port) {
+        if (port == lastTargetPort && host.equals(lastTargetHost)) {
+            return lastTarget;
+        }
+        InetAddress address = AddressResolver.literal(host, config.family());
+        if (address == null || !AddressResolver.usable(address, config.family())) {
+            return null;
+        }
+        lastTargetHost = host;
+        lastTargetPort = port;
+        lastTarget = new InetSocketAddress(address, port);
+        return lastTarget;
     }
 
     private DgramError validate(Outgoing d) {
@@ -500,23 +542,78 @@ public final class UdpSocket {
             return;
         }
         byte[] copy = taps.length == 0 ? null : ByteBufUtil.getBytes(d.data()); // for the taps, if any
-        channel.write(new DatagramPacket(d.data(), to)).addListener(f -> {
-            if (f.isSuccess()) {
-                counters.sent(size);
-                if (copy != null) {
-                    tapped(DatagramTap.Direction.SENT, to, copy);
-                }
-                done.done(d.id(), size, null, size);
-            } else {
-                counters.sendFailed();
-                DgramError e = f.cause() instanceof DgramError de ? de
-                        : DgramError.system(SystemError.of(f.cause()), "send", Addresses.text(to.getAddress()), to.getPort());
-                if (d.emitError()) {
-                    emit(new SocketEvent.Error(e));
-                }
-                done.done(d.id(), 0, e, size);
+        channel.write(new DatagramPacket(d.data(), to), new Sent(d, to, done, size, copy));
+    }
+
+    /**
+     * A datagram's write promise that completes the send itself when the channel completes it:
+     * no listener to allocate and notify per datagram. On the event loop, as every write.
+     */
+    private final class Sent extends DefaultChannelPromise {
+        private final Outgoing d;
+        private final InetSocketAddress to;
+        private final SendCompletion done;
+        private final int size;
+        private final byte[] copy;
+
+        Sent(Outgoing d, InetSocketAddress to, SendCompletion done, int size, byte[] copy) {
+            super(channel, loop);
+            this.d = d;
+            this.to = to;
+            this.done = done;
+            this.size = size;
+            this.copy = copy;
+        }
+
+        @Override
+        public ChannelPromise setSuccess(Void result) {
+            super.setSuccess(result);
+            succeeded();
+            return this;
+        }
+
+        @Override
+        public boolean trySuccess(Void result) {
+            if (!super.trySuccess(result)) {
+                return false;
             }
-        });
+            succeeded();
+            return true;
+        }
+
+        @Override
+        public ChannelPromise setFailure(Throwable cause) {
+            super.setFailure(cause);
+            failed(cause);
+            return this;
+        }
+
+        @Override
+        public boolean tryFailure(Throwable cause) {
+            if (!super.tryFailure(cause)) {
+                return false;
+            }
+            failed(cause);
+            return true;
+        }
+
+        private void succeeded() {
+            counters.sent(size);
+            if (copy != null) {
+                tapped(DatagramTap.Direction.SENT, to, copy);
+            }
+            done.done(d.id(), size, null, size);
+        }
+
+        private void failed(Throwable cause) {
+            counters.sendFailed();
+            DgramError e = cause instanceof DgramError de ? de
+                    : DgramError.system(SystemError.of(cause), "send", Addresses.text(to.getAddress()), to.getPort());
+            if (d.emitError()) {
+                emit(new SocketEvent.Error(e));
+            }
+            done.done(d.id(), 0, e, size);
+        }
     }
 
     /**
