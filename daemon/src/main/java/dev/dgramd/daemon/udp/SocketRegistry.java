@@ -31,7 +31,6 @@ public final class SocketRegistry implements AutoCloseable {
     private final AddressResolver resolver = new AddressResolver();
     private final SecureRandom random = new SecureRandom();
     private final Map<String, UdpSocket> open = new ConcurrentHashMap<>();
-    private final Map<String, String> owners = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> owned = new ConcurrentHashMap<>();
     private final Map<String, String> recentlyClosed = Collections.synchronizedMap( // id -> owner
             new LinkedHashMap<>(64, 0.75f, false) {
@@ -76,9 +75,8 @@ public final class SocketRegistry implements AutoCloseable {
                 return;
             }
             UdpSocket.Context context = new UdpSocket.Context(id, channel.eventLoop());
-            UdpSocket socket = new UdpSocket(id, config, channel, resolver, observer.apply(context), this::closed,
-                    new SocketCounters(totals), guard.apply(context));
-            owners.put(id, owner);
+            UdpSocket socket = new UdpSocket(id, owner, config, channel, resolver, observer.apply(context),
+                    this::closed, new SocketCounters(totals), guard.apply(context));
             open.put(id, socket);
             totals.socketsCreated.increment();
             SocketLog.debug(log, id, "socket {} created ({})", id, config.family().nodeName());
@@ -95,12 +93,13 @@ public final class SocketRegistry implements AutoCloseable {
     /** The open socket {@code id} if {@code owner} owns it, or null (the same as for an id never seen). */
     public UdpSocket get(String id, String owner) {
         UdpSocket socket = get(id);
-        return socket != null && owner.equals(owners.get(id)) ? socket : null;
+        return socket != null && owner.equals(socket.owner()) ? socket : null;
     }
 
     /** The owner of open socket {@code id}, or null. */
     public String owner(String id) {
-        return id == null ? null : owners.get(id);
+        UdpSocket socket = get(id);
+        return socket == null ? null : socket.owner();
     }
 
     /** True when {@code id} names a socket closed not long ago. */
@@ -144,12 +143,9 @@ public final class SocketRegistry implements AutoCloseable {
     }
 
     private void closed(UdpSocket socket) {
-        String owner = owners.remove(socket.id());
-        recentlyClosed.put(socket.id(), owner == null ? "" : owner);
+        recentlyClosed.put(socket.id(), socket.owner());
         open.remove(socket.id());
-        if (owner != null) {
-            owned.get(owner).decrementAndGet();
-        }
+        owned.get(socket.owner()).decrementAndGet();
         totals.socketsClosed.increment();
         SocketLog.debug(log, socket.id(), "socket {} closed", socket.id());
     }

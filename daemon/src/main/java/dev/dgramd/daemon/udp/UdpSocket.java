@@ -91,6 +91,7 @@ public final class UdpSocket {
     }
 
     private final String id;
+    private final String owner;
     private final SocketConfig config;
     private final DatagramChannel channel;
     private final EventLoop loop;
@@ -118,9 +119,10 @@ public final class UdpSocket {
     private int lastTargetPort = -1;
     private InetSocketAddress lastTarget;
 
-    UdpSocket(String id, SocketConfig config, DatagramChannel channel, AddressResolver resolver,
+    UdpSocket(String id, String owner, SocketConfig config, DatagramChannel channel, AddressResolver resolver,
               SocketObserver observer, Consumer<UdpSocket> onClosed, SocketCounters counters, SocketGuard guard) {
         this.id = id;
+        this.owner = owner;
         this.config = config;
         this.channel = channel;
         this.loop = channel.eventLoop();
@@ -146,6 +148,11 @@ public final class UdpSocket {
     /** The socket's id, unique within its registry. */
     public String id() {
         return id;
+    }
+
+    /** The principal that owns the socket (the one that created it). */
+    public String owner() {
+        return owner;
     }
 
     /** The options it was created with. */
