@@ -27,10 +27,11 @@ final class ErrorMapping {
 
     /** The Node error behind {@code failure}; an unexpected failure becomes EIO (and is logged). */
     static DgramError unwrap(Throwable failure) {
-        Throwable t = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-        if (t instanceof DgramError e) {
+        DgramError e = DgramError.causeOf(failure);
+        if (e != null) {
             return e;
         }
+        Throwable t = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
         log.warn("unexpected failure", t);
         return DgramError.system(SystemError.of(t), "unknown", null, 0);
     }

@@ -45,9 +45,8 @@ public final class Enforcer {
 
     /** Logs an audit line when {@code failure} of {@code op} is a policy or quota refusal; else does nothing. */
     public void audit(String principal, String socketId, String op, Throwable failure) {
-        Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-                ? failure.getCause() : failure;
-        if (t instanceof DgramError e && e.refusal() != null) {
+        DgramError e = DgramError.causeOf(failure);
+        if (e != null && e.refusal() != null) {
             createLimiters.computeIfAbsent(principal, p -> new AuditLimiter())
                     .log(principal, socketId, op, e, System.nanoTime());
         }

@@ -1,5 +1,7 @@
 package dev.dgramd.daemon.udp;
 
+import java.util.concurrent.CompletionException;
+
 /**
  * A failure with Node.js's error fields: {@code code}, {@code errno}, {@code syscall},
  * {@code address}, {@code port}. The message follows Node's format, for example
@@ -61,6 +63,15 @@ public final class DgramError extends RuntimeException {
                                      String rule) {
         return new DgramError(error.name(), error.errno(), syscall, address, port,
                 systemMessage(error, syscall, address, port) + " (policy: " + rule + ")", refusal, rule);
+    }
+
+    /**
+     * The DgramError that {@code failure} is, or that it wraps as a {@link CompletionException}'s
+     * cause (how a failed {@code CompletableFuture} of a socket operation reports it); null otherwise.
+     */
+    public static DgramError causeOf(Throwable failure) {
+        Throwable t = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        return t instanceof DgramError e ? e : null;
     }
 
     private static String systemMessage(SystemError error, String syscall, String address, int port) {
