@@ -45,6 +45,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.HashSet;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -268,7 +269,10 @@ class FuzzTest {
             tally("SendStream(cancelled)", (Throwable) null);
         } else {
             tally("SendStream", outcome.failure);
-            assertThat(outcome.failure).as("SendStream with %d batches ends OK", batches.size()).isNull();
+            if (outcome.failure != null) {
+                fail("SendStream with %d batches failed (%s); unanswered: %s", batches.size(), outcome.failure,
+                        unanswered(outcome, batches));
+            }
             Map<Long, Integer> answered = new HashMap<>();
             for (SendResultBatch rb : outcome.results) {
                 for (SendResult r : rb.getResultsList()) {
@@ -818,6 +822,26 @@ class FuzzTest {
     }
 
     /** What a SendStream call gave back. */
+    /** The datagrams of {@code batches} that got no result, grouped as "socket id: address:port xN". */
+    private static Map<String, Long> unanswered(StreamOutcome outcome, List<SendBatch> batches) {
+        Set<Long> answered = new HashSet<>();
+        synchronized (outcome.results) {
+            for (SendResultBatch rb : outcome.results) {
+                rb.getResultsList().forEach(r -> answered.add(r.getId()));
+            }
+        }
+        Map<String, Long> missing = new TreeMap<>();
+        for (SendBatch b : batches) {
+            for (OutboundDatagram d : b.getDatagramsList()) {
+                if (!answered.contains(d.getId())) {
+                    missing.merge(abbreviate(b.getSocketId()) + ": " + abbreviate(d.getAddress()) + ":" + d.getPort()
+                            + " (" + d.getData().size() + " B)", 1L, Long::sum);
+                }
+            }
+        }
+        return missing;
+    }
+
     static final class StreamOutcome {
         final List<SendResultBatch> results = Collections.synchronizedList(new ArrayList<>());
         final CompletableFuture<Void> done = new CompletableFuture<>();

@@ -160,6 +160,38 @@ class SendStreamTest extends DaemonTestBase {
         events.done().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 
+    /**
+     * A long queue behind a name lookup, of sends whose address fails at once (an IPv6 literal on a
+     * udp4 socket: EINVAL without a lookup). Each was answered inside the answer of the one before,
+     * so 20,000 of them overflowed the event loop's stack and the rest of the queue was never
+     * answered (FuzzTest found it: a SendStream that never ended).
+     */
+    @Test
+    void aLongQueueOfSendsThatFailAtOnceIsAnsweredInOrder() throws Exception {
+        DatagramSocket peer = peer("127.0.0.1");
+        String socket = create(SocketType.UDP4);
+        int failing = 20_000;
+        SendBatch.Builder batch = SendBatch.newBuilder().setSocketId(socket);
+        batch.addDatagrams(datagram(0, peer.getLocalPort()).toBuilder().setAddress("localhost")); // a lookup
+        for (int i = 1; i <= failing; i++) {
+            batch.addDatagrams(OutboundDatagram.newBuilder().setId(i).setData(ByteString.copyFrom(new byte[1]))
+                    .setPort(peer.getLocalPort()).setAddress("[::1]"));
+        }
+        batch.addDatagrams(datagram(failing + 1, peer.getLocalPort()));
+        SendStreamClient client = SendStreamClient.start(List.of(batch.build()));
+        client.done().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+
+        assertThat(client.results()).hasSize(failing + 2);
+        assertThat(client.results().get(0L).hasError()).as("%s", client.results().get(0L)).isFalse();
+        for (long id = 1; id <= failing; id++) {
+            assertThat(client.results().get(id).getError().getCode()).as("error of %d", id).isEqualTo("EINVAL");
+        }
+        assertThat(client.results().get(failing + 1L).hasError()).isFalse();
+        // In order: the datagram before the queue, then the one after it.
+        assertThat(ByteBuffer.wrap(receive(peer).getData()).getLong()).isEqualTo(0L);
+        assertThat(ByteBuffer.wrap(receive(peer).getData()).getLong()).isEqualTo(failing + 1L);
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private int bind(String socket) {

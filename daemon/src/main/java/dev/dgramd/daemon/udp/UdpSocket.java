@@ -25,6 +25,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -465,13 +466,27 @@ public final class UdpSocket {
             return true;
         }
         CompletableFuture<InetAddress> target = resolver.resolve(host, config.family(), "send", d.port());
-        if (target.isDone() && !target.isCompletedExceptionally()) {
-            write(d, new InetSocketAddress(target.join(), d.port()), done);
+        if (target.isDone()) {
+            // Answered at once (a literal of the other family, text no resolver could answer): no
+            // lookup to wait for, so nothing to settle. Settling here would recurse once per queued
+            // send and overflow the stack on a long queue.
+            InetAddress address;
+            try {
+                address = target.join();
+            } catch (CompletionException e) {
+                DgramError error = DgramError.causeOf(e);
+                failSend(d, error != null ? error
+                        : DgramError.system(SystemError.of(e.getCause()), "getaddrinfo", null, 0), done);
+                return false;
+            }
+            write(d, new InetSocketAddress(address, d.port()), done);
             return true;
         }
         // A name lookup: later sends (and a close) wait for it, so datagrams leave in the order given.
+        // Its answer is always taken in a task of its own, so the settle below never nests in one
+        // that is running.
         lookups++;
-        whenResolved(target, (address, error) -> {
+        target.whenComplete((v, e) -> loop.execute(() -> complete(target, (address, error) -> {
             lookups--;
             if (error != null) {
                 failSend(d, error, done);
@@ -482,7 +497,7 @@ public final class UdpSocket {
                 channel.flush();
             }
             settle(null);
-        });
+        })));
         return false;
     }
 
