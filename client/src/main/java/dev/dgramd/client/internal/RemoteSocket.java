@@ -763,9 +763,15 @@ public final class RemoteSocket {
         long droppedMessages;
         long droppedErrors;
         int count;
-        byte[][] data = new byte[16][];
-        RemoteInfo[] rinfo = new RemoteInfo[16];
-        SocketEvent[] other = new SocketEvent[16];
+        byte[][] data;
+        RemoteInfo[] rinfo;
+        SocketEvent[] other;
+
+        Decoded(int expected) {
+            data = new byte[expected][];
+            rinfo = new RemoteInfo[expected];
+            other = new SocketEvent[expected];
+        }
 
         /** Events in the batch. */
         public int count() {
@@ -784,9 +790,9 @@ public final class RemoteSocket {
 
         private int add() {
             if (count == data.length) {
-                data = Arrays.copyOf(data, count * 2);
-                rinfo = Arrays.copyOf(rinfo, count * 2);
-                other = Arrays.copyOf(other, count * 2);
+                data = Arrays.copyOf(data, Math.max(4, count * 2));
+                rinfo = Arrays.copyOf(rinfo, data.length);
+                other = Arrays.copyOf(other, data.length);
             }
             return count++;
         }
@@ -827,7 +833,8 @@ public final class RemoteSocket {
          * the previous 'message' is that one again. On the transport thread, one batch at a time.
          */
         public Decoded decode(byte[] buf, int pos, int end) throws IOException {
-            Decoded batch = new Decoded();
+            // sized for small datagrams (an event costs about 30 bytes more than its payload)
+            Decoded batch = new Decoded(Math.max(4, Math.min(1024, (end - pos) / 64)));
             SendPipeline.Wire.Reader in = new SendPipeline.Wire.Reader(buf, pos, end);
             while (in.more()) {
                 int tag = in.tag();
