@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  */
 final class SendPipeline {
     private static final Logger log = LoggerFactory.getLogger(SendPipeline.class);
-    private static final int MAX_BATCH_DATAGRAMS = 64;
+    private static final int MAX_BATCH_DATAGRAMS = 256;
     private static final int MAX_BATCH_BYTES = 256 * 1024;
     private static final int MAX_BATCHES_IN_FLIGHT = 2;
 
