@@ -124,7 +124,7 @@ public final class RemoteSocket {
         }
 
         /** On the listener thread. */
-        void notify(DgramException e, int sentBytes) {
+        void report(DgramException e, int sentBytes) {
             if (e != null && onFailure != null) {
                 onFailure.run();
             }
@@ -170,7 +170,7 @@ public final class RemoteSocket {
     private boolean closeRequested; // guarded by this
     private boolean finished; // guarded by this
     private volatile ClientCallStreamObserver<EventsRequest> eventsCall;
-    private int requestEvery = 1; // set by start()
+    private final int requestEvery;
     private int unrequested; // batches consumed and not yet asked for again; listener thread only
     private final EventDecoder decoder = new EventDecoder();
 
@@ -182,6 +182,7 @@ public final class RemoteSocket {
         this.core = core;
         this.id = id;
         this.idUtf8 = SendPipeline.Wire.utf8(id);
+        this.requestEvery = Math.max(1, core.eventBatchesInFlight() / 2);
         this.executor = new SerialExecutor(core.listenerPool());
     }
 
@@ -199,7 +200,6 @@ public final class RemoteSocket {
     public void start(Events events) {
         this.events = events;
         int inFlight = core.eventBatchesInFlight();
-        requestEvery = Math.max(1, inFlight / 2);
         MethodDescriptor<EventsRequest, Decoded> method = DgramGrpc.getEventsMethod()
                 .toBuilder(DgramGrpc.getEventsMethod().getRequestMarshaller(), new BatchMarshaller()).build();
         DgramGrpc.DgramStub stub = core.stub();
@@ -443,8 +443,9 @@ public final class RemoteSocket {
         }
         if (gone) {
             core.pipeline().release(size);
-            if (op.needsDispatch(Errors.notRunning())) {
-                executor.execute(() -> op.notify(Errors.notRunning(), 0));
+            DgramException e = Errors.notRunning();
+            if (op.needsDispatch(e)) {
+                executor.execute(() -> op.report(e, 0));
             }
             return;
         }
@@ -478,7 +479,7 @@ public final class RemoteSocket {
         }
         pump();
         if (op.needsDispatch(error)) {
-            executor.execute(() -> op.notify(error, bytes));
+            executor.execute(() -> op.report(error, bytes));
         }
     }
 
@@ -504,7 +505,7 @@ public final class RemoteSocket {
                 for (int i = from; i < to; i++) {
                     SendOp op = ops[i];
                     try {
-                        op.notify(op.error, op.sent);
+                        op.report(op.error, op.sent);
                     } catch (RuntimeException | Error e) {
                         log.warn("socket {}: send callback failed", id, e);
                     }
@@ -521,7 +522,7 @@ public final class RemoteSocket {
         }
         core.pipeline().release(op.bytes);
         if (op.needsDispatch(error)) {
-            executor.execute(() -> op.notify(error, 0));
+            executor.execute(() -> op.report(error, 0));
         }
     }
 
