@@ -574,8 +574,9 @@ public final class Socket implements AutoCloseable {
             throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
                     + "TypedArray, or DataView", null);
         }
+        byte[][] parts = msg.toArray(new byte[0][]); // one pass over what the list holds now
         long total = 0;
-        for (byte[] part : msg) {
+        for (byte[] part : parts) {
             if (part == null) {
                 throw Errors.invalidArgType("buffer list arguments", "of type string or an instance of "
                         + "Buffer, TypedArray, or DataView", msg);
@@ -587,7 +588,7 @@ public final class Socket implements AutoCloseable {
         }
         byte[] out = new byte[(int) total];
         int pos = 0;
-        for (byte[] part : msg) {
+        for (byte[] part : parts) {
             System.arraycopy(part, 0, out, pos, part.length);
             pos += part.length;
         }

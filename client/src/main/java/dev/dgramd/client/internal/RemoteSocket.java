@@ -125,7 +125,7 @@ public final class RemoteSocket {
         }
 
         /** On the listener thread. */
-        void notify(DgramException e, int sentBytes) {
+        void report(DgramException e, int sentBytes) {
             if (e != null && onFailure != null) {
                 onFailure.run();
             }
@@ -171,7 +171,7 @@ public final class RemoteSocket {
     private boolean closeRequested; // guarded by this
     private boolean finished; // guarded by this
     private volatile ClientCallStreamObserver<EventsRequest> eventsCall;
-    private int requestEvery = 1; // set by start()
+    private final int requestEvery;
     private int unrequested; // batches consumed and not yet asked for again; listener thread only
     private final EventDecoder decoder = new EventDecoder();
 
@@ -181,6 +181,7 @@ public final class RemoteSocket {
 
     RemoteSocket(ClientCore core) {
         this.core = core;
+        this.requestEvery = Math.max(1, core.eventBatchesInFlight() / 2);
         this.executor = new SerialExecutor(core.listenerPool());
     }
 
@@ -203,7 +204,6 @@ public final class RemoteSocket {
         this.events = events;
         CompletableFuture<String> created = new CompletableFuture<>();
         int inFlight = core.eventBatchesInFlight();
-        requestEvery = Math.max(1, inFlight / 2);
         MethodDescriptor<EventsRequest, Decoded> method = DgramGrpc.getEventsMethod()
                 .toBuilder(DgramGrpc.getEventsMethod().getRequestMarshaller(), new BatchMarshaller()).build();
         DgramGrpc.DgramStub stub = core.stub();
@@ -475,8 +475,9 @@ public final class RemoteSocket {
         }
         if (gone) {
             core.pipeline().release(size);
-            if (op.needsDispatch(Errors.notRunning())) {
-                executor.execute(() -> op.notify(Errors.notRunning(), 0));
+            DgramException e = Errors.notRunning();
+            if (op.needsDispatch(e)) {
+                executor.execute(() -> op.report(e, 0));
             }
             return;
         }
@@ -510,7 +511,7 @@ public final class RemoteSocket {
         }
         pump();
         if (op.needsDispatch(error)) {
-            executor.execute(() -> op.notify(error, bytes));
+            executor.execute(() -> op.report(error, bytes));
         }
     }
 
@@ -536,7 +537,7 @@ public final class RemoteSocket {
                 for (int i = from; i < to; i++) {
                     SendOp op = ops[i];
                     try {
-                        op.notify(op.error, op.sent);
+                        op.report(op.error, op.sent);
                     } catch (RuntimeException | Error e) {
                         log.warn("socket {}: send callback failed", id, e);
                     }
@@ -553,7 +554,7 @@ public final class RemoteSocket {
         }
         core.pipeline().release(op.bytes);
         if (op.needsDispatch(error)) {
-            executor.execute(() -> op.notify(error, 0));
+            executor.execute(() -> op.report(error, 0));
         }
     }
 
@@ -796,9 +797,15 @@ public final class RemoteSocket {
         long droppedMessages;
         long droppedErrors;
         int count;
-        byte[][] data = new byte[16][];
-        RemoteInfo[] rinfo = new RemoteInfo[16];
-        SocketEvent[] other = new SocketEvent[16];
+        byte[][] data;
+        RemoteInfo[] rinfo;
+        SocketEvent[] other;
+
+        Decoded(int expected) {
+            data = new byte[expected][];
+            rinfo = new RemoteInfo[expected];
+            other = new SocketEvent[expected];
+        }
 
         /** Events in the batch. */
         public int count() {
@@ -817,9 +824,9 @@ public final class RemoteSocket {
 
         private int add() {
             if (count == data.length) {
-                data = Arrays.copyOf(data, count * 2);
-                rinfo = Arrays.copyOf(rinfo, count * 2);
-                other = Arrays.copyOf(other, count * 2);
+                data = Arrays.copyOf(data, Math.max(4, count * 2));
+                rinfo = Arrays.copyOf(rinfo, data.length);
+                other = Arrays.copyOf(other, data.length);
             }
             return count++;
         }
@@ -860,7 +867,8 @@ public final class RemoteSocket {
          * the previous 'message' is that one again. On the transport thread, one batch at a time.
          */
         public Decoded decode(byte[] buf, int pos, int end) throws IOException {
-            Decoded batch = new Decoded();
+            // sized for small datagrams (an event costs about 30 bytes more than its payload)
+            Decoded batch = new Decoded(Math.max(4, Math.min(1024, (end - pos) / 64)));
             SendPipeline.Wire.Reader in = new SendPipeline.Wire.Reader(buf, pos, end);
             while (in.more()) {
                 int tag = in.tag();

@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  */
 final class SendPipeline {
     private static final Logger log = LoggerFactory.getLogger(SendPipeline.class);
-    private static final int MAX_BATCH_DATAGRAMS = 64;
+    private static final int MAX_BATCH_DATAGRAMS = 256;
     private static final int MAX_BATCH_BYTES = 256 * 1024;
     private static final int MAX_BATCHES_IN_FLIGHT = 2;
 
@@ -420,17 +420,22 @@ final class SendPipeline {
 
     /** A SendResultBatch as read: the results' ids, bytes and errors (null when none failed). */
     static final class Results {
-        long[] ids = new long[16];
-        int[] bytes = new int[16];
+        long[] ids;
+        int[] bytes;
         dev.dgramd.proto.v1.Error[] errors;
         int count;
 
+        Results(int expected) {
+            ids = new long[expected];
+            bytes = new int[expected];
+        }
+
         private int add(long id) {
             if (count == ids.length) {
-                ids = Arrays.copyOf(ids, count * 2);
-                bytes = Arrays.copyOf(bytes, count * 2);
+                ids = Arrays.copyOf(ids, Math.max(4, count * 2));
+                bytes = Arrays.copyOf(bytes, ids.length);
                 if (errors != null) {
-                    errors = Arrays.copyOf(errors, count * 2);
+                    errors = Arrays.copyOf(errors, ids.length);
                 }
             }
             ids[count] = id;
@@ -447,7 +452,7 @@ final class SendPipeline {
 
         /** Decodes a SendResultBatch; unknown fields are skipped. */
         static Results decode(byte[] buf, int pos, int end) throws IOException {
-            Results r = new Results();
+            Results r = new Results(Math.max(4, Math.min(1024, (end - pos) / 8))); // a result: ~9 bytes
             Wire.Reader in = new Wire.Reader(buf, pos, end);
             while (in.more()) {
                 int tag = in.tag();

@@ -221,11 +221,16 @@ final class EventStream implements SocketObserver {
     private ByteString lastSenderText;
     private ByteString lastSenderFamily;
     private RemoteInfo lastRinfo;
-    private final dev.dgramd.proto.v1.SocketEvent.Builder eventBuilder = dev.dgramd.proto.v1.SocketEvent.newBuilder();
-    private final Message.Builder messageBuilder = Message.newBuilder();
+    // Made at the first 'message': a socket that never receives one (most of 10,000) holds none.
+    private dev.dgramd.proto.v1.SocketEvent.Builder eventBuilder;
+    private Message.Builder messageBuilder;
 
     private dev.dgramd.proto.v1.SocketEvent toProto(SocketEvent e) {
         if (e instanceof SocketEvent.Message m) {
+            if (eventBuilder == null) {
+                eventBuilder = dev.dgramd.proto.v1.SocketEvent.newBuilder();
+                messageBuilder = Message.newBuilder();
+            }
             ByteString data = UnsafeByteOperations.unsafeWrap(m.data()); // the event owns the array
             return eventBuilder.clear().setMessage(messageBuilder.clear().setData(data)
                     .setRinfo(rinfo(m.sender(), m.data().length))).build();

@@ -1,5 +1,8 @@
 package dev.dgramd.daemon.grpc;
 
+import com.google.protobuf.ByteOutput;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.UdpSocket;
@@ -7,9 +10,6 @@ import dev.dgramd.proto.v1.OutboundDatagram;
 import dev.dgramd.proto.v1.SendBatch;
 import dev.dgramd.proto.v1.SendResult;
 import dev.dgramd.proto.v1.SendResultBatch;
-import com.google.protobuf.ByteOutput;
-import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.netty.buffer.ByteBuf;
@@ -160,13 +160,12 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
         private final EventLoop loop;
         private SendResultBatch.Builder pending;
         private long pendingBytes;
+        private final SendResult.Builder result = SendResult.newBuilder(); // reused: on the loop only
 
         Results(String socketId, EventLoop loop) {
             this.socketId = socketId;
             this.loop = loop;
         }
-
-        private final SendResult.Builder result = SendResult.newBuilder(); // reused: on the loop only
 
         @Override
         public void done(long id, int bytes, DgramError error, int size) {
