@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -249,12 +250,20 @@ class BindCloseConformanceTest extends DaemonFixture {
     @DisplayName("test-dgram-close-during-bind.js: close() during bind: 'close', and the bind callback never runs")
     void closeDuringBind() {
         Socket s = udp4();
-        CompletableFuture<Void> bindCallback = new CompletableFuture<>();
+        // Node's bind completes in a later tick, so close() in the same tick always comes first. Here
+        // the bind's answer may beat close() if this thread is descheduled between the two calls; a
+        // bind callback that ran before close() was called is that case, not a failure. What must
+        // never happen is a bind callback after close(), which is the usual order of things here.
+        AtomicBoolean closeCalled = new AtomicBoolean();
+        CompletableFuture<Boolean> bindCallback = new CompletableFuture<>();
         CompletableFuture<Void> closed = new CompletableFuture<>();
-        s.bind(() -> bindCallback.complete(null));
+        s.bind(() -> bindCallback.complete(closeCalled.get()));
+        closeCalled.set(true);
         s.close(() -> closed.complete(null));
         await(closed);
-        assertThat(bindCallback).isNotDone();
+        if (bindCallback.isDone()) {
+            assertThat(bindCallback.join()).as("the bind callback ran after close() was called").isFalse();
+        }
     }
 
     @Test
