@@ -178,13 +178,27 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
                         "Events takes socket_id or create, not both")));
                 return;
             }
+            BindRequest bind = request.hasBind() ? request.getBind() : null;
+            if (bind != null && (bind.getPort() < 0 || bind.getPort() > 65_535)) {
+                out.onError(ErrorMapping.toStatus(DgramError.badPort(">= 0 and < 65536", bind.getPort())));
+                return;
+            }
             create(request.getCreate()).whenComplete((socket, error) -> {
                 if (error != null) {
                     out.onError(ErrorMapping.toStatus(error));
-                } else {
-                    streams.get(socket.id()).attach(stream, socket.id());
+                    return;
+                }
+                streams.get(socket.id()).attach(stream, socket.id());
+                if (bind != null) {
+                    // 'listening' or 'error' reaches the stream as an event; nothing else to answer.
+                    socket.bind(bind.getPort(), bind.getAddress());
                 }
             });
+            return;
+        }
+        if (request.hasBind()) {
+            out.onError(ErrorMapping.toStatus(DgramError.of("ERR_INVALID_ARG_VALUE",
+                    "Events takes bind only with create")));
             return;
         }
         String id = request.getSocketId();

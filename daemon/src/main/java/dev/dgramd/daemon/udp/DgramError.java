@@ -124,7 +124,8 @@ public final class DgramError extends RuntimeException {
         return of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running");
     }
 
-    static DgramError badPort(String rule, long port) {
+    /** ERR_SOCKET_BAD_PORT: {@code port} breaks {@code rule}, as in "&gt;= 0 and &lt; 65536". */
+    public static DgramError badPort(String rule, long port) {
         return of("ERR_SOCKET_BAD_PORT", "Port should be " + rule + ". Received " + port + ".");
     }
 }
