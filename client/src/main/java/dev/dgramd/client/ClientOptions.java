@@ -45,8 +45,8 @@ public final class ClientOptions {
      * A bearer token for a daemon started with {@code --tokens-file}: every call carries the
      * metadata {@code authorization: Bearer <token>}. Without TLS the token crosses the connection
      * in clear text: fine on loopback or a Unix domain socket, visible to anyone on the path
-     * otherwise (use {@link #tls} there). A missing or unknown token fails the first call
-     * ({@link DgramClient#createSocket}) with {@value DgramException#ERR_DGRAMD_UNAUTHENTICATED}.
+     * otherwise (use {@link #tls} there). A missing or unknown token fails a socket's first call:
+     * it emits 'error' {@value DgramException#ERR_DGRAMD_UNAUTHENTICATED}, then 'close'.
      *
      * @throws IllegalArgumentException when the token is empty or has characters other than
      *     visible ASCII (no spaces)

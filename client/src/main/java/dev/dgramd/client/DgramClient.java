@@ -13,8 +13,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A connection to one dgramd daemon, and the factory of its sockets: the Java side of Node's
- * {@code dgram} module. Connecting is lazy (as gRPC's): an unreachable daemon shows at the first
- * {@link #createSocket}, which throws ERR_DGRAMD_UNAVAILABLE; so do a failed TLS handshake and
+ * {@code dgram} module. Connecting is lazy (as gRPC's), and so is a socket (as libuv's): an
+ * unreachable daemon shows at a socket's first call (bind, send, connect, ...), which makes the
+ * socket emit 'error' ERR_DGRAMD_UNAVAILABLE, then 'close'; so do a failed TLS handshake and
  * (ERR_DGRAMD_UNAUTHENTICATED) a refused token. See {@link ClientOptions} for TLS, tokens and
  * Unix domain sockets.
  *
@@ -92,12 +93,15 @@ public final class DgramClient implements AutoCloseable {
     }
 
     /**
-     * {@code dgram.createSocket(options, callback)}: creates the socket in the daemon (waiting for
-     * its answer) and opens its event stream. The socket is unbound.
+     * {@code dgram.createSocket(options, callback)}: an unbound socket. Returns at once: the daemon
+     * makes the socket with its first call (in the same call as the socket's first bind, when that
+     * comes first), as libuv makes the system socket at the first bind. A socket closed before any
+     * call never reaches the daemon. When the daemon cannot make it (unreachable, credentials
+     * refused, a policy quota such as EMFILE), that first call fails: the socket emits 'error'
+     * with the reason, then 'close'.
      *
      * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_SOCKET_BAD_BUFFER_SIZE (negative buffer
-     *     size), ERR_DGRAMD_UNAVAILABLE, ERR_DGRAMD_UNAUTHENTICATED, ERR_DGRAMD_TIMEOUT,
-     *     ERR_DGRAMD_CLIENT_CLOSED
+     *     size), ERR_DGRAMD_CLIENT_CLOSED
      */
     public Socket createSocket(SocketOptions options, MessageListener onMessage) {
         if (options == null || !("udp4".equals(options.type()) || "udp6".equals(options.type()))) {

@@ -35,14 +35,17 @@ import org.slf4j.LoggerFactory;
  * <p><b>Non-blocking like Node</b>: {@code bind}, {@code connect}, {@code send} and {@code close}
  * check their arguments and the socket's state at once, throwing {@link DgramException} with
  * Node's code, then return; system errors (EADDRINUSE, ENOTFOUND, ...) arrive later as 'error'
- * (or in the send callback). Operations reach the daemon in the order they were called.
+ * (or in the send callback). Operations reach the daemon in the order they were called; the
+ * first one also makes the socket there (bind, the usual first, in the same call).
  * Remote differences: {@code send} blocks while the client's window of unacknowledged sends is
  * full ({@link ClientOptions#maxPendingSendBytes}); the setters and getters that need an answer
  * ({@code setTTL}, {@code addMembership}, {@code getRecvBufferSize}, ...) wait for the daemon,
  * bounded by {@link ClientOptions#callTimeout} (else ERR_DGRAMD_TIMEOUT).
  *
  * <p>When the daemon goes away or closes the socket on its own, the socket emits 'error' with
- * code {@value DgramException#ERR_DGRAMD_UNAVAILABLE}, then 'close'.
+ * code {@value DgramException#ERR_DGRAMD_UNAVAILABLE}, then 'close'. When the daemon cannot
+ * make the socket at its first call (unreachable, credentials refused, a quota), the socket emits
+ * 'error' with the reason, then 'close'.
  *
  * <p>Thread-safe.
  */
@@ -75,6 +78,8 @@ public final class Socket implements AutoCloseable {
     private AddressInfo peerAddress; // guarded by lock
     private boolean implicitBind; // BINDING because send/connect/addMembership binds; guarded by lock
     private boolean reconciling; // an Address query checks an implicit bind; guarded by lock
+    /** BINDING by the call that creates the socket (EventsRequest.bind); guarded by lock. */
+    private boolean createdBinding;
 
     Socket(DgramClient client, ClientCore core, SocketOptions options, MessageListener onMessage) {
         this.client = client;
@@ -91,7 +96,7 @@ public final class Socket implements AutoCloseable {
         if (onMessage != null) {
             emitter.add("message", onMessage, false, false);
         }
-        this.remote = core.createSocket(req, new Events());
+        this.remote = core.newSocket(req, new Events());
     }
 
     /** {@code "udp4"} or {@code "udp6"}. */
@@ -186,9 +191,21 @@ public final class Socket implements AutoCloseable {
             emitter.add("error", onError[0], false, false);
             emitter.add("listening", onListening[0], false, false);
         }
-        BindRequest req = BindRequest.newBuilder().setSocketId(remote.id()).setPort(port)
-                .setAddress(address == null ? "" : address).setExclusive(exclusive).build();
-        remote.<dev.dgramd.proto.v1.BindResponse>callAsync("Bind", (stub, obs) -> stub.bind(req, obs),
+        BindRequest.Builder req = BindRequest.newBuilder().setPort(port)
+                .setAddress(address == null ? "" : address).setExclusive(exclusive);
+        synchronized (lock) {
+            createdBinding = true; // until the creation says otherwise
+        }
+        if (remote.start(req.build())) {
+            // The first operation: created and bound in one call; 'listening' or the bind's
+            // 'error' comes as an event (see Events).
+            return this;
+        }
+        synchronized (lock) {
+            createdBinding = false;
+        }
+        remote.<dev.dgramd.proto.v1.BindResponse>callAsync("Bind",
+                (stub, obs) -> stub.bind(req.setSocketId(remote.id()).build(), obs),
                 true, (resp, error, reported) -> {
                     synchronized (lock) {
                         if (bindState == BindState.BINDING) {
@@ -258,10 +275,10 @@ public final class Socket implements AutoCloseable {
         if (callback != null) {
             emitter.add("connect", callback, true, false);
         }
-        ConnectRequest req = ConnectRequest.newBuilder().setSocketId(remote.id()).setPort(port)
-                .setAddress(address == null ? "" : address).build();
+        ConnectRequest.Builder req = ConnectRequest.newBuilder().setPort(port)
+                .setAddress(address == null ? "" : address);
         remote.<dev.dgramd.proto.v1.ConnectResponse>callAsync("Connect",
-                (stub, obs) -> stub.connect(req, obs), false, (resp, error, reported) -> {
+                (stub, obs) -> stub.connect(req.setSocketId(remote.id()).build(), obs), false, (resp, error, reported) -> {
                     synchronized (lock) {
                         if (connectState == ConnectState.CONNECTING) {
                             if (error == null) {
@@ -301,8 +318,7 @@ public final class Socket implements AutoCloseable {
                 throw Errors.notRunning();
             }
         }
-        SocketRequest req = SocketRequest.newBuilder().setSocketId(remote.id()).build();
-        remote.<com.google.protobuf.Empty>call("Disconnect", (stub, obs) -> stub.disconnect(req, obs));
+        remote.<com.google.protobuf.Empty>call("Disconnect", (stub, obs) -> stub.disconnect(socketRequest(), obs));
         synchronized (lock) {
             connectState = ConnectState.DISCONNECTED;
             peerAddress = null;
@@ -691,8 +707,8 @@ public final class Socket implements AutoCloseable {
      */
     public void setBroadcast(boolean flag) {
         requireBound("setBroadcast");
-        SetFlagRequest req = SetFlagRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build();
-        remote.<com.google.protobuf.Empty>call("SetBroadcast", (stub, obs) -> stub.setBroadcast(req, obs));
+        remote.<com.google.protobuf.Empty>call("SetBroadcast", (stub, obs) -> stub.setBroadcast(
+                SetFlagRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build(), obs));
     }
 
     /**
@@ -704,9 +720,8 @@ public final class Socket implements AutoCloseable {
      */
     public int setTTL(int ttl) {
         requireBound("setTTL");
-        SetTtlRequest req = SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build();
-        return remote.<dev.dgramd.proto.v1.TtlResponse>call("SetTtl",
-                (stub, obs) -> stub.setTtl(req, obs)).getTtl();
+        return remote.<dev.dgramd.proto.v1.TtlResponse>call("SetTtl", (stub, obs) -> stub.setTtl(
+                SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build(), obs)).getTtl();
     }
 
     /**
@@ -718,9 +733,8 @@ public final class Socket implements AutoCloseable {
      */
     public int setMulticastTTL(int ttl) {
         requireBound("setMulticastTTL");
-        SetTtlRequest req = SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build();
-        return remote.<dev.dgramd.proto.v1.TtlResponse>call("SetMulticastTtl",
-                (stub, obs) -> stub.setMulticastTtl(req, obs)).getTtl();
+        return remote.<dev.dgramd.proto.v1.TtlResponse>call("SetMulticastTtl", (stub, obs) -> stub.setMulticastTtl(
+                SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build(), obs)).getTtl();
     }
 
     /**
@@ -731,9 +745,9 @@ public final class Socket implements AutoCloseable {
      */
     public boolean setMulticastLoopback(boolean flag) {
         requireBound("setMulticastLoopback");
-        SetFlagRequest req = SetFlagRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build();
         return remote.<dev.dgramd.proto.v1.FlagResponse>call("SetMulticastLoopback",
-                (stub, obs) -> stub.setMulticastLoopback(req, obs)).getFlag();
+                (stub, obs) -> stub.setMulticastLoopback(
+                        SetFlagRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build(), obs)).getFlag();
     }
 
     /**
@@ -749,9 +763,9 @@ public final class Socket implements AutoCloseable {
             throw Errors.invalidArgType("interfaceAddress", "of type string", null);
         }
         requireBound("setMulticastInterface");
-        SetMulticastInterfaceRequest req = SetMulticastInterfaceRequest.newBuilder()
-                .setSocketId(remote.id()).setInterfaceAddress(multicastInterface).build();
-        remote.<com.google.protobuf.Empty>call("SetMulticastInterface", (stub, obs) -> stub.setMulticastInterface(req, obs));
+        remote.<com.google.protobuf.Empty>call("SetMulticastInterface", (stub, obs) -> stub.setMulticastInterface(
+                SetMulticastInterfaceRequest.newBuilder().setSocketId(remote.id())
+                        .setInterfaceAddress(multicastInterface).build(), obs));
     }
 
     /** {@code socket.addMembership(multicastAddress)}: the system chooses the interface. */
@@ -767,8 +781,9 @@ public final class Socket implements AutoCloseable {
      *     EADDRINUSE (already joined), EADDRNOTAVAIL, ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public void addMembership(String multicastAddress, String multicastInterface) {
-        MembershipRequest req = membership(multicastAddress, multicastInterface);
-        remote.<com.google.protobuf.Empty>call("AddMembership", (stub, obs) -> stub.addMembership(req, obs));
+        MembershipRequest.Builder req = membership(multicastAddress, multicastInterface);
+        remote.<com.google.protobuf.Empty>call("AddMembership",
+                (stub, obs) -> stub.addMembership(req.setSocketId(remote.id()).build(), obs));
         boundImplicitly();
     }
 
@@ -784,8 +799,9 @@ public final class Socket implements AutoCloseable {
      *     ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public void dropMembership(String multicastAddress, String multicastInterface) {
-        MembershipRequest req = membership(multicastAddress, multicastInterface);
-        remote.<com.google.protobuf.Empty>call("DropMembership", (stub, obs) -> stub.dropMembership(req, obs));
+        MembershipRequest.Builder req = membership(multicastAddress, multicastInterface);
+        remote.<com.google.protobuf.Empty>call("DropMembership",
+                (stub, obs) -> stub.dropMembership(req.setSocketId(remote.id()).build(), obs));
     }
 
     /** {@code socket.addSourceSpecificMembership(sourceAddress, groupAddress)}. */
@@ -802,9 +818,9 @@ public final class Socket implements AutoCloseable {
      */
     public void addSourceSpecificMembership(String sourceAddress, String groupAddress,
             String multicastInterface) {
-        SourceSpecificMembershipRequest req = ssm(sourceAddress, groupAddress, multicastInterface);
+        SourceSpecificMembershipRequest.Builder req = ssm(sourceAddress, groupAddress, multicastInterface);
         remote.<com.google.protobuf.Empty>call("AddSourceSpecificMembership",
-                (stub, obs) -> stub.addSourceSpecificMembership(req, obs));
+                (stub, obs) -> stub.addSourceSpecificMembership(req.setSocketId(remote.id()).build(), obs));
         boundImplicitly();
     }
 
@@ -821,22 +837,23 @@ public final class Socket implements AutoCloseable {
      */
     public void dropSourceSpecificMembership(String sourceAddress, String groupAddress,
             String multicastInterface) {
-        SourceSpecificMembershipRequest req = ssm(sourceAddress, groupAddress, multicastInterface);
+        SourceSpecificMembershipRequest.Builder req = ssm(sourceAddress, groupAddress, multicastInterface);
         remote.<com.google.protobuf.Empty>call("DropSourceSpecificMembership",
-                (stub, obs) -> stub.dropSourceSpecificMembership(req, obs));
+                (stub, obs) -> stub.dropSourceSpecificMembership(req.setSocketId(remote.id()).build(), obs));
     }
 
-    private MembershipRequest membership(String multicastAddress, String multicastInterface) {
+    /** The request, but for the socket id (known once the daemon made the socket). */
+    private MembershipRequest.Builder membership(String multicastAddress, String multicastInterface) {
         requireOpen();
         if (multicastAddress == null || multicastAddress.isEmpty()) {
             throw Errors.missingArgs("multicastAddress");
         }
-        return MembershipRequest.newBuilder().setSocketId(remote.id())
-                .setMulticastAddress(multicastAddress)
-                .setInterfaceAddress(multicastInterface == null ? "" : multicastInterface).build();
+        return MembershipRequest.newBuilder().setMulticastAddress(multicastAddress)
+                .setInterfaceAddress(multicastInterface == null ? "" : multicastInterface);
     }
 
-    private SourceSpecificMembershipRequest ssm(String source, String group, String iface) {
+    /** The request, but for the socket id. */
+    private SourceSpecificMembershipRequest.Builder ssm(String source, String group, String iface) {
         requireOpen();
         if (source == null) {
             throw Errors.invalidArgType("sourceAddress", "of type string", null);
@@ -844,9 +861,8 @@ public final class Socket implements AutoCloseable {
         if (group == null) {
             throw Errors.invalidArgType("groupAddress", "of type string", null);
         }
-        return SourceSpecificMembershipRequest.newBuilder().setSocketId(remote.id())
-                .setSourceAddress(source).setGroupAddress(group)
-                .setInterfaceAddress(iface == null ? "" : iface).build();
+        return SourceSpecificMembershipRequest.newBuilder().setSourceAddress(source).setGroupAddress(group)
+                .setInterfaceAddress(iface == null ? "" : iface);
     }
 
     /**
@@ -895,12 +911,11 @@ public final class Socket implements AutoCloseable {
                 throw Errors.bufferSizeUnbound(which);
             }
         }
-        SocketRequest req = SocketRequest.newBuilder().setSocketId(remote.id()).build();
         BufferSizeResponse resp = "recv".equals(which)
                 ? remote.<BufferSizeResponse>call("GetRecvBufferSize",
-                        (stub, obs) -> stub.getRecvBufferSize(req, obs))
+                        (stub, obs) -> stub.getRecvBufferSize(socketRequest(), obs))
                 : remote.<BufferSizeResponse>call("GetSendBufferSize",
-                        (stub, obs) -> stub.getSendBufferSize(req, obs));
+                        (stub, obs) -> stub.getSendBufferSize(socketRequest(), obs));
         return resp.getSize();
     }
 
@@ -917,12 +932,13 @@ public final class Socket implements AutoCloseable {
         if (size == 0) {
             return;
         }
-        SetBufferSizeRequest req = SetBufferSizeRequest.newBuilder().setSocketId(remote.id())
-                .setSize(size).build();
+        SetBufferSizeRequest.Builder req = SetBufferSizeRequest.newBuilder().setSize(size);
         if ("recv".equals(which)) {
-            remote.<BufferSizeResponse>call("SetRecvBufferSize", (stub, obs) -> stub.setRecvBufferSize(req, obs));
+            remote.<BufferSizeResponse>call("SetRecvBufferSize",
+                    (stub, obs) -> stub.setRecvBufferSize(req.setSocketId(remote.id()).build(), obs));
         } else {
-            remote.<BufferSizeResponse>call("SetSendBufferSize", (stub, obs) -> stub.setSendBufferSize(req, obs));
+            remote.<BufferSizeResponse>call("SetSendBufferSize",
+                    (stub, obs) -> stub.setSendBufferSize(req.setSocketId(remote.id()).build(), obs));
         }
     }
 
@@ -1192,9 +1208,8 @@ public final class Socket implements AutoCloseable {
             }
             reconciling = true;
         }
-        SocketRequest req = SocketRequest.newBuilder().setSocketId(remote.id()).build();
         remote.<dev.dgramd.proto.v1.AddressInfo>callAsync("Address",
-                (stub, obs) -> stub.address(req, obs), false, (resp, error, reported) -> {
+                (stub, obs) -> stub.address(socketRequest(), obs), false, (resp, error, reported) -> {
                     synchronized (lock) {
                         reconciling = false;
                         if (bindState != BindState.BINDING || !implicitBind) {
@@ -1232,6 +1247,11 @@ public final class Socket implements AutoCloseable {
         });
     }
 
+    /** A SocketRequest naming this socket; once it exists in the daemon (in a call's start). */
+    private SocketRequest socketRequest() {
+        return SocketRequest.newBuilder().setSocketId(remote.id()).build();
+    }
+
     private void emitError(DgramException error) {
         if (!emitter.emit("error", false, error)) {
             log.warn("unhandled 'error' event on dgram socket {}", remote.id(), error);
@@ -1250,6 +1270,7 @@ public final class Socket implements AutoCloseable {
             synchronized (lock) {
                 bindState = BindState.BOUND;
                 implicitBind = false;
+                createdBinding = false;
                 localAddress = address;
                 updateKeepAlive();
                 suppress = closing;
@@ -1287,6 +1308,13 @@ public final class Socket implements AutoCloseable {
             synchronized (lock) {
                 if (closing) {
                     return;
+                }
+                if (createdBinding) {
+                    // Nothing else fails before the bind made with the socket: that bind failed,
+                    // and the listeners see the socket unbound, as in Node.
+                    createdBinding = false;
+                    bindState = BindState.UNBOUND;
+                    updateKeepAlive();
                 }
             }
             emitError(error);

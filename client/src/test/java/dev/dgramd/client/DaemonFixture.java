@@ -90,6 +90,22 @@ abstract class DaemonFixture {
     }
 
     /** Runs {@code call} and returns the DgramException it throws (fails if it does not). */
+    /**
+     * The 'error' of a new socket of {@code client} whose bind, its first call, the daemon cannot
+     * take (no daemon, refused credentials, ...); fails unless 'close' follows it.
+     */
+    static DgramException firstCallRefused(DgramClient client) {
+        Socket s = client.createSocket("udp4");
+        CompletableFuture<DgramException> error = new CompletableFuture<>();
+        CompletableFuture<Void> closed = new CompletableFuture<>();
+        s.on("error", error::complete);
+        s.on("close", () -> closed.complete(null));
+        s.bind(0, "127.0.0.1", () -> error.completeExceptionally(new AssertionError("the bind succeeded")));
+        DgramException e = await(error);
+        await(closed);
+        return e;
+    }
+
     static DgramException thrown(Runnable call) {
         try {
             call.run();

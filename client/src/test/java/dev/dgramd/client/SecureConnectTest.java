@@ -68,7 +68,7 @@ class SecureConnectTest {
     }
 
     @Test
-    @DisplayName("token: none at all fails createSocket with ERR_DGRAMD_UNAUTHENTICATED")
+    @DisplayName("token: none at all fails the first call with 'error' ERR_DGRAMD_UNAUTHENTICATED")
     void missingToken() throws IOException {
         daemon = Dgramd.start(tokenDaemon());
         dgram = DgramClient.connect(options().target(daemon.target()));
@@ -78,7 +78,7 @@ class SecureConnectTest {
     }
 
     @Test
-    @DisplayName("token: an unknown one fails createSocket with ERR_DGRAMD_UNAUTHENTICATED")
+    @DisplayName("token: an unknown one fails the first call with 'error' ERR_DGRAMD_UNAUTHENTICATED")
     void wrongToken() throws IOException {
         daemon = Dgramd.start(tokenDaemon());
         dgram = DgramClient.connect(options().target(daemon.target()).token("mallory-token-0123456789"));
@@ -200,7 +200,7 @@ class SecureConnectTest {
     }
 
     @Test
-    @DisplayName("UDS: no daemon at the path fails createSocket with ERR_DGRAMD_UNAVAILABLE")
+    @DisplayName("UDS: no daemon at the path fails the first call with 'error' ERR_DGRAMD_UNAVAILABLE")
     void unixDomainSocketNobodyHome() {
         dgram = DgramClient.connect(options().target("unix:" + dir.resolve("nobody.sock").toAbsolutePath()));
         assertThat(refused(dgram).code()).isEqualTo(DgramException.ERR_DGRAMD_UNAVAILABLE);
@@ -299,9 +299,12 @@ class SecureConnectTest {
         return new DgramdOptions().listen("127.0.0.1:0").tlsCert(SERVER_CERT).tlsKey(SERVER_KEY);
     }
 
-    /** The DgramException of the client's first createSocket, which must come within {@link #BOUND}. */
+    /**
+     * The 'error' of the client's first socket, whose bind is its first call to the daemon; it must
+     * come within {@link #BOUND}, and 'close' after it.
+     */
     private static DgramException refused(DgramClient client) {
-        return assertTimeoutPreemptively(BOUND, () -> DaemonFixture.thrown(() -> client.createSocket("udp4")));
+        return assertTimeoutPreemptively(BOUND, () -> DaemonFixture.firstCallRefused(client));
     }
 
     /** A socket bound on loopback sends a datagram to itself through the daemon and receives it. */

@@ -5,12 +5,11 @@ import dev.dgramd.client.DgramException;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
 import io.grpc.ManagedChannel;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,6 +26,8 @@ public final class ClientCore {
     private final ManagedChannel channel;
     private final DgramGrpc.DgramStub stub;
     private final ExecutorService listenerPool;
+    /** Bounds what has no gRPC deadline (a socket's creation); cancelled entries leave at once. */
+    private final ScheduledThreadPoolExecutor timer;
     private final SendPipeline pipeline;
     private final long callTimeoutMillis;
     private final int eventBatchesInFlight;
@@ -52,6 +53,14 @@ public final class ClientCore {
                     return t;
                 });
         this.listenerPool = pool;
+        this.timer = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "dgramd-timer-" + THREADS.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        timer.setRemoveOnCancelPolicy(true);
+        timer.setKeepAliveTime(30, TimeUnit.SECONDS);
+        timer.allowCoreThreadTimeOut(true);
         this.pipeline = new SendPipeline(stub, options.maxPendingSendBytes(),
                 options.maxPendingSendDatagrams());
     }
@@ -67,6 +76,11 @@ public final class ClientCore {
 
     DgramGrpc.DgramStub stubWithDeadline() {
         return stub.withDeadlineAfter(callTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Runs {@code task} in {@code millis} unless the returned future is cancelled first. */
+    ScheduledFuture<?> schedule(Runnable task, long millis) {
+        return timer.schedule(task, millis, TimeUnit.MILLISECONDS);
     }
 
     ExecutorService listenerPool() {
@@ -91,30 +105,11 @@ public final class ClientCore {
     }
 
     /**
-     * Creates a socket in the daemon and opens its event stream, {@code events} its listener
-     * (blocking until the daemon announced the socket, bounded by twice the call timeout).
-     *
-     * @throws DgramException the daemon's error, ERR_DGRAMD_UNAVAILABLE, ERR_DGRAMD_TIMEOUT
+     * A socket of this client, {@code events} its listener. Nothing reaches the daemon yet: its
+     * first operation creates it there ({@link RemoteSocket#start}).
      */
-    public RemoteSocket createSocket(CreateSocketRequest request, RemoteSocket.Events events) {
-        RemoteSocket socket = new RemoteSocket(this);
-        CompletableFuture<String> created = socket.create(request, events);
-        try {
-            created.get(2 * callTimeoutMillis, TimeUnit.MILLISECONDS);
-            return socket;
-        } catch (ExecutionException e) {
-            DgramException d = (DgramException) e.getCause();
-            throw new DgramException(d.code(), d.getMessage(), d.errno(), d.syscall(), d.address(),
-                    d.port(), d);
-        } catch (TimeoutException e) {
-            socket.cancelCreate();
-            throw Errors.timeout("CreateSocket");
-        } catch (InterruptedException e) {
-            socket.cancelCreate();
-            Thread.currentThread().interrupt();
-            throw new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
-                    "interrupted while creating a socket");
-        }
+    public RemoteSocket newSocket(CreateSocketRequest request, RemoteSocket.Events events) {
+        return new RemoteSocket(this, request, events);
     }
 
     /**
@@ -133,6 +128,7 @@ public final class ClientCore {
             Thread.currentThread().interrupt();
         }
         channel.shutdownNow();
+        timer.shutdownNow();
         // the pool is not shut down: the streams just cancelled still dispatch their 'close' on it;
         // its idle (daemon) threads end by themselves after 30 s
     }

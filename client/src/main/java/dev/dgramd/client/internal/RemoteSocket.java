@@ -4,6 +4,7 @@ import dev.dgramd.client.AddressInfo;
 import dev.dgramd.client.DgramException;
 import dev.dgramd.client.RemoteInfo;
 import dev.dgramd.client.SendCallback;
+import dev.dgramd.proto.v1.BindRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.EventsRequest;
@@ -24,6 +25,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -161,7 +163,7 @@ public final class RemoteSocket {
     private volatile Utf8 lastDestination = new Utf8("", NO_BYTES);
     private final SerialExecutor executor;
     private final AtomicLong dropped = new AtomicLong();
-    private Events events;
+    private final Events events;
 
     private final ArrayDeque<Object> ops = new ArrayDeque<>(); // SendOp | Barrier; guarded by this
     private Barrier inFlight; // guarded by this
@@ -179,8 +181,13 @@ public final class RemoteSocket {
     final ArrayDeque<SendOp> streamQueue = new ArrayDeque<>();
     boolean inReady;
 
-    RemoteSocket(ClientCore core) {
+    private final CreateSocketRequest createRequest;
+    private boolean started; // creation asked for (or made unnecessary by close()); guarded by this
+
+    RemoteSocket(ClientCore core, CreateSocketRequest request, Events events) {
         this.core = core;
+        this.createRequest = request;
+        this.events = events;
         this.requestEvery = Math.max(1, core.eventBatchesInFlight() / 2);
         this.executor = new SerialExecutor(core.listenerPool());
     }
@@ -196,19 +203,52 @@ public final class RemoteSocket {
     }
 
     /**
-     * Creates the socket and opens its event stream in one Events call (EventsRequest.create).
-     * Completes with the socket's id once the daemon announced it, or with the daemon's error
-     * (CreateSocket's); from then on {@code events} gets the socket's events.
+     * Creates the socket in the daemon, unless that was asked for already: the first of the
+     * socket's operations, in one Events call that also opens its event stream
+     * (EventsRequest.create), and binds it too when {@code bind} is not null (EventsRequest.bind:
+     * 'listening' or the bind's 'error' then comes as an event). Until the daemon announced the
+     * socket, later operations wait behind the creation, as behind any barrier. A creation that
+     * fails (or is not announced within twice the call timeout) finishes the socket: 'error' with
+     * the daemon's error (ERR_DGRAMD_UNAVAILABLE, ERR_DGRAMD_UNAUTHENTICATED, EMFILE, ...), then
+     * 'close'.
+     *
+     * @return true when this call started the creation (with {@code bind}, if given)
      */
-    CompletableFuture<String> create(CreateSocketRequest request, Events events) {
-        this.events = events;
-        CompletableFuture<String> created = new CompletableFuture<>();
+    public boolean start(BindRequest bind) {
+        Barrier b = new Barrier("CreateSocket", false);
+        synchronized (this) {
+            if (started) {
+                return false;
+            }
+            started = true;
+            // First in line: no operation was queued before creation was asked for.
+            ops.addFirst(b);
+        }
+        b.start = () -> open(b, bind);
+        pump();
+        return true;
+    }
+
+    private void open(Barrier creation, BindRequest bind) {
         int inFlight = core.eventBatchesInFlight();
         MethodDescriptor<EventsRequest, Decoded> method = DgramGrpc.getEventsMethod()
                 .toBuilder(DgramGrpc.getEventsMethod().getRequestMarshaller(), new BatchMarshaller()).build();
         DgramGrpc.DgramStub stub = core.stub();
         ClientCall<EventsRequest, Decoded> call = stub.getChannel().newCall(method, stub.getCallOptions());
-        ClientCalls.asyncServerStreamingCall(call, EventsRequest.newBuilder().setCreate(request).build(),
+        EventsRequest.Builder request = EventsRequest.newBuilder().setCreate(createRequest);
+        if (bind != null) {
+            request.setBind(bind);
+        }
+        CompletableFuture<Void> announced = new CompletableFuture<>();
+        // With a bind, the creation stays in flight until the bind's outcome: sends queued behind
+        // it then fail with the bind's error, as behind a Bind call. Transport thread only.
+        boolean[] bindPending = {bind != null};
+        ScheduledFuture<?> timeout = core.schedule(() -> {
+            if (failCreation(creation, announced, Errors.timeout("CreateSocket"))) {
+                call.cancel("createSocket timed out", null); // a socket made meanwhile is reaped as an orphan
+            }
+        }, 2 * core.callTimeoutMillis());
+        ClientCalls.asyncServerStreamingCall(call, request.build(),
                 new ClientResponseObserver<EventsRequest, Decoded>() {
                     @Override
                     public void beforeStart(ClientCallStreamObserver<EventsRequest> call) {
@@ -220,15 +260,37 @@ public final class RemoteSocket {
                     public void onNext(Decoded batch) {
                         if (id == null) {
                             if (batch.socketId == null) {
+                                timeout.cancel(false);
                                 eventsCall.cancel("no socket id in the first batch", null);
-                                created.completeExceptionally(new DgramException(
+                                failCreation(creation, announced, new DgramException(
                                         DgramException.ERR_DGRAMD_CALL_FAILED,
                                         "dgramd did not announce the created socket (a daemon too old?)"));
                                 return;
                             }
+                            if (!announced.complete(null)) {
+                                return; // given up already (timed out): the call is being cancelled
+                            }
+                            timeout.cancel(false);
                             idUtf8 = SendPipeline.Wire.utf8(batch.socketId);
                             id = batch.socketId;
-                            created.complete(id);
+                            if (!bindPending[0]) {
+                                barrierDone(creation, null); // the operations behind it go out now
+                            }
+                        }
+                        if (bindPending[0]) {
+                            DgramException bindError = null;
+                            for (int i = 0; i < batch.count && bindPending[0]; i++) {
+                                SocketEvent e = batch.other[i];
+                                if (e != null && e.getEventCase() == SocketEvent.EventCase.LISTENING) {
+                                    bindPending[0] = false;
+                                } else if (e != null && e.getEventCase() == SocketEvent.EventCase.ERROR) {
+                                    bindPending[0] = false;
+                                    bindError = Errors.fromProto(e.getError().getError());
+                                }
+                            }
+                            if (!bindPending[0]) {
+                                barrierDone(creation, bindError);
+                            }
                         }
                         onBatch(batch);
                     }
@@ -236,8 +298,10 @@ public final class RemoteSocket {
                     @Override
                     public void onError(Throwable t) {
                         DgramException e = Errors.fromRpc(t, id == null ? "CreateSocket" : "Events").exception();
-                        if (created.completeExceptionally(e)) {
-                            return; // the socket was never made: nothing to close
+                        if (id == null) {
+                            timeout.cancel(false);
+                            failCreation(creation, announced, e);
+                            return;
                         }
                         executor.execute(() -> finish(Errors.unavailable(
                                 "lost the connection to dgramd: " + e.getMessage(), e.getCause())));
@@ -245,23 +309,31 @@ public final class RemoteSocket {
 
                     @Override
                     public void onCompleted() {
-                        if (created.completeExceptionally(new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
-                                "CreateSocket answered nothing"))) {
+                        if (id == null) {
+                            timeout.cancel(false);
+                            failCreation(creation, announced, new DgramException(
+                                    DgramException.ERR_DGRAMD_CALL_FAILED, "CreateSocket answered nothing"));
                             return;
                         }
                         executor.execute(() -> finish(Errors.unavailable(
                                 "dgramd ended the socket's event stream without 'close'", null)));
                     }
                 });
-        return created;
     }
 
-    /** Gives up a creation that took too long: the daemon closes the socket, if it made one, as an orphan. */
-    void cancelCreate() {
-        ClientCallStreamObserver<EventsRequest> call = eventsCall;
-        if (call != null) {
-            call.cancel("createSocket timed out", null);
+    /**
+     * Creation failed with {@code error}: the socket finishes ('error', then 'close'). False when
+     * the socket was announced or failed already.
+     */
+    private boolean failCreation(Barrier creation, CompletableFuture<Void> announced, DgramException error) {
+        if (!announced.complete(null)) {
+            return false;
         }
+        executor.execute(() -> {
+            finish(error);
+            creation.done.complete(null);
+        });
+        return true;
     }
 
     /** Runs {@code task} on the socket's listener thread, after everything dispatched before. */
@@ -455,6 +527,7 @@ public final class RemoteSocket {
      */
     public void send(byte[] data, int port, String address, boolean emitError, SendCallback callback,
             Runnable onFailure) {
+        start(null);
         int size = data.length;
         core.pipeline().acquire(size);
         SendOp op = new SendOp(this, data, port, utf8(address), emitError, callback, onFailure);
@@ -639,6 +712,7 @@ public final class RemoteSocket {
     }
 
     private boolean enqueue(Barrier b) {
+        start(null);
         synchronized (this) {
             if (finished) {
                 return false;
@@ -762,8 +836,20 @@ public final class RemoteSocket {
      * anyway.
      */
     public void close() {
+        boolean made;
         synchronized (this) {
             closeRequested = true;
+            made = started;
+            started = true;
+        }
+        if (!made) {
+            // Never created in the daemon (no operation ever queued): nothing to tell it; 'close'
+            // follows on the listener thread, as in Node on the next tick.
+            synchronized (this) {
+                finished = true;
+            }
+            executor.execute(events::onClose);
+            return;
         }
         this.<dev.dgramd.proto.v1.CloseResponse>callAsync("Close",
                 (stub, obs) -> stub.close(SocketRequest.newBuilder().setSocketId(id).build(), obs),

@@ -1,0 +1,149 @@
+package dev.dgramd.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dgramd.daemon.Dgramd;
+import dev.dgramd.daemon.DgramdOptions;
+import dev.dgramd.daemon.policy.Policy;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * A socket reaches the daemon with its first call, as a libuv socket reaches the kernel with its
+ * first bind: createSocket sends nothing, a bind as the first call creates and binds in one call
+ * (no Bind call), and a socket closed before any call never reaches the daemon. Counted with the
+ * daemon's own metrics, read after 'close' (by then every call of the socket was answered).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FirstCallTest {
+    private static final String BIND = "method=\"dgramd.v1.Dgram/Bind\"";
+
+    private Dgramd daemon;
+    private DgramClient dgram;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @BeforeAll
+    void start() throws IOException {
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").metrics("127.0.0.1:0")
+                .policy(Policy.allowAll()));
+        dgram = DgramClient.connect(daemon.target());
+    }
+
+    @AfterAll
+    void stop() {
+        dgram.close();
+        daemon.close();
+    }
+
+    @Test
+    @DisplayName("a socket closed before any call emits 'close' and never reaches the daemon")
+    void closedBeforeAnyCall() throws Exception {
+        double created = metric("dgramd_sockets_opened_total", "");
+        Socket s = dgram.createSocket("udp4");
+        CompletableFuture<Void> closed = new CompletableFuture<>();
+        s.on("close", () -> closed.complete(null));
+        s.close();
+        DaemonFixture.await(closed);
+        assertThat(metric("dgramd_sockets_opened_total", "")).isEqualTo(created);
+        DaemonFixture.assertCode(s::bind, "ERR_SOCKET_DGRAM_NOT_RUNNING");
+    }
+
+    @Test
+    @DisplayName("bind as the first call: the socket is created and bound in one call, without a Bind call")
+    void bindFirst() throws Exception {
+        double created = metric("dgramd_sockets_opened_total", "");
+        double binds = metric("dgramd_rpc_seconds_count", BIND);
+        Socket s = dgram.createSocket("udp4");
+        int port = DaemonFixture.bound(s, "127.0.0.1");
+        assertThat(port).isPositive();
+        assertThat(s.address().port()).isEqualTo(port);
+        closeAndWait(s);
+        assertThat(metric("dgramd_sockets_opened_total", "")).isEqualTo(created + 1);
+        assertThat(metric("dgramd_rpc_seconds_count", BIND)).isEqualTo(binds);
+    }
+
+    @Test
+    @DisplayName("a first bind that fails: 'error' EADDRINUSE, the socket stays open and unbound; the next bind is a Bind call")
+    void failedFirstBind() throws Exception {
+        Socket taken = dgram.createSocket("udp4");
+        int port = DaemonFixture.bound(taken, "127.0.0.1");
+        double binds = metric("dgramd_rpc_seconds_count", BIND);
+        Socket s = dgram.createSocket("udp4");
+        CompletableFuture<DgramException> error = new CompletableFuture<>();
+        s.on("error", error::complete);
+        s.bind(port, "127.0.0.1");
+        DgramException e = DaemonFixture.await(error);
+        assertThat(e.code()).isEqualTo("EADDRINUSE");
+        assertThat(e.syscall()).isEqualTo("bind");
+        int again = DaemonFixture.bound(s, "127.0.0.1");
+        assertThat(again).isNotEqualTo(port);
+        closeAndWait(s);
+        closeAndWait(taken);
+        assertThat(metric("dgramd_rpc_seconds_count", BIND)).isEqualTo(binds + 1);
+    }
+
+    @Test
+    @DisplayName("connect as the first call: the socket is created, then connected (bound implicitly)")
+    void connectFirst() throws Exception {
+        Socket s = dgram.createSocket("udp4");
+        CompletableFuture<Void> connected = new CompletableFuture<>();
+        s.connect(9, "127.0.0.1", () -> connected.complete(null));
+        DaemonFixture.await(connected);
+        assertThat(s.remoteAddress().port()).isEqualTo(9);
+        assertThat(s.address().port()).isPositive();
+        closeAndWait(s);
+    }
+
+    @Test
+    @DisplayName("a daemon that never answers the creation: 'error' ERR_DGRAMD_TIMEOUT after twice the call timeout, then 'close'")
+    void creationTimesOut() throws Exception {
+        // A gRPC server that takes Events calls and never answers them: a hung daemon.
+        io.grpc.Server hung = io.grpc.netty.NettyServerBuilder.forAddress(new java.net.InetSocketAddress("127.0.0.1", 0))
+                .addService(new dev.dgramd.proto.v1.DgramGrpc.DgramImplBase() {
+                    @Override
+                    public void events(dev.dgramd.proto.v1.EventsRequest request,
+                            io.grpc.stub.StreamObserver<dev.dgramd.proto.v1.EventBatch> out) {
+                    }
+                }).build().start();
+        try (DgramClient client = DgramClient.connect(new ClientOptions()
+                .target("127.0.0.1:" + hung.getPort()).callTimeout(Duration.ofMillis(200)))) {
+            long start = System.nanoTime();
+            DgramException e = DaemonFixture.firstCallRefused(client);
+            assertThat(e.code()).isEqualTo(DgramException.ERR_DGRAMD_TIMEOUT);
+            assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(Duration.ofMillis(400).toNanos());
+        } finally {
+            hung.shutdownNow();
+        }
+    }
+
+    private static void closeAndWait(Socket s) {
+        CompletableFuture<Void> closed = new CompletableFuture<>();
+        s.close(() -> closed.complete(null));
+        DaemonFixture.await(closed);
+    }
+
+    /** The sum of the samples of {@code name} whose labels contain {@code labels}; 0 when none. */
+    private double metric(String name, String labels) throws Exception {
+        var address = daemon.metricsAddress();
+        String text = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + address.getPort()
+                + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        double sum = 0;
+        for (String line : text.split("\n")) {
+            if (line.startsWith(name) && (line.charAt(name.length()) == ' ' || line.charAt(name.length()) == '{')
+                    && line.contains(labels)) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return sum;
+    }
+}
