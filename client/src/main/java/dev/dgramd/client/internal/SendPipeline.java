@@ -67,6 +67,8 @@ final class SendPipeline {
 
     private final Object streamLock = new Object();
     private ClientCallStreamObserver<OutBatch> stream; // guarded by streamLock
+    /** Set while {@link #start} runs: gRPC may call the onReady handler, drain, from inside it. */
+    private boolean starting; // guarded by streamLock
     private final ArrayDeque<RemoteSocket> ready = new ArrayDeque<>(); // guarded by streamLock
     private int batchesInFlight; // guarded by streamLock
     private final LongMap<RemoteSocket.SendOp> inflight; // guarded by streamLock
@@ -174,7 +176,17 @@ final class SendPipeline {
                 return;
             }
             if (stream == null) {
-                start();
+                if (starting) {
+                    // onReady, run by start() itself (direct executor): the drain that is
+                    // starting the stream goes on once it has it
+                    return;
+                }
+                starting = true;
+                try {
+                    start();
+                } finally {
+                    starting = false;
+                }
             }
             ClientCallStreamObserver<OutBatch> s = stream;
             // the window test first: isReady() costs more, and while batches are out it is not needed
