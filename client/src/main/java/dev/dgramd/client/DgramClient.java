@@ -70,13 +70,13 @@ public final class DgramClient implements AutoCloseable {
     }
 
     /**
-     * {@code dgram.createSocket(type)}.
+     * {@code dgram.createSocket(type)}: see {@link #createSocket(SocketOptions, MessageListener)}.
+     * An unreachable daemon (ERR_DGRAMD_UNAVAILABLE, a failed TLS handshake too) or refused
+     * credentials (ERR_DGRAMD_UNAUTHENTICATED) show at the socket's first call, as 'error' then
+     * 'close'.
      *
      * @param type {@code "udp4"} or {@code "udp6"}
-     * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_DGRAMD_UNAVAILABLE (daemon unreachable, or
-     *     the TLS handshake failed), ERR_DGRAMD_UNAUTHENTICATED (token missing or unknown, client
-     *     certificate missing),
-     *     ERR_DGRAMD_TIMEOUT, ERR_DGRAMD_CLIENT_CLOSED
+     * @throws DgramException ERR_SOCKET_BAD_TYPE, ERR_DGRAMD_CLIENT_CLOSED
      */
     public Socket createSocket(String type) {
         return createSocket(new SocketOptions().type(type), null);

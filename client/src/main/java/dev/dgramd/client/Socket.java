@@ -78,8 +78,6 @@ public final class Socket implements AutoCloseable {
     private AddressInfo peerAddress; // guarded by lock
     private boolean implicitBind; // BINDING because send/connect/addMembership binds; guarded by lock
     private boolean reconciling; // an Address query checks an implicit bind; guarded by lock
-    /** BINDING by the call that creates the socket (EventsRequest.bind); guarded by lock. */
-    private boolean createdBinding;
 
     Socket(DgramClient client, ClientCore core, SocketOptions options, MessageListener onMessage) {
         this.client = client;
@@ -193,16 +191,10 @@ public final class Socket implements AutoCloseable {
         }
         BindRequest.Builder req = BindRequest.newBuilder().setPort(port)
                 .setAddress(address == null ? "" : address).setExclusive(exclusive);
-        synchronized (lock) {
-            createdBinding = true; // until the creation says otherwise
-        }
         if (remote.start(req.build())) {
             // The first operation: created and bound in one call; 'listening' or the bind's
-            // 'error' comes as an event (see Events).
+            // 'error' comes as an event (Events.onListening, Events.onBindError).
             return this;
-        }
-        synchronized (lock) {
-            createdBinding = false;
         }
         remote.<dev.dgramd.proto.v1.BindResponse>callAsync("Bind",
                 (stub, obs) -> stub.bind(req.setSocketId(remote.id()).build(), obs),
@@ -1270,7 +1262,6 @@ public final class Socket implements AutoCloseable {
             synchronized (lock) {
                 bindState = BindState.BOUND;
                 implicitBind = false;
-                createdBinding = false;
                 localAddress = address;
                 updateKeepAlive();
                 suppress = closing;
@@ -1309,10 +1300,18 @@ public final class Socket implements AutoCloseable {
                 if (closing) {
                     return;
                 }
-                if (createdBinding) {
-                    // Nothing else fails before the bind made with the socket: that bind failed,
-                    // and the listeners see the socket unbound, as in Node.
-                    createdBinding = false;
+            }
+            emitError(error);
+        }
+
+        @Override
+        public void onBindError(DgramException error) {
+            synchronized (lock) {
+                if (closing) {
+                    return;
+                }
+                // The listeners see the socket unbound, as after a failed bind in Node.
+                if (bindState == BindState.BINDING && !implicitBind) {
                     bindState = BindState.UNBOUND;
                     updateKeepAlive();
                 }

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -68,6 +69,12 @@ public final class RemoteSocket {
 
         /** 'error'. */
         void onError(DgramException error);
+
+        /**
+         * 'error' of the bind made with the socket in its creating call (EventsRequest.bind): the
+         * socket is unbound again.
+         */
+        void onBindError(DgramException error);
 
         /** 'close': the last call. */
         void onClose();
@@ -141,6 +148,21 @@ public final class RemoteSocket {
     private record Utf8(String text, byte[] bytes) {}
 
     private static final byte[] NO_BYTES = {};
+
+    /** Ignores the answer of a call made only for its effect. */
+    private static final StreamObserver<dev.dgramd.proto.v1.CloseResponse> DISCARD = new StreamObserver<>() {
+        @Override
+        public void onNext(dev.dgramd.proto.v1.CloseResponse value) {
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onCompleted() {
+        }
+    };
 
     /** An operation issued alone, in order. */
     private static final class Barrier {
@@ -216,6 +238,7 @@ public final class RemoteSocket {
      */
     public boolean start(BindRequest bind) {
         Barrier b = new Barrier("CreateSocket", false);
+        b.start = () -> open(b, bind); // published by the lock below, with the barrier
         synchronized (this) {
             if (started) {
                 return false;
@@ -224,7 +247,6 @@ public final class RemoteSocket {
             // First in line: no operation was queued before creation was asked for.
             ops.addFirst(b);
         }
-        b.start = () -> open(b, bind);
         pump();
         return true;
     }
@@ -240,14 +262,28 @@ public final class RemoteSocket {
             request.setBind(bind);
         }
         CompletableFuture<Void> announced = new CompletableFuture<>();
-        // With a bind, the creation stays in flight until the bind's outcome: sends queued behind
-        // it then fail with the bind's error, as behind a Bind call. Transport thread only.
-        boolean[] bindPending = {bind != null};
-        ScheduledFuture<?> timeout = core.schedule(() -> {
-            if (failCreation(creation, announced, Errors.timeout("CreateSocket"))) {
-                call.cancel("createSocket timed out", null); // a socket made meanwhile is reaped as an orphan
-            }
-        }, 2 * core.callTimeoutMillis());
+        // The creation barrier is done once the socket is announced or, with a bind, once the
+        // bind's outcome came ('listening' or its 'error'): sends queued behind it then fail with
+        // the bind's error, as behind a Bind call. Either that or the timer settles it, once.
+        AtomicBoolean settled = new AtomicBoolean();
+        ScheduledFuture<?> timeout;
+        try {
+            timeout = core.schedule(() -> {
+                if (failCreation(creation, announced, Errors.timeout("CreateSocket"))) {
+                    call.cancel("createSocket timed out", null); // a socket made meanwhile is closed when announced
+                } else if (settled.compareAndSet(false, true)) {
+                    // Announced, but the bind never answered (a daemon that ignores EventsRequest.bind?)
+                    executor.execute(() -> {
+                        finish(Errors.timeout("Bind"));
+                        creation.done.complete(null);
+                    });
+                    call.cancel("bind timed out", null); // the daemon closes the orphan after its grace
+                }
+            }, 2 * core.callTimeoutMillis());
+        } catch (RuntimeException e) { // the client is shutting down
+            failCreation(creation, announced, Errors.clientClosed());
+            return;
+        }
         ClientCalls.asyncServerStreamingCall(call, request.build(),
                 new ClientResponseObserver<EventsRequest, Decoded>() {
                     @Override
@@ -268,28 +304,40 @@ public final class RemoteSocket {
                                 return;
                             }
                             if (!announced.complete(null)) {
-                                return; // given up already (timed out): the call is being cancelled
+                                // Given up already (timed out): close what the daemon made meanwhile.
+                                core.stub().close(SocketRequest.newBuilder().setSocketId(batch.socketId).build(),
+                                        DISCARD);
+                                return;
                             }
-                            timeout.cancel(false);
                             idUtf8 = SendPipeline.Wire.utf8(batch.socketId);
                             id = batch.socketId;
-                            if (!bindPending[0]) {
+                            if (bind == null && settled.compareAndSet(false, true)) {
+                                timeout.cancel(false);
                                 barrierDone(creation, null); // the operations behind it go out now
                             }
                         }
-                        if (bindPending[0]) {
-                            DgramException bindError = null;
-                            for (int i = 0; i < batch.count && bindPending[0]; i++) {
+                        if (bind != null && !settled.get()) {
+                            int outcome = -1;
+                            for (int i = 0; i < batch.count && outcome < 0; i++) {
                                 SocketEvent e = batch.other[i];
-                                if (e != null && e.getEventCase() == SocketEvent.EventCase.LISTENING) {
-                                    bindPending[0] = false;
-                                } else if (e != null && e.getEventCase() == SocketEvent.EventCase.ERROR) {
-                                    bindPending[0] = false;
-                                    bindError = Errors.fromProto(e.getError().getError());
+                                if (e != null && (e.getEventCase() == SocketEvent.EventCase.LISTENING
+                                        || e.getEventCase() == SocketEvent.EventCase.ERROR)) {
+                                    outcome = i;
                                 }
                             }
-                            if (!bindPending[0]) {
+                            if (outcome >= 0 && settled.compareAndSet(false, true)) {
+                                timeout.cancel(false);
+                                SocketEvent e = batch.other[outcome];
+                                DgramException bindError = null;
+                                if (e.getEventCase() == SocketEvent.EventCase.ERROR) {
+                                    bindError = Errors.fromProto(e.getError().getError());
+                                    batch.bindError = outcome;
+                                }
+                                // The batch first, gated on the creation: its 'error' comes before the
+                                // callbacks of the sends the failed bind drops, as for a Bind call.
+                                onBatch(batch);
                                 barrierDone(creation, bindError);
+                                return;
                             }
                         }
                         onBatch(batch);
@@ -442,7 +490,14 @@ public final class RemoteSocket {
                 events.onMessage(bytes, new RemoteInfo(r.getAddress(), r.getFamily(), r.getPort(),
                         r.getSize() == 0 ? bytes.length : r.getSize()));
             }
-            case ERROR -> events.onError(Errors.fromProto(ev.getError().getError()));
+            case ERROR -> {
+                DgramException e = Errors.fromProto(ev.getError().getError());
+                if (i == batch.bindError) {
+                    events.onBindError(e);
+                } else {
+                    events.onError(e);
+                }
+            }
             case CLOSE -> finish(null);
             default -> log.debug("socket {}: unknown event {}", id, ev.getEventCase());
         }
@@ -538,7 +593,7 @@ public final class RemoteSocket {
             if (!gone) {
                 queuedBytes += size;
                 queuedCount++;
-                if (ops.isEmpty() && inFlight == null) {
+                if (ops.isEmpty() && inFlight == null && idUtf8 != null) {
                     unacked++; // nothing waits before it: straight to the pipeline
                     direct = true;
                 } else {
@@ -841,13 +896,13 @@ public final class RemoteSocket {
             closeRequested = true;
             made = started;
             started = true;
+            if (!made) {
+                finished = true; // no operation gets in after this
+            }
         }
         if (!made) {
             // Never created in the daemon (no operation ever queued): nothing to tell it; 'close'
             // follows on the listener thread, as in Node on the next tick.
-            synchronized (this) {
-                finished = true;
-            }
             executor.execute(events::onClose);
             return;
         }
@@ -880,6 +935,7 @@ public final class RemoteSocket {
      */
     public static final class Decoded {
         String socketId; // EventBatch.socket_id: the first batch of a call that created its socket
+        int bindError = -1; // the event that is the 'error' of the bind made with the socket, if any
         long droppedMessages;
         long droppedErrors;
         int count;
