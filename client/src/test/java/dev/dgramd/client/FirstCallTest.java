@@ -5,13 +5,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
 import dev.dgramd.daemon.policy.Policy;
+import dev.dgramd.proto.v1.DgramGrpc;
+import dev.dgramd.proto.v1.EventBatch;
+import dev.dgramd.proto.v1.EventsRequest;
+import io.grpc.Server;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -107,42 +115,37 @@ class FirstCallTest {
     @Test
     @DisplayName("a daemon that never answers the creation: 'error' ERR_DGRAMD_TIMEOUT after twice the call timeout, then 'close'")
     void creationTimesOut() throws Exception {
-        // A gRPC server that takes Events calls and never answers them: a hung daemon.
-        io.grpc.Server hung = io.grpc.netty.NettyServerBuilder.forAddress(new java.net.InetSocketAddress("127.0.0.1", 0))
-                .addService(new dev.dgramd.proto.v1.DgramGrpc.DgramImplBase() {
-                    @Override
-                    public void events(dev.dgramd.proto.v1.EventsRequest request,
-                            io.grpc.stub.StreamObserver<dev.dgramd.proto.v1.EventBatch> out) {
-                    }
-                }).build().start();
-        try (DgramClient client = DgramClient.connect(new ClientOptions()
-                .target("127.0.0.1:" + hung.getPort()).callTimeout(Duration.ofMillis(200)))) {
-            long start = System.nanoTime();
-            DgramException e = DaemonFixture.firstCallRefused(client);
-            assertThat(e.code()).isEqualTo(DgramException.ERR_DGRAMD_TIMEOUT);
-            assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(Duration.ofMillis(400).toNanos());
-        } finally {
-            hung.shutdownNow();
-        }
+        long start = System.nanoTime();
+        DgramException e = firstCallAgainst(out -> { }); // a hung daemon: takes the call, says nothing
+        assertThat(e.code()).isEqualTo(DgramException.ERR_DGRAMD_TIMEOUT);
+        assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(Duration.ofMillis(400).toNanos());
     }
 
     @Test
     @DisplayName("a daemon that announces the socket but never answers its bind (one older than EventsRequest.bind): 'error' ERR_DGRAMD_TIMEOUT, then 'close'")
     void bindInCreationTimesOut() throws Exception {
-        io.grpc.Server old = io.grpc.netty.NettyServerBuilder.forAddress(new java.net.InetSocketAddress("127.0.0.1", 0))
-                .addService(new dev.dgramd.proto.v1.DgramGrpc.DgramImplBase() {
+        DgramException e = firstCallAgainst(
+                out -> out.onNext(EventBatch.newBuilder().setSocketId("0123456789abcdef").build()));
+        assertThat(e.code()).isEqualTo(DgramException.ERR_DGRAMD_TIMEOUT);
+    }
+
+    /**
+     * The 'error' of a socket's first call (a bind) to a gRPC server whose Events calls only get
+     * {@code events} and never end, with a call timeout of 200 ms.
+     */
+    private static DgramException firstCallAgainst(Consumer<StreamObserver<EventBatch>> events) throws IOException {
+        Server fake = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(new DgramGrpc.DgramImplBase() {
                     @Override
-                    public void events(dev.dgramd.proto.v1.EventsRequest request,
-                            io.grpc.stub.StreamObserver<dev.dgramd.proto.v1.EventBatch> out) {
-                        out.onNext(dev.dgramd.proto.v1.EventBatch.newBuilder().setSocketId("0123456789abcdef").build());
+                    public void events(EventsRequest request, StreamObserver<EventBatch> out) {
+                        events.accept(out);
                     }
                 }).build().start();
         try (DgramClient client = DgramClient.connect(new ClientOptions()
-                .target("127.0.0.1:" + old.getPort()).callTimeout(Duration.ofMillis(200)))) {
-            DgramException e = DaemonFixture.firstCallRefused(client);
-            assertThat(e.code()).isEqualTo(DgramException.ERR_DGRAMD_TIMEOUT);
+                .target("127.0.0.1:" + fake.getPort()).callTimeout(Duration.ofMillis(200)))) {
+            return DaemonFixture.firstCallRefused(client);
         } finally {
-            old.shutdownNow();
+            fake.shutdownNow();
         }
     }
 
