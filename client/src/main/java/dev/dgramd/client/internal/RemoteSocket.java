@@ -204,7 +204,8 @@ public final class RemoteSocket {
     boolean inReady;
 
     private final CreateSocketRequest createRequest;
-    private boolean started; // creation asked for (or made unnecessary by close()); guarded by this
+    /** Creation asked for (or made unnecessary by close()); written under this, read without. */
+    private volatile boolean started;
 
     RemoteSocket(ClientCore core, CreateSocketRequest request, Events events) {
         this.core = core;
@@ -237,6 +238,9 @@ public final class RemoteSocket {
      * @return true when this call started the creation (with {@code bind}, if given)
      */
     public boolean start(BindRequest bind) {
+        if (started) {
+            return false; // every operation asks: no lock, no allocation once asked
+        }
         Barrier b = new Barrier("CreateSocket", false);
         b.start = () -> open(b, bind); // published by the lock below, with the barrier
         synchronized (this) {

@@ -470,16 +470,12 @@ public final class UdpSocket {
             // Answered at once (a literal of the other family, text no resolver could answer): no
             // lookup to wait for, so nothing to settle. Settling here would recurse once per queued
             // send and overflow the stack on a long queue.
-            InetAddress address;
-            try {
-                address = target.join();
-            } catch (CompletionException e) {
-                DgramError error = DgramError.causeOf(e);
-                failSend(d, error != null ? error
-                        : DgramError.system(SystemError.of(e.getCause()), "getaddrinfo", null, 0), done);
+            DgramError error = failureOf(target);
+            if (error != null) {
+                failSend(d, error, done);
                 return false;
             }
-            write(d, new InetSocketAddress(address, d.port()), done);
+            write(d, new InetSocketAddress(target.join(), d.port()), done);
             return true;
         }
         // A name lookup: later sends (and a close) wait for it, so datagrams leave in the order given.
@@ -1053,12 +1049,21 @@ public final class UdpSocket {
     }
 
     private static <T> void complete(CompletableFuture<T> future, java.util.function.BiConsumer<T, DgramError> then) {
+        DgramError error = failureOf(future);
+        then.accept(error == null ? future.join() : null, error);
+    }
+
+    /** The error a completed lookup (or other step) failed with, as a DgramError; null if it succeeded. */
+    private static DgramError failureOf(CompletableFuture<?> done) {
+        if (!done.isCompletedExceptionally()) {
+            return null;
+        }
         try {
-            then.accept(future.join(), null);
-        } catch (java.util.concurrent.CompletionException e) {
-            Throwable cause = e.getCause();
-            then.accept(null, cause instanceof DgramError de ? de
-                    : DgramError.system(SystemError.of(cause), "getaddrinfo", null, 0));
+            done.join();
+            return null;
+        } catch (CompletionException e) {
+            DgramError error = DgramError.causeOf(e);
+            return error != null ? error : DgramError.system(SystemError.of(e.getCause()), "getaddrinfo", null, 0);
         }
     }
 
