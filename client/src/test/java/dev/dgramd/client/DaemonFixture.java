@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
-import dev.dgramd.daemon.policy.Policy;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -17,7 +16,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * A real daemon, in-process, on a free port, and one client of it, for each test class. Sockets
+ * A real daemon, in-process, on a free port, and one client of it, for each test class. The daemon
+ * runs its built-in default policy, as a user meets it: Node's conformance cases (multicast and
+ * broadcast included) must pass on a daemon started with no flags. Sockets
  * made with {@link #udp4()} / {@link #udp6()} are closed after each test.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -30,7 +31,7 @@ abstract class DaemonFixture {
 
     @BeforeAll
     void startDaemon() throws IOException {
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()));
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
         dgram = DgramClient.connect(daemon.target());
     }
 

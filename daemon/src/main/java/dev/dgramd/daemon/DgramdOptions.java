@@ -139,8 +139,9 @@ public final class DgramdOptions {
 
     /**
      * What each principal may do: bind addresses and ports, destinations, broadcast, multicast groups,
-     * quotas and who is an admin. Default {@link Policy#defaults()}: ports >= 1024, no link-local
-     * destinations, no broadcast, no multicast. Load a file with {@link Policy#load}.
+     * quotas and who is an admin. Default {@link Policy#defaults()}: Node's behaviour (any port,
+     * broadcast, multicast) but no link-local destinations, 1,024 sockets per principal. Load a file
+     * with {@link Policy#load}.
      *
      * @throws NullPointerException when {@code policy} is null
      */

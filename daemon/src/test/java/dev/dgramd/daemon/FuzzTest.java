@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.fail;
 
 import com.google.protobuf.ByteString;
 import com.google.rpc.ErrorInfo;
+import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.BindRequest;
 import dev.dgramd.proto.v1.ConnectRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
@@ -91,8 +92,8 @@ import net.jqwik.api.lifecycle.BeforeProperty;
  * with an interface the daemon must reject. {@link #assertSafe} checks every address before a call,
  * independently of the generators, and stops the test if one is not.
  *
- * <p>The daemon runs the default policy, so refusals (EACCES for ports below 1024 and multicast
- * groups, EMSGSIZE above the payload quota) are part of what is exercised.
+ * <p>The daemon runs docker/hardened-policy.yaml, so policy refusals (EACCES for ports below 1024
+ * and multicast groups) are part of what is exercised beside the kernel's.
  */
 class FuzzTest {
     /**
@@ -117,7 +118,8 @@ class FuzzTest {
 
     @BeforeContainer
     static void startDaemon() throws Exception {
-        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
+        daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0")
+                .policy(Policy.load(java.nio.file.Path.of("..", "docker", "hardened-policy.yaml"))));
         channel = NettyChannelBuilder.forTarget(daemon.target()).usePlaintext().build();
         blocking = DgramGrpc.newBlockingStub(channel);
         async = DgramGrpc.newStub(channel);

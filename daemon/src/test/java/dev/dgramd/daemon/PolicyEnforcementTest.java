@@ -16,6 +16,7 @@ import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.MembershipRequest;
 import dev.dgramd.proto.v1.SendRequest;
 import dev.dgramd.proto.v1.SetFlagRequest;
+import dev.dgramd.proto.v1.SetMulticastInterfaceRequest;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketRequest;
 import dev.dgramd.proto.v1.SocketType;
@@ -26,6 +27,7 @@ import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -92,9 +94,14 @@ class PolicyEnforcementTest {
         return all.toString();
     }
 
+    /** docker/hardened-policy.yaml, the policy for a daemon shared by many principals. */
+    private static Policy hardened() throws Exception {
+        return Policy.load(Path.of("..", "docker", "hardened-policy.yaml"));
+    }
+
     @Test
-    void defaultPolicyRefusesPrivilegedPortsAndSaysWhy() throws Exception {
-        start(Policy.defaults());
+    void hardenedPolicyRefusesPrivilegedPortsAndSaysWhy() throws Exception {
+        start(hardened());
         String id = create(SocketType.UDP4);
         EventRecorder events = EventRecorder.subscribe(async, id);
         ErrorInfo info = expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> stub().bind(
@@ -158,8 +165,8 @@ class PolicyEnforcementTest {
     }
 
     @Test
-    void broadcastAndMulticastNeedThePolicy() throws Exception {
-        start(Policy.defaults());
+    void underTheHardenedPolicyBroadcastAndMulticastNeedAGrant() throws Exception {
+        start(hardened());
         String id = create(SocketType.UDP4);
         stub().bind(BindRequest.newBuilder().setSocketId(id).setPort(0).setAddress("127.0.0.1").build());
         expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> stub().setBroadcast(
@@ -169,6 +176,49 @@ class PolicyEnforcementTest {
         expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> stub().addMembership(MembershipRequest.newBuilder()
                 .setSocketId(id).setMulticastAddress("239.1.2.3").setInterfaceAddress("127.0.0.1").build()));
         expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> send(id, 5000, "239.1.2.3", new byte[] {1}));
+    }
+
+    @Test
+    void theDefaultPolicyAllowsWhatNodeAllows() throws Exception {
+        start(Policy.defaults());
+        // Node's multicast loopback example: join a group on 127.0.0.1, send to it, receive it.
+        String receiver = create(SocketType.UDP4);
+        int port = stub().bind(BindRequest.newBuilder().setSocketId(receiver).setPort(0).setAddress("").build())
+                .getAddress().getPort();
+        EventRecorder events = EventRecorder.subscribe(async, receiver);
+        events.next(SocketEvent.EventCase.LISTENING);
+        stub().addMembership(MembershipRequest.newBuilder().setSocketId(receiver).setMulticastAddress("239.255.7.7")
+                .setInterfaceAddress("127.0.0.1").build());
+        String sender = create(SocketType.UDP4);
+        stub().bind(BindRequest.newBuilder().setSocketId(sender).setPort(0).setAddress("").build());
+        stub().setMulticastInterface(SetMulticastInterfaceRequest.newBuilder().setSocketId(sender)
+                .setInterfaceAddress("127.0.0.1").build());
+        send(sender, port, "239.255.7.7", "to the group".getBytes());
+        assertThat(events.next(SocketEvent.EventCase.MESSAGE).getMessage().getData().toStringUtf8())
+                .isEqualTo("to the group");
+        events.close();
+        // Broadcast is the kernel's to allow once SO_BROADCAST is on, as in Node.
+        stub().setBroadcast(SetFlagRequest.newBuilder().setSocketId(sender).setFlag(true).build());
+        // A port below 1024: the kernel decides (root may bind it, others get the kernel's EACCES,
+        // never the policy's).
+        String low = create(SocketType.UDP4);
+        for (int candidate = 1000; candidate > 900; candidate--) {
+            int p = candidate;
+            try {
+                assertThat(stub().bind(BindRequest.newBuilder().setSocketId(low).setPort(p).setAddress("127.0.0.1")
+                        .build()).getAddress().getPort()).isEqualTo(p);
+                break;
+            } catch (io.grpc.StatusRuntimeException e) {
+                ErrorInfo info = DaemonTestBase.errorInfo(e);
+                assertThat(info.getMetadataMap()).as("a low port is never the policy's to refuse: %s", e)
+                        .doesNotContainKey("policy");
+                if (!info.getReason().equals("EADDRINUSE")) {
+                    assertThat(info.getReason()).isEqualTo("EACCES");
+                    break;
+                }
+            }
+        }
+        assertThat(auditLines()).doesNotContain("audit: refused");
     }
 
     @Test

@@ -141,8 +141,9 @@ public final class DgramdCommand implements Callable<Integer> {
 
     @Option(names = "--policy", paramLabel = "FILE",
             description = "Policy file (YAML or JSON): what each principal may bind, where it may send, "
-                    + "broadcast, multicast groups, quotas, admins; checked at start. Default: ports >= 1024, "
-                    + "no link-local destinations, no broadcast, no multicast, 1024 sockets per principal. "
+                    + "broadcast, multicast groups, quotas, admins; checked at start. Default: as Node (any port, "
+                    + "broadcast, multicast: the kernel decides) but no link-local destinations, 1024 sockets "
+                    + "per principal; docker/hardened-policy.yaml restricts ports, broadcast and multicast. "
                     + "Env: DGRAMD_POLICY.")
     String policy;
 

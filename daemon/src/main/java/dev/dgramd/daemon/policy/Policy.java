@@ -21,13 +21,13 @@ import java.util.Set;
  * default:                   # the rules of every principal not listed under principals
  *   bind:
  *     addresses: [any]       # "any" (alone), or CIDRs the local address must be in
- *     ports: ["1024-65535"]  # port ranges ("5000", "5000-5999"); port 0 (kernel-chosen) is always allowed
+ *     ports: ["1-65535"]     # port ranges ("5000", "5000-5999"); port 0 (kernel-chosen) is always allowed
  *   destinations:            # for send and connect, judged on the resolved address
  *     allow: ["0.0.0.0/0", "::/0"]            # "CIDR" or "CIDR ports", e.g. "10.0.0.0/8 5000-5999"
  *     deny: ["169.254.0.0/16", "fe80::/10"]   # same form; deny wins over allow
- *   broadcast: false         # may a socket turn SO_BROADCAST on
+ *   broadcast: true          # may a socket turn SO_BROADCAST on
  *   multicast:
- *     groups: []             # CIDRs of the groups a socket may join or send to, within 224.0.0.0/4 or ff00::/8
+ *     groups: ["224.0.0.0/4", "ff00::/8"]   # CIDRs of the groups a socket may join or send to, within those
  *   quotas:
  *     maxSockets: 1024       # open sockets per principal (0: none)
  *     datagramsPerSecond: 0  # per socket, 0 = unlimited
@@ -36,7 +36,7 @@ import java.util.Set;
  * admins: []                 # principals that may use the Admin service
  * principals:                # rules per principal name ("anonymous" when calls are not authenticated)
  *   alice:                   # any of the keys under default
- *     broadcast: true
+ *     broadcast: false       # alice may not broadcast
  *     quotas: {maxSockets: 10}
  * }</pre>
  *
@@ -61,14 +61,18 @@ import java.util.Set;
  * must be quoted.
  */
 public final class Policy {
-    /** The defaults documented above. */
+    /**
+     * The defaults documented above: what a local Node process may do, less link-local destinations
+     * (cloud metadata services). Bind ports, broadcast and multicast are left to the kernel, as for
+     * Node: a daemon that is not root still gets EACCES from the kernel for ports below 1024.
+     */
     private static final PartialRules BUILT_IN = new PartialRules(
             Cidr.ALL,
-            List.of(PortRange.parse("1024-65535")),
+            List.of(PortRange.ALL),
             List.of(DestinationRule.parse("0.0.0.0/0"), DestinationRule.parse("::/0")),
             List.of(DestinationRule.parse("169.254.0.0/16"), DestinationRule.parse("fe80::/10")),
-            false,
-            List.of(),
+            true,
+            Cidr.MULTICAST,
             1024,
             0L,
             0L,
@@ -137,9 +141,12 @@ public final class Policy {
     }
 
     /**
-     * The built-in defaults, as an empty policy file gives: unprivileged bind ports, any destination
-     * but link-local (where cloud metadata services live), no broadcast or multicast, 1,024 sockets
-     * per principal, no rate limits, and no admins. Its {@link #source()} is "defaults".
+     * The built-in defaults, as an empty policy file gives: what a local Node process may do (any
+     * bind address and port, broadcast, every multicast group, any destination) except send or
+     * connect to link-local addresses (169.254.0.0/16, fe80::/10 and their IPv4-mapped forms, where
+     * cloud metadata services live); 1,024 sockets per principal, no rate limits, and no admins. Its
+     * {@link #source()} is "defaults". A daemon shared by many principals should load a hardened
+     * file instead (docker/hardened-policy.yaml).
      */
     public static Policy defaults() {
         return DEFAULTS;

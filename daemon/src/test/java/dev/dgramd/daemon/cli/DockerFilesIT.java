@@ -90,10 +90,12 @@ class DockerFilesIT {
             String[] parts = volume.split(":");
             env.replaceAll((k, v) -> v.equals(parts[1]) ? DOCKER.resolve(parts[0]).normalize().toString() : v);
         }
-        assertThat(env).containsKey("DGRAMD_POLICY");
+        // A sidecar serves one application: the built-in defaults (Node's behaviour less link-local).
+        assertThat(env).doesNotContainKey("DGRAMD_POLICY");
         DgramdCommand command = parse(env, List.of());
         assertHonoured(env, command);
         DgramdOptions options = command.options();
+        assertThat(options.policy().source()).isEqualTo("defaults");
         assertThat(env).doesNotContainKey("DGRAMD_INSECURE");
         assertThat(Authentication.refusal(options)).as("a sidecar on loopback needs no credentials").isNull();
         assertThat(Authentication.configurationError(options)).isNull();

@@ -162,11 +162,12 @@ class PolicyFileTest {
 
     @Test
     void defaultOverridesTheBuiltInDefaultsTheSameWay() throws Exception {
-        Rules rules = Policy.parse("default: {quotas: {maxPayload: 512}, broadcast: true}", "d.yaml").rules("x");
+        Rules rules = Policy.parse("default: {quotas: {maxPayload: 512}, broadcast: false}", "d.yaml").rules("x");
 
         assertThat(rules.maxPayload()).isEqualTo(512);
         assertThat(rules.maxSockets()).isEqualTo(1024);
-        assertThat(rules.broadcastAllowed()).isTrue();
+        assertThat(rules.broadcastAllowed()).isFalse();
+        assertThat(rules.multicastGroupAllowed(ip("239.1.2.3"))).isTrue();
         assertThat(rules.destinationAllowed(ip("169.254.169.254"), 80)).isFalse();
     }
 
@@ -184,11 +185,11 @@ class PolicyFileTest {
 
     @Test
     void principalNamesMatchExactly() throws Exception {
-        Policy policy = Policy.parse("admins: [Ops]\nprincipals: {Alice: {broadcast: true}, '123': {broadcast: true}}", "p.yaml");
+        Policy policy = Policy.parse("admins: [Ops]\nprincipals: {Alice: {broadcast: false}, '123': {broadcast: false}}", "p.yaml");
 
-        assertThat(policy.rules("Alice").broadcastAllowed()).isTrue();
-        assertThat(policy.rules("alice").broadcastAllowed()).isFalse();
-        assertThat(policy.rules("123").broadcastAllowed()).isTrue();
+        assertThat(policy.rules("Alice").broadcastAllowed()).isFalse();
+        assertThat(policy.rules("alice").broadcastAllowed()).isTrue();
+        assertThat(policy.rules("123").broadcastAllowed()).isFalse();
         assertThat(policy.isAdmin("Ops")).isTrue();
         assertThat(policy.isAdmin("ops")).isFalse();
     }
