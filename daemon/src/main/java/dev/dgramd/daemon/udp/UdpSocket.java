@@ -2,31 +2,20 @@ package dev.dgramd.daemon.udp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelOutboundBuffer;
-import io.netty.channel.ChannelPromise;
-import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
-import java.net.Inet4Address;
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
-import java.net.SocketException;
 import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,11 +37,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class UdpSocket {
     private static final Logger log = LoggerFactory.getLogger(UdpSocket.class);
-    /**
-     * Bytes of sends held while a bind, connect or name lookup is pending, and bytes the kernel has
-     * not yet taken: beyond either bound a send fails with ENOBUFS.
-     */
-    private static final int MAX_PENDING_BYTES = 4 << 20;
     private static final int RECEIVE_BUFFER = 65_536;
     /** Datagrams one recvmmsg(2) call may return (epoll); each gets room for the largest payload. */
     private static final int DATAGRAMS_PER_READ = 16;
@@ -61,7 +45,6 @@ public final class UdpSocket {
      * event batch, so under load fewer, larger batches go out; a lone datagram still goes at once.
      */
     private static final int DATAGRAMS_PER_WAKEUP = 4 * DATAGRAMS_PER_READ;
-    private static final DatagramTap[] NO_TAPS = {};
 
     /** A datagram to send; {@code data} is released by the socket. Port 0 and address null: the connected peer. */
     public record Outgoing(long id, ByteBuf data, int port, String address, boolean emitError) {}
@@ -99,9 +82,12 @@ public final class UdpSocket {
     private final AddressResolver resolver;
     private final SocketObserver observer;
     private final Consumer<UdpSocket> onClosed;
-    private final boolean ipv6;
     private final SocketCounters counters;
     private final SocketGuard guard;
+    private final SocketTaps taps;
+    private final DatagramWriter writer;
+    private final ChannelOptions options;
+    private final LoopCalls calls;
 
     // Event-loop confined state.
     private BindState bindState = BindState.UNBOUND;
@@ -114,11 +100,6 @@ public final class UdpSocket {
     private int pendingSends;
     private int lookups;
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
-    private volatile DatagramTap[] taps = NO_TAPS; // written on the loop; volatile for tapCount()
-    // The last literal destination of send(), parsed (event-loop confined).
-    private String lastTargetHost;
-    private int lastTargetPort = -1;
-    private InetSocketAddress lastTarget;
 
     UdpSocket(String id, String owner, SocketConfig config, DatagramChannel channel, AddressResolver resolver,
               SocketObserver observer, Consumer<UdpSocket> onClosed, SocketCounters counters, SocketGuard guard) {
@@ -132,7 +113,10 @@ public final class UdpSocket {
         this.onClosed = onClosed;
         this.counters = counters;
         this.guard = guard;
-        this.ipv6 = config.family() == SocketConfig.Family.IPV6;
+        this.taps = new SocketTaps(id, loop);
+        this.writer = new DatagramWriter(channel, config.family(), guard, counters, taps, this::emit);
+        this.options = new ChannelOptions(channel, config, guard);
+        this.calls = new LoopCalls(loop);
         int maxPayload = config.family().maxPayload();
         if (channel.config().setOption(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxPayload)) {
             // epoll: recvmmsg reads up to DATAGRAMS_PER_READ datagrams per system call
@@ -201,7 +185,7 @@ public final class UdpSocket {
      * @param address a literal or host name; null or empty for all interfaces
      */
     public CompletableFuture<InetSocketAddress> bind(int port, String address) {
-        return onLoop(() -> {
+        return calls.run(() -> {
             checkOpen();
             if (bindState != BindState.UNBOUND) {
                 throw DgramError.of("ERR_SOCKET_ALREADY_BOUND", "Socket is already bound");
@@ -221,7 +205,7 @@ public final class UdpSocket {
      * @param address a literal or host name; null or empty for the loopback address
      */
     public CompletableFuture<InetSocketAddress> connect(int port, String address) {
-        return onLoop(() -> {
+        return calls.run(() -> {
             checkOpen();
             if (connectState != ConnectState.DISCONNECTED) {
                 throw DgramError.of("ERR_SOCKET_DGRAM_IS_CONNECTED", "Already connected");
@@ -235,7 +219,7 @@ public final class UdpSocket {
             afterBind(new Pending() {
                 @Override
                 public void run() {
-                    whenResolved(resolver.resolve(host, config.family(), "connect", port), (target, error) -> {
+                    calls.whenDone(resolver.resolve(host, config.family(), "connect", port), (target, error) -> {
                         if (error != null) {
                             connectFailed(error, result);
                             return;
@@ -279,7 +263,7 @@ public final class UdpSocket {
 
     /** socket.disconnect(). Fails with ERR_SOCKET_DGRAM_NOT_CONNECTED. */
     public CompletableFuture<Void> disconnect() {
-        return onLoop(() -> {
+        return calls.run(() -> {
             checkOpen();
             if (connectState != ConnectState.CONNECTED) {
                 throw DgramError.of("ERR_SOCKET_DGRAM_NOT_CONNECTED", "Not connected");
@@ -296,7 +280,7 @@ public final class UdpSocket {
      * it was closed (or closing) already. Work pending on a bind runs first, as in Node.
      */
     public CompletableFuture<Boolean> close() {
-        return onLoop(() -> {
+        return calls.run(() -> {
             if (closed) {
                 return closeFuture.thenApply(v -> false);
             }
@@ -327,15 +311,7 @@ public final class UdpSocket {
         }
         channel.close().addListener(f -> {
             emit(new SocketEvent.Close());
-            DatagramTap[] ended = taps;
-            taps = NO_TAPS;
-            for (DatagramTap tap : ended) {
-                try {
-                    tap.onClose();
-                } catch (RuntimeException e) {
-                    SocketLog.warn(log, id, "socket {}: tap failed", id, e);
-                }
-            }
+            taps.closeAll();
             onClosed.accept(this);
             closeFuture.complete(null);
         });
@@ -349,42 +325,21 @@ public final class UdpSocket {
      * tap is attached. Fails with ERR_SOCKET_DGRAM_NOT_RUNNING when the socket is closed.
      */
     public CompletableFuture<Void> addTap(DatagramTap tap) {
-        return onLoop(() -> {
+        return calls.run(() -> {
             checkOpen();
-            DatagramTap[] more = Arrays.copyOf(taps, taps.length + 1);
-            more[taps.length] = tap;
-            taps = more;
+            taps.add(tap);
             return CompletableFuture.completedFuture(null);
         });
     }
 
     /** Taps attached now; from any thread. */
     public int tapCount() {
-        return taps.length;
+        return taps.count();
     }
 
     /** Stops copying datagrams to {@code tap}; does nothing when it is not attached. */
     public void removeTap(DatagramTap tap) {
-        Runnable remove = () -> taps = Arrays.stream(taps).filter(t -> t != tap).toArray(DatagramTap[]::new);
-        if (loop.inEventLoop()) {
-            remove.run();
-        } else {
-            try {
-                loop.execute(remove);
-            } catch (RejectedExecutionException e) {
-                // the loop is gone, and the socket with it
-            }
-        }
-    }
-
-    private void tapped(DatagramTap.Direction direction, InetSocketAddress peer, byte[] data) {
-        for (DatagramTap tap : taps) {
-            try {
-                tap.onDatagram(direction, peer, data);
-            } catch (RuntimeException e) {
-                SocketLog.warn(log, id, "socket {}: tap failed", id, e);
-            }
-        }
+        taps.remove(tap);
     }
 
     // ---------------------------------------------------------------- send
@@ -417,7 +372,7 @@ public final class UdpSocket {
     private boolean sendOne(Outgoing d, SendCompletion done) {
         DgramError invalid = validate(d);
         if (invalid != null) {
-            failSend(d, invalid, done);
+            writer.fail(d, invalid, done);
             return false;
         }
         return dispatch(d, done);
@@ -430,8 +385,8 @@ public final class UdpSocket {
         }
         if (isBusy()) {
             int size = d.data().readableBytes();
-            if (pendingBytes + size > MAX_PENDING_BYTES) {
-                failSend(d, DgramError.system(SystemError.ENOBUFS, "send", d.address(), d.port()), done);
+            if (pendingBytes + size > DatagramWriter.MAX_QUEUED_BYTES) {
+                writer.fail(d, DgramError.system(SystemError.ENOBUFS, "send", d.address(), d.port()), done);
                 return false;
             }
             pendingBytes += size;
@@ -450,70 +405,47 @@ public final class UdpSocket {
                 public void fail(DgramError error) {
                     pendingBytes -= size;
                     pendingSends--;
-                    failSend(d, error, done);
+                    writer.fail(d, error, done);
                 }
             });
             return false;
         }
         if (connectState == ConnectState.CONNECTED) {
-            write(d, remote, done);
-            return true;
+            return writer.write(d, remote, true, done);
         }
         String host = isEmpty(d.address()) ? config.family().loopback() : d.address();
-        InetSocketAddress literal = literalTarget(host, d.port());
+        InetSocketAddress literal = writer.literalTarget(host, d.port());
         if (literal != null) {
-            write(d, literal, done);
-            return true;
+            return writer.write(d, literal, false, done);
         }
         CompletableFuture<InetAddress> target = resolver.resolve(host, config.family(), "send", d.port());
         if (target.isDone()) {
             // Answered at once (a literal of the other family, text no resolver could answer): no
             // lookup to wait for, so nothing to settle. Settling here would recurse once per queued
             // send and overflow the stack on a long queue.
-            DgramError error = failureOf(target);
+            DgramError error = LoopCalls.failureOf(target);
             if (error != null) {
-                failSend(d, error, done);
+                writer.fail(d, error, done);
                 return false;
             }
-            write(d, new InetSocketAddress(target.join(), d.port()), done);
-            return true;
+            return writer.write(d, new InetSocketAddress(target.join(), d.port()), false, done);
         }
         // A name lookup: later sends (and a close) wait for it, so datagrams leave in the order given.
         // Its answer is always taken in a task of its own, so the settle below never nests in one
         // that is running.
         lookups++;
-        target.whenComplete((v, e) -> loop.execute(() -> complete(target, (address, error) -> {
+        target.whenComplete((v, e) -> loop.execute(() -> LoopCalls.complete(target, (address, error) -> {
             lookups--;
             if (error != null) {
-                failSend(d, error, done);
+                writer.fail(d, error, done);
             } else if (!channel.isOpen()) {
-                failSend(d, DgramError.notRunning(), done);
-            } else {
-                write(d, new InetSocketAddress(address, d.port()), done);
+                writer.fail(d, DgramError.notRunning(), done);
+            } else if (writer.write(d, new InetSocketAddress(address, d.port()), false, done)) {
                 channel.flush();
             }
             settle(null);
         })));
         return false;
-    }
-
-    /**
-     * The destination {@code host}:{@code port} when {@code host} is an IP literal of the socket's
-     * family, else null (a name to look up, or an error {@code resolve} reports). The last one is
-     * kept: a flow to one peer parses its address once, not per datagram.
-     */
-    private InetSocketAddress literalTarget(String host, int port) {
-        if (port == lastTargetPort && host.equals(lastTargetHost)) {
-            return lastTarget;
-        }
-        InetAddress address = AddressResolver.literal(host, config.family());
-        if (address == null || !AddressResolver.usable(address, config.family())) {
-            return null;
-        }
-        lastTargetHost = host;
-        lastTargetPort = port;
-        lastTarget = new InetSocketAddress(address, port);
-        return lastTarget;
     }
 
     private DgramError validate(Outgoing d) {
@@ -531,145 +463,11 @@ public final class UdpSocket {
         return null;
     }
 
-    private void write(Outgoing d, InetSocketAddress to, SendCompletion done) {
-        int size = d.data().readableBytes();
-        if (size > config.family().maxPayload()) {
-            // As the kernel answers Node: after the implicit bind, at send time.
-            failSend(d, DgramError.system(SystemError.EMSGSIZE, "send", Addresses.text(to.getAddress()), to.getPort()),
-                    done);
-            return;
-        }
-        // The connected peer passed the guard at connect time.
-        DgramError refused = to == remote ? null : guard.checkDestination(to, "send");
-        if (refused == null) {
-            refused = guard.admitSend(size, to);
-        }
-        if (refused != null) {
-            failSend(d, refused, done);
-            return;
-        }
-        if (size == 0) {
-            writeEmpty(d, to, done);
-            return;
-        }
-        ChannelOutboundBuffer queued = channel.unsafe().outboundBuffer();
-        if (queued != null && queued.totalPendingWriteBytes() > MAX_PENDING_BYTES) {
-            // The kernel is not taking datagrams as fast as they come: refuse rather than queue without bound.
-            DgramError e = DgramError.system(SystemError.ENOBUFS, "send", Addresses.text(to.getAddress()), to.getPort());
-            failSend(d, e, done);
-            return;
-        }
-        byte[] copy = taps.length == 0 ? null : ByteBufUtil.getBytes(d.data()); // for the taps, if any
-        channel.write(new DatagramPacket(d.data(), to), new Sent(d, to, done, size, copy));
-    }
-
-    /**
-     * A datagram's write promise that completes the send itself when the channel completes it:
-     * no listener to allocate and notify per datagram. On the event loop, as every write.
-     */
-    private final class Sent extends DefaultChannelPromise {
-        private final Outgoing d;
-        private final InetSocketAddress to;
-        private final SendCompletion done;
-        private final int size;
-        private final byte[] copy;
-
-        Sent(Outgoing d, InetSocketAddress to, SendCompletion done, int size, byte[] copy) {
-            super(channel, loop);
-            this.d = d;
-            this.to = to;
-            this.done = done;
-            this.size = size;
-            this.copy = copy;
-        }
-
-        @Override
-        public ChannelPromise setSuccess(Void result) {
-            super.setSuccess(result);
-            succeeded();
-            return this;
-        }
-
-        @Override
-        public boolean trySuccess(Void result) {
-            if (!super.trySuccess(result)) {
-                return false;
-            }
-            succeeded();
-            return true;
-        }
-
-        @Override
-        public ChannelPromise setFailure(Throwable cause) {
-            super.setFailure(cause);
-            failed(cause);
-            return this;
-        }
-
-        @Override
-        public boolean tryFailure(Throwable cause) {
-            if (!super.tryFailure(cause)) {
-                return false;
-            }
-            failed(cause);
-            return true;
-        }
-
-        private void succeeded() {
-            counters.sent(size);
-            if (copy != null) {
-                tapped(DatagramTap.Direction.SENT, to, copy);
-            }
-            done.done(d.id(), size, null, size);
-        }
-
-        private void failed(Throwable cause) {
-            counters.sendFailed();
-            DgramError e = cause instanceof DgramError de ? de
-                    : DgramError.system(SystemError.of(cause), "send", Addresses.text(to.getAddress()), to.getPort());
-            if (d.emitError()) {
-                emit(new SocketEvent.Error(e));
-            }
-            done.done(d.id(), 0, e, size);
-        }
-    }
-
-    /**
-     * Netty drops zero-length datagrams, Node sends them: flush what is queued, then send it on the
-     * socket directly.
-     */
-    private void writeEmpty(Outgoing d, InetSocketAddress to, SendCompletion done) {
-        d.data().release();
-        channel.flush();
-        try {
-            Sockopts.sendEmpty(channel, to);
-            counters.sent(0);
-            tapped(DatagramTap.Direction.SENT, to, new byte[0]);
-            done.done(d.id(), 0, null, 0);
-        } catch (DgramError e) {
-            counters.sendFailed();
-            if (d.emitError()) {
-                emit(new SocketEvent.Error(e));
-            }
-            done.done(d.id(), 0, e, 0);
-        }
-    }
-
-    private void failSend(Outgoing d, DgramError error, SendCompletion done) {
-        int size = d.data().readableBytes();
-        d.data().release();
-        counters.sendFailed();
-        if (d.emitError()) {
-            emit(new SocketEvent.Error(error));
-        }
-        done.done(d.id(), 0, error, size);
-    }
-
     // ---------------------------------------------------------------- queries and options
 
     /** socket.address(). Fails with EBADF (getsockname) when unbound. */
     public CompletableFuture<InetSocketAddress> address() {
-        return onLoop(() -> {
+        return calls.run(() -> {
             checkOpen();
             if (bindState != BindState.BOUND) {
                 throw DgramError.system(SystemError.EBADF, "getsockname", null, 0);
@@ -680,7 +478,7 @@ public final class UdpSocket {
 
     /** socket.remoteAddress(). Fails with ERR_SOCKET_DGRAM_NOT_CONNECTED. */
     public CompletableFuture<InetSocketAddress> remoteAddress() {
-        return onLoop(() -> {
+        return calls.run(() -> {
             checkOpen();
             if (connectState != ConnectState.CONNECTED) {
                 throw DgramError.of("ERR_SOCKET_DGRAM_NOT_CONNECTED", "Not connected");
@@ -689,52 +487,35 @@ public final class UdpSocket {
         });
     }
 
-    /** socket.setBroadcast(flag). Fails with EBADF when unbound. */
+    /** socket.setBroadcast(flag). Fails with EBADF when unbound, EACCES when the guard refuses. */
     public CompletableFuture<Void> setBroadcast(boolean flag) {
         return boundCall("setBroadcast", () -> {
-            DgramError refused = flag ? guard.checkBroadcast() : null;
-            if (refused != null) {
-                throw refused;
-            }
-            channel.config().setBroadcast(flag);
+            options.setBroadcast(flag);
             return null;
         });
     }
 
     /** socket.setTTL(ttl), 1..255. Fails with EINVAL, EBADF. */
     public CompletableFuture<Integer> setTtl(int ttl) {
-        return onLoop(() -> {
+        return calls.run(() -> {
             checkOpen();
-            if (ttl < 1 || ttl > 255) {
-                throw DgramError.system(SystemError.EINVAL, "setTTL", null, 0);
-            }
-            return boundCall("setTTL", () -> {
-                Sockopts.setTtl(channel, ipv6, ttl);
-                return ttl;
-            });
+            ChannelOptions.checkTtl(ttl, 1, "setTTL");
+            return boundCall("setTTL", () -> options.setTtl(ttl));
         });
     }
 
     /** socket.setMulticastTTL(ttl), 0..255. Fails with EINVAL, EBADF. */
     public CompletableFuture<Integer> setMulticastTtl(int ttl) {
-        return onLoop(() -> {
+        return calls.run(() -> {
             checkOpen();
-            if (ttl < 0 || ttl > 255) {
-                throw DgramError.system(SystemError.EINVAL, "setMulticastTTL", null, 0);
-            }
-            return boundCall("setMulticastTTL", () -> {
-                Sockopts.setMulticastTtl(channel, ipv6, ttl);
-                return ttl;
-            });
+            ChannelOptions.checkTtl(ttl, 0, "setMulticastTTL");
+            return boundCall("setMulticastTTL", () -> options.setMulticastTtl(ttl));
         });
     }
 
     /** socket.setMulticastLoopback(flag). Fails with EBADF when unbound. */
     public CompletableFuture<Boolean> setMulticastLoopback(boolean flag) {
-        return boundCall("setMulticastLoopback", () -> {
-            Sockopts.setMulticastLoopback(channel, ipv6, flag);
-            return flag;
-        });
+        return boundCall("setMulticastLoopback", () -> options.setMulticastLoopback(flag));
     }
 
     /**
@@ -743,15 +524,7 @@ public final class UdpSocket {
      */
     public CompletableFuture<Void> setMulticastInterface(String iface) {
         return boundCall("setMulticastInterface", () -> {
-            if (ipv6) {
-                Sockopts.setMulticastInterface(channel, null, interfaceIndex(iface, "setMulticastInterface"));
-            } else {
-                InetAddress a = AddressResolver.parseLiteral(iface == null ? "" : iface);
-                if (!(a instanceof Inet4Address)) {
-                    throw DgramError.system(SystemError.EINVAL, "setMulticastInterface", null, 0);
-                }
-                Sockopts.setMulticastInterface(channel, a, 0);
-            }
+            options.setMulticastInterface(iface);
             return null;
         });
     }
@@ -776,40 +549,17 @@ public final class UdpSocket {
         return membership(false, source, group, iface, "dropSourceSpecificMembership");
     }
 
+    /** A join binds first if needed; a leave fails with EBADF when unbound. */
     private CompletableFuture<Void> membership(boolean join, String source, String group, String iface, String syscall) {
-        return onLoop(() -> {
+        return calls.run(() -> {
             checkOpen();
-            InetAddress groupAddress = AddressResolver.parseLiteral(group == null ? "" : group);
-            InetAddress sourceAddress = source == null ? null : AddressResolver.parseLiteral(source);
-            boolean familyOk = groupAddress != null && (groupAddress instanceof Inet6Address) == ipv6
-                    && (source == null || (sourceAddress != null && (sourceAddress instanceof Inet6Address) == ipv6));
-            if (!familyOk || !groupAddress.isMulticastAddress()) {
-                throw DgramError.system(SystemError.EINVAL, syscall, null, 0);
-            }
-            DgramError refused = join ? guard.checkMembership(groupAddress, sourceAddress, syscall) : null;
-            if (refused != null) {
-                throw refused;
-            }
-            InetAddress v4Interface = null;
-            int v6Index = 0;
-            if (!isEmpty(iface)) {
-                if (ipv6) {
-                    v6Index = interfaceIndex(iface, syscall);
-                } else {
-                    v4Interface = AddressResolver.parseLiteral(iface);
-                    if (!(v4Interface instanceof Inet4Address)) {
-                        throw DgramError.system(SystemError.EINVAL, syscall, null, 0);
-                    }
-                }
-            }
-            InetAddress v4 = v4Interface;
-            int v6 = v6Index;
+            ChannelOptions.Membership membership = options.membership(join, source, group, iface, syscall);
             CompletableFuture<Void> result = new CompletableFuture<>();
             Pending op = new Pending() {
                 @Override
                 public void run() {
                     try {
-                        Sockopts.membership(channel, join, groupAddress, sourceAddress, v4, v6, syscall);
+                        membership.apply();
                         result.complete(null);
                     } catch (DgramError e) {
                         result.completeExceptionally(e);
@@ -857,42 +607,24 @@ public final class UdpSocket {
     }
 
     private CompletableFuture<Integer> bufferSize(boolean send, long newSize) {
-        return onLoop(() -> {
+        return calls.run(() -> {
             checkOpen();
-            if (newSize < 0 || newSize > Integer.MAX_VALUE) {
-                throw DgramError.of("ERR_SOCKET_BAD_BUFFER_SIZE", "Buffer size must be a positive integer");
-            }
+            ChannelOptions.checkBufferSize(newSize);
             if (bindState != BindState.BOUND) {
-                String which = send ? "uv_send_buffer_size" : "uv_recv_buffer_size";
-                throw DgramError.of("ERR_SOCKET_BUFFER_SIZE",
-                        "Could not get or set buffer size: " + which + " returned EBADF (bad file descriptor)");
+                throw ChannelOptions.bufferSizeUnbound(send);
             }
-            if (newSize > 0) {
-                if (send) {
-                    channel.config().setSendBufferSize((int) newSize);
-                } else {
-                    channel.config().setReceiveBufferSize((int) newSize);
-                }
-            }
-            int now = send ? channel.config().getSendBufferSize() : channel.config().getReceiveBufferSize();
-            return CompletableFuture.completedFuture(now);
+            return CompletableFuture.completedFuture(options.bufferSize(send, newSize));
         });
     }
 
     /** socket.getSendQueueSize(): bytes held by the daemon for this socket, not yet given to the kernel. */
     public CompletableFuture<Long> sendQueueSize() {
-        return onLoop(() -> {
-            ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
-            return CompletableFuture.completedFuture(pendingBytes + (out == null ? 0 : out.totalPendingWriteBytes()));
-        });
+        return calls.run(() -> CompletableFuture.completedFuture(pendingBytes + writer.queuedBytes()));
     }
 
     /** socket.getSendQueueCount(): datagrams held by the daemon for this socket, not yet sent. */
     public CompletableFuture<Long> sendQueueCount() {
-        return onLoop(() -> {
-            ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
-            return CompletableFuture.completedFuture((long) pendingSends + (out == null ? 0 : out.size()));
-        });
+        return calls.run(() -> CompletableFuture.completedFuture(pendingSends + writer.queuedCount()));
     }
 
     // ---------------------------------------------------------------- internals
@@ -900,7 +632,7 @@ public final class UdpSocket {
     private CompletableFuture<InetSocketAddress> startBind(int port, String host) {
         bindState = BindState.BINDING;
         CompletableFuture<InetSocketAddress> result = new CompletableFuture<>();
-        whenResolved(resolver.resolve(host, config.family(), "bind", port), (address, error) -> {
+        calls.whenDone(resolver.resolve(host, config.family(), "bind", port), (address, error) -> {
             if (error != null) {
                 bindFailed(error, result);
                 return;
@@ -911,7 +643,7 @@ public final class UdpSocket {
                 return;
             }
             try {
-                applyBindOptions();
+                options.applyBeforeBind();
             } catch (DgramError e) {
                 bindFailed(e, result);
                 return;
@@ -929,26 +661,6 @@ public final class UdpSocket {
             });
         });
         return result;
-    }
-
-    private void applyBindOptions() {
-        if (config.reuseAddr()) {
-            channel.config().setReuseAddress(true);
-        }
-        if (config.reusePort()) {
-            if (!channel.config().setOption(EpollChannelOption.SO_REUSEPORT, true)) {
-                throw DgramError.system(SystemError.ENOSYS, "bind", null, 0);
-            }
-        }
-        if (ipv6 && config.ipv6Only()) {
-            Sockopts.setIpv6Only(channel, true);
-        }
-        if (config.recvBufferSize() > 0) {
-            channel.config().setReceiveBufferSize(config.recvBufferSize());
-        }
-        if (config.sendBufferSize() > 0) {
-            channel.config().setSendBufferSize(config.sendBufferSize());
-        }
     }
 
     private void bindFailed(DgramError error, CompletableFuture<InetSocketAddress> result) {
@@ -987,36 +699,13 @@ public final class UdpSocket {
     }
 
     private <T> CompletableFuture<T> boundCall(String syscall, Callable<T> call) {
-        return onLoop(() -> {
+        return calls.run(() -> {
             checkOpen();
             if (bindState != BindState.BOUND) {
                 throw DgramError.system(SystemError.EBADF, syscall, null, 0);
             }
             return CompletableFuture.completedFuture(call.call());
         });
-    }
-
-    private int interfaceIndex(String iface, String syscall) {
-        if (iface != null && iface.equals("::")) {
-            return 0;
-        }
-        int percent = iface == null ? -1 : iface.indexOf('%');
-        if (percent < 0) {
-            throw DgramError.system(SystemError.EINVAL, syscall, null, 0);
-        }
-        String scope = iface.substring(percent + 1);
-        try {
-            if (scope.chars().allMatch(Character::isDigit) && !scope.isEmpty()) {
-                return Integer.parseInt(scope);
-            }
-            NetworkInterface ni = NetworkInterface.getByName(scope);
-            if (ni == null) {
-                throw DgramError.system(SystemError.EINVAL, syscall, null, 0);
-            }
-            return ni.getIndex();
-        } catch (SocketException | NumberFormatException e) {
-            throw DgramError.system(SystemError.EINVAL, syscall, null, 0);
-        }
     }
 
     private void checkOpen() {
@@ -1039,65 +728,6 @@ public final class UdpSocket {
         }
     }
 
-    /** Runs {@code then} on the event loop once {@code future} is done (at once when it already is). */
-    private <T> void whenResolved(CompletableFuture<T> future, java.util.function.BiConsumer<T, DgramError> then) {
-        if (future.isDone() && loop.inEventLoop()) {
-            complete(future, then);
-        } else {
-            future.whenComplete((v, e) -> loop.execute(() -> complete(future, then)));
-        }
-    }
-
-    private static <T> void complete(CompletableFuture<T> future, java.util.function.BiConsumer<T, DgramError> then) {
-        DgramError error = failureOf(future);
-        then.accept(error == null ? future.join() : null, error);
-    }
-
-    /** The error a completed lookup (or other step) failed with, as a DgramError; null if it succeeded. */
-    private static DgramError failureOf(CompletableFuture<?> done) {
-        if (!done.isCompletedExceptionally()) {
-            return null;
-        }
-        try {
-            done.join();
-            return null;
-        } catch (CompletionException e) {
-            DgramError error = DgramError.causeOf(e);
-            return error != null ? error : DgramError.system(SystemError.of(e.getCause()), "getaddrinfo", null, 0);
-        }
-    }
-
-    /** Runs {@code call} on the event loop; a thrown {@link DgramError} fails the returned future. */
-    private <T> CompletableFuture<T> onLoop(Callable<CompletableFuture<T>> call) {
-        if (loop.inEventLoop()) {
-            return invoke(call);
-        }
-        CompletableFuture<T> result = new CompletableFuture<>();
-        try {
-            loop.execute(() -> invoke(call).whenComplete((v, e) -> {
-                if (e != null) {
-                    result.completeExceptionally(e instanceof java.util.concurrent.CompletionException ? e.getCause() : e);
-                } else {
-                    result.complete(v);
-                }
-            }));
-        } catch (RejectedExecutionException e) {
-            result.completeExceptionally(DgramError.notRunning());
-        }
-        return result;
-    }
-
-    private static <T> CompletableFuture<T> invoke(Callable<CompletableFuture<T>> call) {
-        try {
-            return call.call();
-        } catch (DgramError e) {
-            return CompletableFuture.failedFuture(e);
-        } catch (Exception e) {
-            return CompletableFuture.failedFuture(
-                    DgramError.system(SystemError.of(e), "unknown", null, 0));
-        }
-    }
-
     private static boolean isEmpty(String s) {
         return s == null || s.isEmpty();
     }
@@ -1112,8 +742,8 @@ public final class UdpSocket {
                 byte[] data = new byte[content.readableBytes()];
                 content.getBytes(content.readerIndex(), data);
                 counters.received(data.length);
-                if (taps.length > 0) {
-                    tapped(DatagramTap.Direction.RECEIVED, packet.sender(), data);
+                if (taps.active()) {
+                    taps.copy(DatagramTap.Direction.RECEIVED, packet.sender(), data);
                 }
                 observer.onEvent(new SocketEvent.Message(data, packet.sender()));
             } finally {
