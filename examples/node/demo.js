@@ -22,8 +22,8 @@ const definition = protoLoader.loadSync('dgramd/v1/dgramd.proto', {
   // google/protobuf/empty.proto, which dgramd.proto imports, is built into protobufjs.
   includeDirs: [path.join(__dirname, '../../proto/src/main/proto')],
   keepCase: true, // field names exactly as in the .proto: socket_id, multicast_address, ...
-  enums: String, // SocketType as 'UDP4'
-  longs: String, // uint64 fields (EventBatch.dropped_messages, ...) as decimal strings
+  enums: String, // SocketType as 'SOCKET_TYPE_UDP4'
+  longs: String, // uint64 fields (EventsResponse.dropped_messages, ...) as decimal strings
   defaults: true, // proto3: unset fields read as 0 / '' / false instead of being absent
   oneofs: true, // SocketEvent.event names the member that is set: 'listening', 'message', 'close', ...
 });
@@ -131,8 +131,8 @@ async function main(target) {
   client = new Dgram(target, grpc.credentials.createInsecure());
 
   // 1. dgram.createSocket('udp4') twice; attach each socket's Events stream right away.
-  const a = (await call('CreateSocket', { type: 'UDP4' })).socket_id;
-  const b = (await call('CreateSocket', { type: 'UDP4' })).socket_id;
+  const a = (await call('CreateSocket', { type: 'SOCKET_TYPE_UDP4' })).socket_id;
+  const b = (await call('CreateSocket', { type: 'SOCKET_TYPE_UDP4' })).socket_id;
   created.push(a, b);
   const aEvents = watch('A', a);
   const bEvents = watch('B', b);

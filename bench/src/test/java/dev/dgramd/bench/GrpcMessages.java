@@ -13,8 +13,8 @@ import java.util.concurrent.TimeoutException;
  * connections, read from grpc-java's channelz registry (every Netty transport counts its
  * messages there). An internal grpc-java API: used by tests only, to count, never to steer.
  *
- * @param sent messages the daemon sent (EventBatch, SendResultBatch, unary answers)
- * @param received messages the daemon received (SendBatch, unary requests)
+ * @param sent messages the daemon sent (EventsResponse, SendStreamResponse, unary answers)
+ * @param received messages the daemon received (SendStreamRequest, unary requests)
  */
 record GrpcMessages(long sent, long received) {
     /** The counts of the server transports whose local port is {@code port}. */

@@ -49,9 +49,9 @@ class HotPathGuardTest {
     private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(20);
 
     // Lowered 2026-11-26 (branch perf-path) from about a dozen runs on the 2-core development
-    // machine: inbound 656-691 B and 0.028-0.037 EventBatch per datagram (up to 64 datagrams,
+    // machine: inbound 656-691 B and 0.028-0.037 EventsResponse per datagram (up to 64 datagrams,
     // four recvmmsg reads, go out as one batch; the client reads batches by hand); outbound
-    // 700-760 B, and 1/256 SendBatch and SendResultBatch per datagram (full batches of 256, written
+    // 700-760 B, and 1/256 SendStreamRequest and SendStreamResponse per datagram (full batches of 256, written
     // and read by hand). First set at inbound 1,460-1,670 B and 1/15, outbound 1,590-1,780 B and 1/64.
     static final double INBOUND_BYTES = 1_050;
     static final double INBOUND_BATCHES = 0.055;
@@ -102,12 +102,12 @@ class HotPathGuardTest {
             double bytes = alloc.bytes() / (double) MEASURED;
             double batches = m.sent() / (double) MEASURED;
             report("inbound", alloc, new Figure("allocated B/datagram", bytes, INBOUND_BYTES),
-                    new Figure("EventBatch/datagram", batches, INBOUND_BATCHES));
+                    new Figure("EventsResponse/datagram", batches, INBOUND_BATCHES));
             SoftAssertions soft = new SoftAssertions();
             soft.assertThat(socket.droppedMessages()).as("inbound: messages the daemon dropped").isZero();
             soft.assertThat(bytes).as("inbound: heap bytes allocated per datagram")
                     .isLessThanOrEqualTo(INBOUND_BYTES * SCALE);
-            soft.assertThat(batches).as("inbound: EventBatch messages per datagram")
+            soft.assertThat(batches).as("inbound: EventsResponse messages per datagram")
                     .isLessThanOrEqualTo(INBOUND_BATCHES * SCALE);
             soft.assertAll();
         } finally {
@@ -152,15 +152,15 @@ class HotPathGuardTest {
             double batches = m.received() / (double) MEASURED;
             double results = m.sent() / (double) MEASURED;
             report("outbound", alloc, new Figure("allocated B/datagram", bytes, OUTBOUND_BYTES),
-                    new Figure("SendBatch/datagram", batches, OUTBOUND_BATCHES),
-                    new Figure("SendResultBatch/datagram", results, OUTBOUND_RESULT_BATCHES));
+                    new Figure("SendStreamRequest/datagram", batches, OUTBOUND_BATCHES),
+                    new Figure("SendStreamResponse/datagram", results, OUTBOUND_RESULT_BATCHES));
             SoftAssertions soft = new SoftAssertions();
             soft.assertThat(done.errors()).as("outbound: failed sends").isZero();
             soft.assertThat(bytes).as("outbound: heap bytes allocated per datagram")
                     .isLessThanOrEqualTo(OUTBOUND_BYTES * SCALE);
-            soft.assertThat(batches).as("outbound: SendBatch messages per datagram")
+            soft.assertThat(batches).as("outbound: SendStreamRequest messages per datagram")
                     .isLessThanOrEqualTo(OUTBOUND_BATCHES * SCALE);
-            soft.assertThat(results).as("outbound: SendResultBatch messages per datagram")
+            soft.assertThat(results).as("outbound: SendStreamResponse messages per datagram")
                     .isLessThanOrEqualTo(OUTBOUND_RESULT_BATCHES * SCALE);
             soft.assertAll();
         } finally {

@@ -4,17 +4,28 @@ import dev.dgramd.client.internal.ClientCore;
 import dev.dgramd.client.internal.Errors;
 import dev.dgramd.client.internal.KeepAlive;
 import dev.dgramd.client.internal.RemoteSocket;
+import dev.dgramd.proto.v1.AddMembershipRequest;
+import dev.dgramd.proto.v1.AddSourceSpecificMembershipRequest;
+import dev.dgramd.proto.v1.AddressRequest;
 import dev.dgramd.proto.v1.BindRequest;
-import dev.dgramd.proto.v1.BufferSizeResponse;
 import dev.dgramd.proto.v1.ConnectRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
-import dev.dgramd.proto.v1.MembershipRequest;
-import dev.dgramd.proto.v1.SetBufferSizeRequest;
-import dev.dgramd.proto.v1.SetFlagRequest;
+import dev.dgramd.proto.v1.DisconnectRequest;
+import dev.dgramd.proto.v1.DropMembershipRequest;
+import dev.dgramd.proto.v1.DropSourceSpecificMembershipRequest;
+import dev.dgramd.proto.v1.GetRecvBufferSizeRequest;
+import dev.dgramd.proto.v1.GetRecvBufferSizeResponse;
+import dev.dgramd.proto.v1.GetSendBufferSizeRequest;
+import dev.dgramd.proto.v1.GetSendBufferSizeResponse;
+import dev.dgramd.proto.v1.SetBroadcastRequest;
 import dev.dgramd.proto.v1.SetMulticastInterfaceRequest;
+import dev.dgramd.proto.v1.SetMulticastLoopbackRequest;
+import dev.dgramd.proto.v1.SetMulticastTtlRequest;
+import dev.dgramd.proto.v1.SetRecvBufferSizeRequest;
+import dev.dgramd.proto.v1.SetRecvBufferSizeResponse;
+import dev.dgramd.proto.v1.SetSendBufferSizeRequest;
+import dev.dgramd.proto.v1.SetSendBufferSizeResponse;
 import dev.dgramd.proto.v1.SetTtlRequest;
-import dev.dgramd.proto.v1.SocketRequest;
-import dev.dgramd.proto.v1.SourceSpecificMembershipRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -83,8 +94,8 @@ public final class Socket implements AutoCloseable {
         this.client = client;
         this.type = options.type();
         CreateSocketRequest req = CreateSocketRequest.newBuilder()
-                .setType("udp6".equals(type) ? dev.dgramd.proto.v1.SocketType.UDP6
-                        : dev.dgramd.proto.v1.SocketType.UDP4)
+                .setType("udp6".equals(type) ? dev.dgramd.proto.v1.SocketType.SOCKET_TYPE_UDP6
+                        : dev.dgramd.proto.v1.SocketType.SOCKET_TYPE_UDP4)
                 .setReuseAddr(options.reuseAddr())
                 .setReusePort(options.reusePort())
                 .setIpv6Only(options.ipv6Only())
@@ -310,7 +321,7 @@ public final class Socket implements AutoCloseable {
                 throw Errors.notRunning();
             }
         }
-        remote.<com.google.protobuf.Empty>call("Disconnect", (stub, obs) -> stub.disconnect(socketRequest(), obs));
+        remote.<dev.dgramd.proto.v1.DisconnectResponse>call("Disconnect", (stub, obs) -> stub.disconnect(DisconnectRequest.newBuilder().setSocketId(remote.id()).build(), obs));
         synchronized (lock) {
             connectState = ConnectState.DISCONNECTED;
             peerAddress = null;
@@ -699,8 +710,8 @@ public final class Socket implements AutoCloseable {
      */
     public void setBroadcast(boolean flag) {
         requireBound("setBroadcast");
-        remote.<com.google.protobuf.Empty>call("SetBroadcast", (stub, obs) -> stub.setBroadcast(
-                SetFlagRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build(), obs));
+        remote.<dev.dgramd.proto.v1.SetBroadcastResponse>call("SetBroadcast", (stub, obs) -> stub.setBroadcast(
+                SetBroadcastRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build(), obs));
     }
 
     /**
@@ -712,7 +723,7 @@ public final class Socket implements AutoCloseable {
      */
     public int setTTL(int ttl) {
         requireBound("setTTL");
-        return remote.<dev.dgramd.proto.v1.TtlResponse>call("SetTtl", (stub, obs) -> stub.setTtl(
+        return remote.<dev.dgramd.proto.v1.SetTtlResponse>call("SetTtl", (stub, obs) -> stub.setTtl(
                 SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build(), obs)).getTtl();
     }
 
@@ -725,8 +736,8 @@ public final class Socket implements AutoCloseable {
      */
     public int setMulticastTTL(int ttl) {
         requireBound("setMulticastTTL");
-        return remote.<dev.dgramd.proto.v1.TtlResponse>call("SetMulticastTtl", (stub, obs) -> stub.setMulticastTtl(
-                SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build(), obs)).getTtl();
+        return remote.<dev.dgramd.proto.v1.SetMulticastTtlResponse>call("SetMulticastTtl", (stub, obs) -> stub.setMulticastTtl(
+                SetMulticastTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build(), obs)).getTtl();
     }
 
     /**
@@ -737,9 +748,9 @@ public final class Socket implements AutoCloseable {
      */
     public boolean setMulticastLoopback(boolean flag) {
         requireBound("setMulticastLoopback");
-        return remote.<dev.dgramd.proto.v1.FlagResponse>call("SetMulticastLoopback",
+        return remote.<dev.dgramd.proto.v1.SetMulticastLoopbackResponse>call("SetMulticastLoopback",
                 (stub, obs) -> stub.setMulticastLoopback(
-                        SetFlagRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build(), obs)).getFlag();
+                        SetMulticastLoopbackRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build(), obs)).getFlag();
     }
 
     /**
@@ -755,7 +766,7 @@ public final class Socket implements AutoCloseable {
             throw Errors.invalidArgType("interfaceAddress", "of type string", null);
         }
         requireBound("setMulticastInterface");
-        remote.<com.google.protobuf.Empty>call("SetMulticastInterface", (stub, obs) -> stub.setMulticastInterface(
+        remote.<dev.dgramd.proto.v1.SetMulticastInterfaceResponse>call("SetMulticastInterface", (stub, obs) -> stub.setMulticastInterface(
                 SetMulticastInterfaceRequest.newBuilder().setSocketId(remote.id())
                         .setInterfaceAddress(multicastInterface).build(), obs));
     }
@@ -773,9 +784,10 @@ public final class Socket implements AutoCloseable {
      *     EADDRINUSE (already joined), EADDRNOTAVAIL, ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public void addMembership(String multicastAddress, String multicastInterface) {
-        MembershipRequest.Builder req = membership(multicastAddress, multicastInterface);
-        remote.<com.google.protobuf.Empty>call("AddMembership",
-                (stub, obs) -> stub.addMembership(req.setSocketId(remote.id()).build(), obs));
+        String iface = membershipInterface(multicastAddress, multicastInterface);
+        remote.<dev.dgramd.proto.v1.AddMembershipResponse>call("AddMembership",
+                (stub, obs) -> stub.addMembership(AddMembershipRequest.newBuilder().setSocketId(remote.id())
+                        .setMulticastAddress(multicastAddress).setInterfaceAddress(iface).build(), obs));
         boundImplicitly();
     }
 
@@ -791,9 +803,10 @@ public final class Socket implements AutoCloseable {
      *     ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public void dropMembership(String multicastAddress, String multicastInterface) {
-        MembershipRequest.Builder req = membership(multicastAddress, multicastInterface);
-        remote.<com.google.protobuf.Empty>call("DropMembership",
-                (stub, obs) -> stub.dropMembership(req.setSocketId(remote.id()).build(), obs));
+        String iface = membershipInterface(multicastAddress, multicastInterface);
+        remote.<dev.dgramd.proto.v1.DropMembershipResponse>call("DropMembership",
+                (stub, obs) -> stub.dropMembership(DropMembershipRequest.newBuilder().setSocketId(remote.id())
+                        .setMulticastAddress(multicastAddress).setInterfaceAddress(iface).build(), obs));
     }
 
     /** {@code socket.addSourceSpecificMembership(sourceAddress, groupAddress)}. */
@@ -810,9 +823,11 @@ public final class Socket implements AutoCloseable {
      */
     public void addSourceSpecificMembership(String sourceAddress, String groupAddress,
             String multicastInterface) {
-        SourceSpecificMembershipRequest.Builder req = ssm(sourceAddress, groupAddress, multicastInterface);
-        remote.<com.google.protobuf.Empty>call("AddSourceSpecificMembership",
-                (stub, obs) -> stub.addSourceSpecificMembership(req.setSocketId(remote.id()).build(), obs));
+        String iface = ssmInterface(sourceAddress, groupAddress, multicastInterface);
+        remote.<dev.dgramd.proto.v1.AddSourceSpecificMembershipResponse>call("AddSourceSpecificMembership",
+                (stub, obs) -> stub.addSourceSpecificMembership(AddSourceSpecificMembershipRequest.newBuilder()
+                        .setSocketId(remote.id()).setSourceAddress(sourceAddress).setGroupAddress(groupAddress)
+                        .setInterfaceAddress(iface).build(), obs));
         boundImplicitly();
     }
 
@@ -829,23 +844,24 @@ public final class Socket implements AutoCloseable {
      */
     public void dropSourceSpecificMembership(String sourceAddress, String groupAddress,
             String multicastInterface) {
-        SourceSpecificMembershipRequest.Builder req = ssm(sourceAddress, groupAddress, multicastInterface);
-        remote.<com.google.protobuf.Empty>call("DropSourceSpecificMembership",
-                (stub, obs) -> stub.dropSourceSpecificMembership(req.setSocketId(remote.id()).build(), obs));
+        String iface = ssmInterface(sourceAddress, groupAddress, multicastInterface);
+        remote.<dev.dgramd.proto.v1.DropSourceSpecificMembershipResponse>call("DropSourceSpecificMembership",
+                (stub, obs) -> stub.dropSourceSpecificMembership(DropSourceSpecificMembershipRequest.newBuilder()
+                        .setSocketId(remote.id()).setSourceAddress(sourceAddress).setGroupAddress(groupAddress)
+                        .setInterfaceAddress(iface).build(), obs));
     }
 
-    /** The request, but for the socket id (known once the daemon made the socket). */
-    private MembershipRequest.Builder membership(String multicastAddress, String multicastInterface) {
+    /** Checks a membership call's arguments; returns the interface address to send ("" for none). */
+    private String membershipInterface(String multicastAddress, String multicastInterface) {
         requireOpen();
         if (multicastAddress == null || multicastAddress.isEmpty()) {
             throw Errors.missingArgs("multicastAddress");
         }
-        return MembershipRequest.newBuilder().setMulticastAddress(multicastAddress)
-                .setInterfaceAddress(multicastInterface == null ? "" : multicastInterface);
+        return multicastInterface == null ? "" : multicastInterface;
     }
 
-    /** The request, but for the socket id. */
-    private SourceSpecificMembershipRequest.Builder ssm(String source, String group, String iface) {
+    /** Checks a source-specific membership call's arguments; returns the interface address to send. */
+    private String ssmInterface(String source, String group, String iface) {
         requireOpen();
         if (source == null) {
             throw Errors.invalidArgType("sourceAddress", "of type string", null);
@@ -853,8 +869,7 @@ public final class Socket implements AutoCloseable {
         if (group == null) {
             throw Errors.invalidArgType("groupAddress", "of type string", null);
         }
-        return SourceSpecificMembershipRequest.newBuilder().setSourceAddress(source).setGroupAddress(group)
-                .setInterfaceAddress(iface == null ? "" : iface);
+        return iface == null ? "" : iface;
     }
 
     /**
@@ -903,12 +918,11 @@ public final class Socket implements AutoCloseable {
                 throw Errors.bufferSizeUnbound(which);
             }
         }
-        BufferSizeResponse resp = "recv".equals(which)
-                ? remote.<BufferSizeResponse>call("GetRecvBufferSize",
-                        (stub, obs) -> stub.getRecvBufferSize(socketRequest(), obs))
-                : remote.<BufferSizeResponse>call("GetSendBufferSize",
-                        (stub, obs) -> stub.getSendBufferSize(socketRequest(), obs));
-        return resp.getSize();
+        return "recv".equals(which)
+                ? remote.<GetRecvBufferSizeResponse>call("GetRecvBufferSize", (stub, obs) -> stub.getRecvBufferSize(
+                        GetRecvBufferSizeRequest.newBuilder().setSocketId(remote.id()).build(), obs)).getSize()
+                : remote.<GetSendBufferSizeResponse>call("GetSendBufferSize", (stub, obs) -> stub.getSendBufferSize(
+                        GetSendBufferSizeRequest.newBuilder().setSocketId(remote.id()).build(), obs)).getSize();
     }
 
     private void setBufferSize(String which, int size) {
@@ -924,13 +938,12 @@ public final class Socket implements AutoCloseable {
         if (size == 0) {
             return;
         }
-        SetBufferSizeRequest.Builder req = SetBufferSizeRequest.newBuilder().setSize(size);
         if ("recv".equals(which)) {
-            remote.<BufferSizeResponse>call("SetRecvBufferSize",
-                    (stub, obs) -> stub.setRecvBufferSize(req.setSocketId(remote.id()).build(), obs));
+            remote.<SetRecvBufferSizeResponse>call("SetRecvBufferSize", (stub, obs) -> stub.setRecvBufferSize(
+                    SetRecvBufferSizeRequest.newBuilder().setSocketId(remote.id()).setSize(size).build(), obs));
         } else {
-            remote.<BufferSizeResponse>call("SetSendBufferSize",
-                    (stub, obs) -> stub.setSendBufferSize(req.setSocketId(remote.id()).build(), obs));
+            remote.<SetSendBufferSizeResponse>call("SetSendBufferSize", (stub, obs) -> stub.setSendBufferSize(
+                    SetSendBufferSizeRequest.newBuilder().setSocketId(remote.id()).setSize(size).build(), obs));
         }
     }
 
@@ -1200,8 +1213,9 @@ public final class Socket implements AutoCloseable {
             }
             reconciling = true;
         }
-        remote.<dev.dgramd.proto.v1.AddressInfo>callAsync("Address",
-                (stub, obs) -> stub.address(socketRequest(), obs), false, (resp, error, reported) -> {
+        remote.<dev.dgramd.proto.v1.AddressResponse>callAsync("Address",
+                (stub, obs) -> stub.address(AddressRequest.newBuilder().setSocketId(remote.id()).build(), obs), false,
+                (resp, error, reported) -> {
                     synchronized (lock) {
                         reconciling = false;
                         if (bindState != BindState.BINDING || !implicitBind) {
@@ -1209,7 +1223,7 @@ public final class Socket implements AutoCloseable {
                         }
                         if (error == null && resp != null) {
                             bindState = BindState.BOUND;
-                            localAddress = toInfo(resp);
+                            localAddress = new AddressInfo(resp.getAddress(), resp.getFamily(), resp.getPort());
                         } else if (error != null && "EBADF".equals(error.code())) {
                             bindState = BindState.UNBOUND;
                             implicitBind = false;
@@ -1237,11 +1251,6 @@ public final class Socket implements AutoCloseable {
             }
             emitError(error);
         });
-    }
-
-    /** A SocketRequest naming this socket; once it exists in the daemon (in a call's start). */
-    private SocketRequest socketRequest() {
-        return SocketRequest.newBuilder().setSocketId(remote.id()).build();
     }
 
     private void emitError(DgramException error) {

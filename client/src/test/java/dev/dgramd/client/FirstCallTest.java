@@ -6,8 +6,8 @@ import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
 import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.DgramGrpc;
-import dev.dgramd.proto.v1.EventBatch;
 import dev.dgramd.proto.v1.EventsRequest;
+import dev.dgramd.proto.v1.EventsResponse;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
@@ -125,7 +125,7 @@ class FirstCallTest {
     @DisplayName("a daemon that announces the socket but never answers its bind (one older than EventsRequest.bind): 'error' ERR_DGRAMD_TIMEOUT, then 'close'")
     void bindInCreationTimesOut() throws Exception {
         DgramException e = firstCallAgainst(
-                out -> out.onNext(EventBatch.newBuilder().setSocketId("0123456789abcdef").build()));
+                out -> out.onNext(EventsResponse.newBuilder().setSocketId("0123456789abcdef").build()));
         assertThat(e.code()).isEqualTo(DgramException.ERR_DGRAMD_TIMEOUT);
     }
 
@@ -133,11 +133,11 @@ class FirstCallTest {
      * The 'error' of a socket's first call (a bind) to a gRPC server whose Events calls only get
      * {@code events} and never end, with a call timeout of 200 ms.
      */
-    private static DgramException firstCallAgainst(Consumer<StreamObserver<EventBatch>> events) throws IOException {
+    private static DgramException firstCallAgainst(Consumer<StreamObserver<EventsResponse>> events) throws IOException {
         Server fake = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(new DgramGrpc.DgramImplBase() {
                     @Override
-                    public void events(EventsRequest request, StreamObserver<EventBatch> out) {
+                    public void events(EventsRequest request, StreamObserver<EventsResponse> out) {
                         events.accept(out);
                     }
                 }).build().start();

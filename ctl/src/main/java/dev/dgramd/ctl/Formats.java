@@ -1,6 +1,7 @@
 package dev.dgramd.ctl;
 
 import dev.dgramd.proto.v1.AddressInfo;
+import dev.dgramd.proto.v1.SocketType;
 import java.time.Duration;
 import java.util.HexFormat;
 
@@ -15,6 +16,11 @@ final class Formats {
             return "-";
         }
         return (a.getAddress().contains(":") ? "[" + a.getAddress() + "]" : a.getAddress()) + ":" + a.getPort();
+    }
+
+    /** A socket type as Node names it: "udp4", "udp6" (the enum value without its SOCKET_TYPE_ prefix). */
+    static String socketType(SocketType type) {
+        return type.name().replaceFirst("^SOCKET_TYPE_", "").toLowerCase(java.util.Locale.ROOT);
     }
 
     /** Lower-case hex, two digits a byte, nothing between: what {@code send --hex} reads. */

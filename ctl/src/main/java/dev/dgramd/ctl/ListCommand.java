@@ -50,7 +50,7 @@ final class ListCommand implements Runnable {
         for (SocketInfo s : sockets) {
             rows.add(new String[] {
                 s.getSocketId(),
-                s.getType().name().toLowerCase(java.util.Locale.ROOT),
+                Formats.socketType(s.getType()),
                 Formats.hostPort(s.getLocal(), s.hasLocal()),
                 Formats.hostPort(s.getRemote(), s.hasRemote()),
                 Long.toString(s.getDatagramsReceived()),

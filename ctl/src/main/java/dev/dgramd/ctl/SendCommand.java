@@ -72,7 +72,7 @@ final class SendCommand implements Runnable {
         SendTestResponse sent;
         try (Connection daemon = ctl.connect()) {
             SendTestRequest.Builder request = SendTestRequest.newBuilder().setAddress(host).setPort(port)
-                    .setData(ByteString.copyFrom(payload)).setType(ipv6 ? SocketType.UDP6 : SocketType.UDP4);
+                    .setData(ByteString.copyFrom(payload)).setType(ipv6 ? SocketType.SOCKET_TYPE_UDP6 : SocketType.SOCKET_TYPE_UDP4);
             if (from != null) {
                 request.setSocketId(daemon.socketId(from, spec.commandLine()));
             }

@@ -1,8 +1,8 @@
 package dev.dgramd.ctl;
 
 import dev.dgramd.proto.v1.TapDirection;
-import dev.dgramd.proto.v1.TapEvent;
 import dev.dgramd.proto.v1.TapRequest;
+import dev.dgramd.proto.v1.TapResponse;
 import dev.dgramd.proto.v1.TappedDatagram;
 import io.grpc.Context;
 import java.io.PrintWriter;
@@ -65,16 +65,16 @@ final class TapCommand implements Callable<Integer> {
         try (Connection daemon = ctl.connect();
              Context.CancellableContext call = Context.current().withCancellation()) {
             String id = daemon.socketId(socket, spec.commandLine());
-            Iterator<TapEvent> events = call.call(() ->
+            Iterator<TapResponse> events = call.call(() ->
                     daemon.adminUnbounded().tap(TapRequest.newBuilder().setSocketId(id).build()));
             long shown = 0;
             while (events.hasNext()) {
-                TapEvent e = events.next();
+                TapResponse e = events.next();
                 if (e.getDropped() > 0) {
                     out.println("# " + e.getDropped() + " datagrams dropped: this tap fell behind");
                 }
                 if (e.hasAttached()) {
-                    err.println("tapping " + id + " (" + e.getAttached().getType().name().toLowerCase(Locale.ROOT)
+                    err.println("tapping " + id + " (" + Formats.socketType(e.getAttached().getType())
                             + " " + Formats.hostPort(e.getAttached().getLocal(), e.getAttached().hasLocal())
                             + "); Ctrl-C to stop");
                     err.flush();
@@ -97,7 +97,7 @@ final class TapCommand implements Callable<Integer> {
     private String line(TappedDatagram d) {
         byte[] data = d.getData().toByteArray();
         return Instant.ofEpochSecond(d.getTime().getSeconds(), d.getTime().getNanos()) + "  "
-                + (d.getDirection() == TapDirection.RECEIVED ? "in " : "out") + "  "
+                + (d.getDirection() == TapDirection.TAP_DIRECTION_RECEIVED ? "in " : "out") + "  "
                 + Formats.hostPort(d.getPeer(), d.hasPeer()) + "  " + data.length + "  "
                 + (format.hex ? Formats.hex(data) : Formats.text(data));
     }

@@ -6,11 +6,11 @@ import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
 import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
-import dev.dgramd.proto.v1.EventBatch;
 import dev.dgramd.proto.v1.EventsRequest;
-import dev.dgramd.proto.v1.SocketRequest;
+import dev.dgramd.proto.v1.EventsResponse;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
@@ -65,7 +65,7 @@ class DgramctlTest {
     @AfterEach
     void cleanUp() throws Exception {
         for (String id : sockets) {
-            stub().close(SocketRequest.newBuilder().setSocketId(id).build());
+            stub().close(CloseRequest.newBuilder().setSocketId(id).build());
         }
         for (AutoCloseable r : resources) {
             r.close();
@@ -104,9 +104,9 @@ class DgramctlTest {
 
     @Test
     void lsShowsEachSocketWithItsAddressesAndCounters() throws Exception {
-        String bound = create(SocketType.UDP4);
+        String bound = create(SocketType.SOCKET_TYPE_UDP4);
         int port = bind(bound);
-        String unbound = create(SocketType.UDP6);
+        String unbound = create(SocketType.SOCKET_TYPE_UDP6);
         try (DatagramSocket peer = peer()) {
             send(peer, "four", port);
             awaitReceived(bound, 1);
@@ -127,7 +127,7 @@ class DgramctlTest {
 
     @Test
     void statsPrintsTheDaemonsTotals() {
-        create(SocketType.UDP4);
+        create(SocketType.SOCKET_TYPE_UDP4);
         Run r = ctl("stats");
         assertThat(r.code).as(r.err).isZero();
         assertThat(r.out).contains("version             " + Dgramd.version() + "\n")
@@ -154,7 +154,7 @@ class DgramctlTest {
 
     @Test
     void sendFromAnOpenSocketNamedByAPrefix() throws Exception {
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         int port = bind(id);
         try (DatagramSocket peer = peer()) {
             Run r = ctl("send", "--from", id.substring(0, 12), "--to", "127.0.0.1:" + peer.getLocalPort(), "x");
@@ -185,7 +185,7 @@ class DgramctlTest {
 
     @Test
     void tapPrintsDatagramsInAndOutUntilCount() throws Exception {
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         int port = bind(id);
         try (DatagramSocket peer = peer()) {
             Background tap = background("tap", id, "--count", "2", "--hex");
@@ -205,7 +205,7 @@ class DgramctlTest {
 
     @Test
     void tapShowsTextAndEndsWhenTheSocketIsClosed() throws Exception {
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         int port = bind(id);
         try (DatagramSocket peer = peer()) {
             Background tap = background("tap", id.substring(0, 8));
@@ -372,9 +372,9 @@ class DgramctlTest {
         var call = io.grpc.Context.current().withCancellation();
         resources.add(() -> call.cancel(null));
         call.run(() -> DgramGrpc.newStub(channel).events(EventsRequest.newBuilder().setSocketId(id).build(),
-                new StreamObserver<EventBatch>() {
+                new StreamObserver<EventsResponse>() {
                     @Override
-                    public void onNext(EventBatch batch) {
+                    public void onNext(EventsResponse batch) {
                         count[0] += (int) batch.getEventsList().stream().filter(e -> e.hasMessage()).count();
                         if (count[0] >= n) {
                             received.complete(null);

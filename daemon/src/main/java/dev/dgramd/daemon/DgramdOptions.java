@@ -87,7 +87,7 @@ public final class DgramdOptions {
         return maxQueuedEventBytes;
     }
 
-    /** The largest gRPC message the daemon accepts (a SendBatch), default 8 MiB. */
+    /** The largest gRPC message the daemon accepts (a SendStreamRequest), default 8 MiB. */
     public DgramdOptions maxMessageBytes(int bytes) {
         if (bytes < 128 * 1024) {
             throw new IllegalArgumentException("maxMessageBytes must be >= 131072, got " + bytes);

@@ -3,8 +3,10 @@ package dev.dgramd.daemon;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import dev.dgramd.proto.v1.AddressRequest;
 import dev.dgramd.proto.v1.AdminGrpc;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CloseSocketRequest;
 import dev.dgramd.proto.v1.ConnectRequest;
 import dev.dgramd.proto.v1.ListSocketsRequest;
@@ -17,7 +19,7 @@ import dev.dgramd.proto.v1.SocketType;
 import dev.dgramd.proto.v1.StatsRequest;
 import dev.dgramd.proto.v1.StatsResponse;
 import dev.dgramd.proto.v1.TapDirection;
-import dev.dgramd.proto.v1.TapEvent;
+import dev.dgramd.proto.v1.TapResponse;
 import dev.dgramd.proto.v1.TapRequest;
 import dev.dgramd.proto.v1.TappedDatagram;
 import io.grpc.ManagedChannel;
@@ -48,14 +50,14 @@ class AdminTest extends DaemonTestBase {
     @Test
     void listSocketsShowsAddressesCountersAndCreationTime() throws Exception {
         Instant before = Instant.now();
-        String a = create(SocketType.UDP4);
+        String a = create(SocketType.SOCKET_TYPE_UDP4);
         EventRecorder aEvents = events(a);
         int aPort = stub().bind(BindRequest.newBuilder().setSocketId(a).setAddress("127.0.0.1").build())
                 .getAddress().getPort();
         aEvents.next(EventCase.LISTENING);
-        String b = create(SocketType.UDP6);
+        String b = create(SocketType.SOCKET_TYPE_UDP6);
         stub().connect(ConnectRequest.newBuilder().setSocketId(b).setAddress("::1").setPort(4242).build());
-        String unbound = create(SocketType.UDP4);
+        String unbound = create(SocketType.SOCKET_TYPE_UDP4);
         Instant after = Instant.now();
 
         DatagramSocket peer = peer("127.0.0.1");
@@ -68,7 +70,7 @@ class AdminTest extends DaemonTestBase {
         aEvents.next(EventCase.MESSAGE);
 
         SocketInfo infoA = find(a);
-        assertThat(infoA.getType()).isEqualTo(SocketType.UDP4);
+        assertThat(infoA.getType()).isEqualTo(SocketType.SOCKET_TYPE_UDP4);
         assertThat(infoA.getLocal().getAddress()).isEqualTo("127.0.0.1");
         assertThat(infoA.getLocal().getPort()).isEqualTo(aPort);
         assertThat(infoA.hasRemote()).isFalse();
@@ -82,7 +84,7 @@ class AdminTest extends DaemonTestBase {
         assertThat(created).isBetween(before, after);
 
         SocketInfo infoB = find(b);
-        assertThat(infoB.getType()).isEqualTo(SocketType.UDP6);
+        assertThat(infoB.getType()).isEqualTo(SocketType.SOCKET_TYPE_UDP6);
         assertThat(infoB.getRemote().getAddress()).isEqualTo("::1");
         assertThat(infoB.getRemote().getPort()).isEqualTo(4242);
         assertThat(infoB.getLocal().getPort()).as("bound implicitly by connect").isPositive();
@@ -101,12 +103,12 @@ class AdminTest extends DaemonTestBase {
         assertThat(before.getTransport()).isEqualTo(daemon.transport());
         assertThat(before.getUptime().getSeconds() * 1_000_000_000L + before.getUptime().getNanos()).isPositive();
 
-        String a = create(SocketType.UDP4);
+        String a = create(SocketType.SOCKET_TYPE_UDP4);
         DatagramSocket peer = peer("127.0.0.1");
         stub().send(SendRequest.newBuilder().setSocketId(a).setData(ByteString.copyFromUtf8("12345"))
                 .setAddress("127.0.0.1").setPort(peer.getLocalPort()).build());
         receive(peer);
-        stub().close(ref(a));
+        stub().close(CloseRequest.newBuilder().setSocketId(a).build());
 
         StatsResponse after = admin().stats(StatsRequest.getDefaultInstance());
         assertThat(after.getSocketsCreated() - before.getSocketsCreated()).isEqualTo(1);
@@ -119,7 +121,7 @@ class AdminTest extends DaemonTestBase {
 
     @Test
     void closeSocketEndsItsEventStreamAndIsIdempotent() throws Exception {
-        String a = create(SocketType.UDP4);
+        String a = create(SocketType.SOCKET_TYPE_UDP4);
         EventRecorder events = events(a);
         assertThat(admin().closeSocket(CloseSocketRequest.newBuilder().setSocketId(a).build()).getAlreadyClosed())
                 .isFalse();
@@ -133,21 +135,21 @@ class AdminTest extends DaemonTestBase {
 
     @Test
     void tapCopiesDatagramsInAndOutAndEndsWhenTheSocketCloses() throws Exception {
-        String a = create(SocketType.UDP4);
+        String a = create(SocketType.SOCKET_TYPE_UDP4);
         events(a);
         int aPort = stub().bind(BindRequest.newBuilder().setSocketId(a).setAddress("127.0.0.1").build())
                 .getAddress().getPort();
         try (TapRecorder tap = TapRecorder.start(AdminGrpc.newStub(channel), a, false)) {
-            TapEvent attached = tap.next();
+            TapResponse attached = tap.next();
             assertThat(attached.hasAttached()).isTrue();
-            assertThat(attached.getAttached().getType()).isEqualTo(SocketType.UDP4);
+            assertThat(attached.getAttached().getType()).isEqualTo(SocketType.SOCKET_TYPE_UDP4);
             assertThat(attached.getAttached().getLocal().getPort()).isEqualTo(aPort);
             assertThat(find(a).getTaps()).isEqualTo(1);
 
             DatagramSocket peer = peer("127.0.0.1");
             sendTo(peer, "in".getBytes(StandardCharsets.UTF_8), "127.0.0.1", aPort);
             TappedDatagram in = tap.next().getDatagram();
-            assertThat(in.getDirection()).isEqualTo(TapDirection.RECEIVED);
+            assertThat(in.getDirection()).isEqualTo(TapDirection.TAP_DIRECTION_RECEIVED);
             assertThat(in.getPeer().getAddress()).isEqualTo("127.0.0.1");
             assertThat(in.getPeer().getPort()).isEqualTo(peer.getLocalPort());
             assertThat(in.getData().toStringUtf8()).isEqualTo("in");
@@ -156,11 +158,11 @@ class AdminTest extends DaemonTestBase {
             stub().send(SendRequest.newBuilder().setSocketId(a).setData(ByteString.copyFromUtf8("out"))
                     .setAddress("127.0.0.1").setPort(peer.getLocalPort()).build());
             TappedDatagram out = tap.next().getDatagram();
-            assertThat(out.getDirection()).isEqualTo(TapDirection.SENT);
+            assertThat(out.getDirection()).isEqualTo(TapDirection.TAP_DIRECTION_SENT);
             assertThat(out.getPeer().getPort()).isEqualTo(peer.getLocalPort());
             assertThat(out.getData().toStringUtf8()).isEqualTo("out");
 
-            stub().close(ref(a));
+            stub().close(CloseRequest.newBuilder().setSocketId(a).build());
             tap.done().get(TIMEOUT_SECONDS, TimeUnit.SECONDS); // completed OK
             assertThat(tap.dropped()).isZero();
         }
@@ -172,7 +174,7 @@ class AdminTest extends DaemonTestBase {
         ManagedChannel slow = NettyChannelBuilder.forTarget(daemon.target()).usePlaintext()
                 .flowControlWindow(65_536).build();
         try {
-            String a = create(SocketType.UDP4);
+            String a = create(SocketType.SOCKET_TYPE_UDP4);
             DatagramSocket sink = peer("127.0.0.1");
             long tapDroppedBefore = admin().stats(StatsRequest.getDefaultInstance()).getTapDropped();
             try (TapRecorder tap = TapRecorder.start(AdminGrpc.newStub(slow), a, true)) {
@@ -189,7 +191,7 @@ class AdminTest extends DaemonTestBase {
                 tap.request(Integer.MAX_VALUE);
                 long copied = 0;
                 while (copied + tap.dropped() < sends) {
-                    TapEvent e = tap.next();
+                    TapResponse e = tap.next();
                     if (e.hasDatagram()) {
                         assertThat(e.getDatagram().getData().size()).isEqualTo(payload.length);
                         copied++;
@@ -228,12 +230,12 @@ class AdminTest extends DaemonTestBase {
         assertThat(r.getSocketId()).isNotEmpty();
         assertThat(daemon.openSockets()).isEqualTo(openBefore);
         expectError("ERR_SOCKET_DGRAM_NOT_RUNNING", Status.Code.FAILED_PRECONDITION,
-                () -> stub().address(ref(r.getSocketId())));
+                () -> stub().address(AddressRequest.newBuilder().setSocketId(r.getSocketId()).build()));
     }
 
     @Test
     void sendTestFromAnExistingSocketCountsOnIt() throws Exception {
-        String a = create(SocketType.UDP4);
+        String a = create(SocketType.SOCKET_TYPE_UDP4);
         DatagramSocket peer = peer("127.0.0.1");
         SendTestResponse r = admin().sendTest(SendTestRequest.newBuilder().setSocketId(a).setAddress("127.0.0.1")
                 .setPort(peer.getLocalPort()).setData(ByteString.copyFromUtf8("hi")).build());
@@ -267,8 +269,8 @@ class AdminTest extends DaemonTestBase {
     }
 
     /** Collects one Tap stream; waits on its events with a bounded timeout. */
-    static final class TapRecorder implements ClientResponseObserver<TapRequest, TapEvent>, AutoCloseable {
-        private final LinkedBlockingQueue<TapEvent> events = new LinkedBlockingQueue<>();
+    static final class TapRecorder implements ClientResponseObserver<TapRequest, TapResponse>, AutoCloseable {
+        private final LinkedBlockingQueue<TapResponse> events = new LinkedBlockingQueue<>();
         private final CompletableFuture<Void> done = new CompletableFuture<>();
         private final AtomicLong dropped = new AtomicLong();
         private final boolean manualFlow;
@@ -297,7 +299,7 @@ class AdminTest extends DaemonTestBase {
         }
 
         @Override
-        public void onNext(TapEvent e) {
+        public void onNext(TapResponse e) {
             dropped.addAndGet(e.getDropped());
             events.add(e);
         }
@@ -312,8 +314,8 @@ class AdminTest extends DaemonTestBase {
             done.complete(null);
         }
 
-        TapEvent next() throws InterruptedException {
-            TapEvent e = events.poll(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        TapResponse next() throws InterruptedException {
+            TapResponse e = events.poll(TIMEOUT_SECONDS, TimeUnit.SECONDS);
             assertThat(e).as("a tap event within %s s (the call: %s)", TIMEOUT_SECONDS, done).isNotNull();
             return e;
         }

@@ -6,9 +6,12 @@ import static org.assertj.core.api.Assertions.fail;
 
 import com.google.rpc.ErrorInfo;
 import dev.dgramd.daemon.policy.Policy;
+import dev.dgramd.proto.v1.AddressRequest;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
+import dev.dgramd.proto.v1.GetRecvBufferSizeRequest;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketEvent.EventCase;
 import dev.dgramd.proto.v1.SocketType;
@@ -81,7 +84,7 @@ class BackpressureTest {
     @AfterEach
     void cleanUp() throws Exception {
         for (String id : sockets) {
-            stub().close(DaemonTestBase.ref(id)); // idempotent
+            stub().close(CloseRequest.newBuilder().setSocketId(id).build()); // idempotent
         }
         for (AutoCloseable r : resources) {
             r.close();
@@ -92,7 +95,7 @@ class BackpressureTest {
     void slowReaderLosesMessagesNotTheStreamAndTheDaemonKeepsServing() throws Exception {
         // A kernel receive buffer (8 MiB once Linux doubles it) that holds most of the flood, so the
         // daemon, not the kernel, is where datagrams are dropped.
-        String id = create(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).setRecvBufferSize(4 << 20)
+        String id = create(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).setRecvBufferSize(4 << 20)
                 .build());
         EventRecorder events = EventRecorder.subscribe(async, id, true); // reads nothing until asked
         resources.add(events);
@@ -115,7 +118,7 @@ class BackpressureTest {
         long kernelDrops = awaitSocketDrained(id, port);
 
         // Close: 'close' is never dropped, so the stream ends with it; then read everything.
-        assertThat(stub().close(DaemonTestBase.ref(id)).getAlreadyClosed()).isFalse();
+        assertThat(stub().close(CloseRequest.newBuilder().setSocketId(id).build()).getAlreadyClosed()).isFalse();
         events.request(Integer.MAX_VALUE);
         events.done().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
 
@@ -155,12 +158,12 @@ class BackpressureTest {
         }
 
         // The daemon still serves: a new socket binds, answers, and closes with its 'close' event.
-        String other = create(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build());
+        String other = create(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build());
         EventRecorder otherEvents = EventRecorder.subscribe(async, other);
         resources.add(otherEvents);
         int otherPort = bind(other);
-        assertThat(stub().address(DaemonTestBase.ref(other)).getPort()).isEqualTo(otherPort);
-        stub().close(DaemonTestBase.ref(other));
+        assertThat(stub().address(AddressRequest.newBuilder().setSocketId(other).build()).getPort()).isEqualTo(otherPort);
+        stub().close(CloseRequest.newBuilder().setSocketId(other).build());
         assertThat(otherEvents.next(EventCase.LISTENING).getListening().getAddress().getPort()).isEqualTo(otherPort);
         otherEvents.next(EventCase.CLOSE);
         otherEvents.done().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -168,7 +171,7 @@ class BackpressureTest {
 
     @Test
     void oneEventsStreamPerSocketAndANewOneAfterCancel() throws Exception {
-        String id = create(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build());
+        String id = create(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build());
         EventRecorder first = EventRecorder.subscribe(async, id);
         resources.add(first);
         int port = bind(id);
@@ -203,7 +206,7 @@ class BackpressureTest {
         assertThat(e.getMessage().getData().toStringUtf8()).isEqualTo("to-third");
         assertThat(e.getMessage().getRinfo().getPort()).isEqualTo(peer.getLocalPort());
 
-        stub().close(DaemonTestBase.ref(id));
+        stub().close(CloseRequest.newBuilder().setSocketId(id).build());
         third.next(EventCase.CLOSE);
         third.done().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
@@ -230,7 +233,7 @@ class BackpressureTest {
     private static long awaitSocketDrained(String id, int port) throws IOException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
         while (true) {
-            assertThat(stub().getRecvBufferSize(DaemonTestBase.ref(id)).getSize()).isPositive();
+            assertThat(stub().getRecvBufferSize(GetRecvBufferSizeRequest.newBuilder().setSocketId(id).build()).getSize()).isPositive();
             long[] queueAndDrops = udpQueueAndDrops(port);
             if (queueAndDrops[0] == 0) {
                 return queueAndDrops[1];

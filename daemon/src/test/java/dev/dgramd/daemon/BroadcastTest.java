@@ -6,9 +6,10 @@ import com.google.protobuf.ByteString;
 import com.google.rpc.ErrorInfo;
 import dev.dgramd.proto.v1.AddressInfo;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.Message;
 import dev.dgramd.proto.v1.SendRequest;
-import dev.dgramd.proto.v1.SetFlagRequest;
+import dev.dgramd.proto.v1.SetBroadcastRequest;
 import dev.dgramd.proto.v1.SocketEvent.EventCase;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.Status;
@@ -23,14 +24,14 @@ class BroadcastTest extends DaemonTestBase {
 
     @Test
     void broadcastNeedsTheFlag() throws Exception {
-        String receiver = create(SocketType.UDP4);
+        String receiver = create(SocketType.SOCKET_TYPE_UDP4);
         EventRecorder receiverEvents = events(receiver);
         AddressInfo bound = bind(receiver, "");
         assertThat(bound.getAddress()).isEqualTo("0.0.0.0");
         int port = bound.getPort();
         receiverEvents.next(EventCase.LISTENING);
 
-        String sender = create(SocketType.UDP4);
+        String sender = create(SocketType.SOCKET_TYPE_UDP4);
         EventRecorder senderEvents = events(sender);
         int senderPort = bind(sender, "127.0.0.1").getPort();
         senderEvents.next(EventCase.LISTENING);
@@ -58,13 +59,13 @@ class BroadcastTest extends DaemonTestBase {
 
         // A failed Send is answered as the RPC's status only, never emitted as 'error': the sender's
         // next event after 'listening' is 'close'.
-        stub().close(ref(sender));
+        stub().close(CloseRequest.newBuilder().setSocketId(sender).build());
         senderEvents.next(EventCase.CLOSE);
     }
 
     @Test
     void setBroadcastOnUnboundSocketFailsWithEbadf() {
-        String s = create(SocketType.UDP4);
+        String s = create(SocketType.SOCKET_TYPE_UDP4);
         ErrorInfo e = expectError("EBADF", Status.Code.FAILED_PRECONDITION, () -> stub().setBroadcast(flag(s, true)));
         assertThat(e.getMetadataMap()).containsEntry("syscall", "setBroadcast");
     }
@@ -78,7 +79,7 @@ class BroadcastTest extends DaemonTestBase {
                 .setPort(port).setAddress(LOOPBACK_BROADCAST).build()).getBytes();
     }
 
-    private static SetFlagRequest flag(String id, boolean flag) {
-        return SetFlagRequest.newBuilder().setSocketId(id).setFlag(flag).build();
+    private static SetBroadcastRequest flag(String id, boolean flag) {
+        return SetBroadcastRequest.newBuilder().setSocketId(id).setFlag(flag).build();
     }
 }

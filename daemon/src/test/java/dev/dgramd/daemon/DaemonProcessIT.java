@@ -74,7 +74,7 @@ class DaemonProcessIT {
         List<EventRecorder> events = new ArrayList<>();
         List<Integer> udpPorts = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            String id = stub.createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build())
+            String id = stub.createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build())
                     .getSocketId();
             EventRecorder recorder = EventRecorder.subscribe(async, id);
             resources.add(recorder);

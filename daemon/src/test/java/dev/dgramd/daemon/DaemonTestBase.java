@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.fail;
 
 import com.google.rpc.ErrorInfo;
 import dev.dgramd.daemon.policy.Policy;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
-import dev.dgramd.proto.v1.SocketRequest;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
@@ -59,7 +59,7 @@ public abstract class DaemonTestBase {
     @AfterEach
     void closeSockets() throws Exception {
         for (String id : created) {
-            stub().close(SocketRequest.newBuilder().setSocketId(id).build());
+            stub().close(CloseRequest.newBuilder().setSocketId(id).build());
         }
         for (AutoCloseable r : resources) {
             r.close();
@@ -137,9 +137,5 @@ public abstract class DaemonTestBase {
         assertThat(info.getDomain()).isEqualTo("dgramd");
         assertThat(((StatusRuntimeException) thrown[0]).getStatus().getCode()).isEqualTo(statusCode);
         return info;
-    }
-
-    protected static SocketRequest ref(String id) {
-        return SocketRequest.newBuilder().setSocketId(id).build();
     }
 }

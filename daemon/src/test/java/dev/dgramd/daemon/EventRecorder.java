@@ -3,8 +3,8 @@ package dev.dgramd.daemon;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dgramd.proto.v1.DgramGrpc;
-import dev.dgramd.proto.v1.EventBatch;
 import dev.dgramd.proto.v1.EventsRequest;
+import dev.dgramd.proto.v1.EventsResponse;
 import dev.dgramd.proto.v1.SocketEvent;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** Collects one socket's Events stream; waits on events with a bounded timeout. */
-public final class EventRecorder implements ClientResponseObserver<EventsRequest, EventBatch>, AutoCloseable {
+public final class EventRecorder implements ClientResponseObserver<EventsRequest, EventsResponse>, AutoCloseable {
     private final LinkedBlockingQueue<SocketEvent> events = new LinkedBlockingQueue<>();
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private final CompletableFuture<String> announced = new CompletableFuture<>();
@@ -56,7 +56,7 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
     }
 
     @Override
-    public void onNext(EventBatch batch) {
+    public void onNext(EventsResponse batch) {
         if (!batch.getSocketId().isEmpty()) {
             announced.complete(batch.getSocketId());
         }

@@ -6,25 +6,37 @@ import static org.assertj.core.api.Assertions.fail;
 import com.google.protobuf.ByteString;
 import com.google.rpc.ErrorInfo;
 import dev.dgramd.daemon.policy.Policy;
+import dev.dgramd.proto.v1.AddMembershipRequest;
+import dev.dgramd.proto.v1.AddSourceSpecificMembershipRequest;
+import dev.dgramd.proto.v1.AddressRequest;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.ConnectRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
-import dev.dgramd.proto.v1.MembershipRequest;
+import dev.dgramd.proto.v1.DisconnectRequest;
+import dev.dgramd.proto.v1.DropMembershipRequest;
+import dev.dgramd.proto.v1.DropSourceSpecificMembershipRequest;
+import dev.dgramd.proto.v1.GetRecvBufferSizeRequest;
+import dev.dgramd.proto.v1.GetSendBufferSizeRequest;
+import dev.dgramd.proto.v1.GetSendQueueCountRequest;
+import dev.dgramd.proto.v1.GetSendQueueSizeRequest;
 import dev.dgramd.proto.v1.OutboundDatagram;
-import dev.dgramd.proto.v1.SendBatch;
+import dev.dgramd.proto.v1.RemoteAddressRequest;
 import dev.dgramd.proto.v1.SendRequest;
 import dev.dgramd.proto.v1.SendResult;
-import dev.dgramd.proto.v1.SendResultBatch;
-import dev.dgramd.proto.v1.SetBufferSizeRequest;
-import dev.dgramd.proto.v1.SetFlagRequest;
+import dev.dgramd.proto.v1.SendStreamRequest;
+import dev.dgramd.proto.v1.SendStreamResponse;
+import dev.dgramd.proto.v1.SetBroadcastRequest;
 import dev.dgramd.proto.v1.SetMulticastInterfaceRequest;
+import dev.dgramd.proto.v1.SetMulticastLoopbackRequest;
+import dev.dgramd.proto.v1.SetMulticastTtlRequest;
+import dev.dgramd.proto.v1.SetRecvBufferSizeRequest;
+import dev.dgramd.proto.v1.SetSendBufferSizeRequest;
 import dev.dgramd.proto.v1.SetTtlRequest;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketEvent.EventCase;
-import dev.dgramd.proto.v1.SocketRequest;
 import dev.dgramd.proto.v1.SocketType;
-import dev.dgramd.proto.v1.SourceSpecificMembershipRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -141,7 +153,7 @@ class FuzzTest {
      * so the descriptors the JVM opens once (jar files, the resolver's) are open before the baseline.
      */
     private static void warmUp() throws Exception {
-        String a = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build()).getSocketId();
+        String a = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build()).getSocketId();
         EventRecorder events = EventRecorder.subscribe(async, a);
         stub().bind(BindRequest.newBuilder().setSocketId(a).setAddress("127.0.0.1").build());
         events.next(EventCase.LISTENING);
@@ -151,13 +163,13 @@ class FuzzTest {
         } catch (StatusRuntimeException expected) {
             errorInfo(expected);
         }
-        runSendStream(List.of(SendBatch.newBuilder().setSocketId(a).addDatagrams(OutboundDatagram.newBuilder()
+        runSendStream(List.of(SendStreamRequest.newBuilder().setSocketId(a).addDatagrams(OutboundDatagram.newBuilder()
                 .setId(1).setPort(9).setAddress("::1")).build()), false);
-        stub().close(ref(a));
+        stub().close(CloseRequest.newBuilder().setSocketId(a).build());
         events.done().get(DEADLINE_SECONDS, TimeUnit.SECONDS);
-        String six = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP6).build()).getSocketId();
+        String six = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP6).build()).getSocketId();
         stub().bind(BindRequest.newBuilder().setSocketId(six).setAddress("::1").build());
-        stub().close(ref(six));
+        stub().close(CloseRequest.newBuilder().setSocketId(six).build());
     }
 
     /** The kinds of the pool's live sockets; a slot closed by a try is refilled with its kind. */
@@ -199,12 +211,12 @@ class FuzzTest {
         over = true;
         for (int i = 0; i < SLOTS; i++) {
             if (slots[i] != null) {
-                stub().close(ref(slots[i])); // a failed try may have closed it already: OK either way
+                stub().close(CloseRequest.newBuilder().setSocketId(slots[i]).build()); // a failed try may have closed it already: OK either way
                 slots[i] = null;
             }
         }
         for (String id : fresh) {
-            stub().close(ref(id)); // left by a failed try
+            stub().close(CloseRequest.newBuilder().setSocketId(id).build()); // left by a failed try
         }
         for (EventRecorder r : recorders) {
             r.close();
@@ -248,13 +260,13 @@ class FuzzTest {
     @Property(tries = 150, shrinking = ShrinkingMode.BOUNDED, edgeCases = EdgeCasesMode.NONE)
     void everySendStreamDatagramIsAnsweredAndTheStreamEnds(@ForAll("sendStreams") StreamCase c) throws Exception {
         beforeTry();
-        List<SendBatch> batches = new ArrayList<>();
+        List<SendStreamRequest> batches = new ArrayList<>();
         Map<Long, Integer> sizes = new HashMap<>();
         Map<Long, String> socketOf = new HashMap<>();
         long next = c.firstId();
         for (BatchSpec spec : c.batches()) {
             String id = spec.socket().resolve(this);
-            SendBatch.Builder b = SendBatch.newBuilder().setSocketId(id);
+            SendStreamRequest.Builder b = SendStreamRequest.newBuilder().setSocketId(id);
             for (DgramSpec d : spec.expand()) {
                 String address = d.address();
                 assertSafe(address);
@@ -276,7 +288,7 @@ class FuzzTest {
                         unanswered(outcome, batches));
             }
             Map<Long, Integer> answered = new HashMap<>();
-            for (SendResultBatch rb : outcome.results) {
+            for (SendStreamResponse rb : outcome.results) {
                 for (SendResult r : rb.getResultsList()) {
                     answered.merge(r.getId(), 1, Integer::sum);
                     assertThat(sizes).as("result for an id that was sent").containsKey(r.getId());
@@ -320,7 +332,7 @@ class FuzzTest {
         EventRecorder attachedBefore = slot >= 0 ? slotReaders[slot] : null;
         switch (c.action()) {
             case CLOSE_SOCKET -> {
-                assertThat(stub().close(ref(id)).getAlreadyClosed()).isFalse();
+                assertThat(stub().close(CloseRequest.newBuilder().setSocketId(id).build()).getAlreadyClosed()).isFalse();
                 List<EventRecorder> all = nonNull(first, second, attachedBefore);
                 int gotClose = 0;
                 for (EventRecorder r : all) {
@@ -365,7 +377,7 @@ class FuzzTest {
                 if (attachedBefore == null) {
                     // The cancel reaches the daemon before the new call (one connection, in order).
                     EventRecorder again = subscribe(id);
-                    assertThat(stub().close(ref(id)).getAlreadyClosed()).isFalse();
+                    assertThat(stub().close(CloseRequest.newBuilder().setSocketId(id).build()).getAlreadyClosed()).isFalse();
                     Throwable t = failureOf(again);
                     tally("Events(reattached)", t);
                     assertThat(t).as("the Events stream attached after a cancel ends OK").isNull();
@@ -433,7 +445,7 @@ class FuzzTest {
     /** A new, unbound socket, made for this try (the pool's unbound ones soon get bound). */
     record Fresh(boolean six) implements SockRef {
         public String resolve(FuzzTest t) {
-            String id = t.create(six ? SocketType.UDP6 : SocketType.UDP4);
+            String id = t.create(six ? SocketType.SOCKET_TYPE_UDP6 : SocketType.SOCKET_TYPE_UDP4);
             t.fresh.add(id);
             return id;
         }
@@ -458,8 +470,8 @@ class FuzzTest {
     record Closed() implements SockRef {
         public String resolve(FuzzTest t) {
             if (t.closedIds.isEmpty()) {
-                String id = t.create(SocketType.UDP4);
-                assertThat(stub().close(ref(id)).getAlreadyClosed()).isFalse();
+                String id = t.create(SocketType.SOCKET_TYPE_UDP4);
+                assertThat(stub().close(CloseRequest.newBuilder().setSocketId(id).build()).getAlreadyClosed()).isFalse();
                 t.closedIds.add(id);
             }
             return t.closedIds.get(t.closedIds.size() - 1);
@@ -736,7 +748,7 @@ class FuzzTest {
                 everCreated.add(created);
                 assertThat(created).isNotBlank();
                 // Leave nothing behind per try: a fresh socket closes at once.
-                assertThat(stub().close(ref(created)).getAlreadyClosed()).isFalse();
+                assertThat(stub().close(CloseRequest.newBuilder().setSocketId(created).build()).getAlreadyClosed()).isFalse();
                 closedIds.add(created);
                 return created;
             }
@@ -758,28 +770,28 @@ class FuzzTest {
                         .setPort(a.port().resolve(this)).setAddress(a.address()).build());
             }
             case DISCONNECT -> {
-                return s.disconnect(ref(id));
+                return s.disconnect(DisconnectRequest.newBuilder().setSocketId(id).build());
             }
             case CLOSE -> {
-                return s.close(ref(id));
+                return s.close(CloseRequest.newBuilder().setSocketId(id).build());
             }
             case ADDRESS -> {
-                return s.address(ref(id));
+                return s.address(AddressRequest.newBuilder().setSocketId(id).build());
             }
             case REMOTE_ADDRESS -> {
-                return s.remoteAddress(ref(id));
+                return s.remoteAddress(RemoteAddressRequest.newBuilder().setSocketId(id).build());
             }
             case SET_BROADCAST -> {
-                return s.setBroadcast(SetFlagRequest.newBuilder().setSocketId(id).setFlag(a.flag()).build());
+                return s.setBroadcast(SetBroadcastRequest.newBuilder().setSocketId(id).setFlag(a.flag()).build());
             }
             case SET_MULTICAST_LOOPBACK -> {
-                return s.setMulticastLoopback(SetFlagRequest.newBuilder().setSocketId(id).setFlag(a.flag()).build());
+                return s.setMulticastLoopback(SetMulticastLoopbackRequest.newBuilder().setSocketId(id).setFlag(a.flag()).build());
             }
             case SET_TTL -> {
                 return s.setTtl(SetTtlRequest.newBuilder().setSocketId(id).setTtl((int) a.number()).build());
             }
             case SET_MULTICAST_TTL -> {
-                return s.setMulticastTtl(SetTtlRequest.newBuilder().setSocketId(id).setTtl((int) a.number()).build());
+                return s.setMulticastTtl(SetMulticastTtlRequest.newBuilder().setSocketId(id).setTtl((int) a.number()).build());
             }
             case SET_MULTICAST_INTERFACE -> {
                 assertSafeInterface(a.address());
@@ -788,36 +800,40 @@ class FuzzTest {
             }
             case ADD_MEMBERSHIP, DROP_MEMBERSHIP -> {
                 assertSafeMembership(a.address(), a.address2());
-                MembershipRequest m = MembershipRequest.newBuilder().setSocketId(id).setMulticastAddress(a.address())
-                        .setInterfaceAddress(a.address2()).build();
-                return call.rpc() == Rpc.ADD_MEMBERSHIP ? s.addMembership(m) : s.dropMembership(m);
+                return call.rpc() == Rpc.ADD_MEMBERSHIP
+                        ? s.addMembership(AddMembershipRequest.newBuilder().setSocketId(id)
+                                .setMulticastAddress(a.address()).setInterfaceAddress(a.address2()).build())
+                        : s.dropMembership(DropMembershipRequest.newBuilder().setSocketId(id)
+                                .setMulticastAddress(a.address()).setInterfaceAddress(a.address2()).build());
             }
             case ADD_SOURCE_SPECIFIC_MEMBERSHIP, DROP_SOURCE_SPECIFIC_MEMBERSHIP -> {
                 assertSafeMembership(a.address(), a.address2());
                 assertSafe(a.address3());
-                SourceSpecificMembershipRequest m = SourceSpecificMembershipRequest.newBuilder().setSocketId(id)
-                        .setGroupAddress(a.address()).setInterfaceAddress(a.address2()).setSourceAddress(a.address3())
-                        .build();
-                return call.rpc() == Rpc.ADD_SOURCE_SPECIFIC_MEMBERSHIP ? s.addSourceSpecificMembership(m)
-                        : s.dropSourceSpecificMembership(m);
+                return call.rpc() == Rpc.ADD_SOURCE_SPECIFIC_MEMBERSHIP
+                        ? s.addSourceSpecificMembership(AddSourceSpecificMembershipRequest.newBuilder().setSocketId(id)
+                                .setGroupAddress(a.address()).setInterfaceAddress(a.address2())
+                                .setSourceAddress(a.address3()).build())
+                        : s.dropSourceSpecificMembership(DropSourceSpecificMembershipRequest.newBuilder()
+                                .setSocketId(id).setGroupAddress(a.address()).setInterfaceAddress(a.address2())
+                                .setSourceAddress(a.address3()).build());
             }
             case GET_RECV_BUFFER_SIZE -> {
-                return s.getRecvBufferSize(ref(id));
+                return s.getRecvBufferSize(GetRecvBufferSizeRequest.newBuilder().setSocketId(id).build());
             }
             case GET_SEND_BUFFER_SIZE -> {
-                return s.getSendBufferSize(ref(id));
+                return s.getSendBufferSize(GetSendBufferSizeRequest.newBuilder().setSocketId(id).build());
             }
             case SET_RECV_BUFFER_SIZE -> {
-                return s.setRecvBufferSize(SetBufferSizeRequest.newBuilder().setSocketId(id).setSize(a.number()).build());
+                return s.setRecvBufferSize(SetRecvBufferSizeRequest.newBuilder().setSocketId(id).setSize(a.number()).build());
             }
             case SET_SEND_BUFFER_SIZE -> {
-                return s.setSendBufferSize(SetBufferSizeRequest.newBuilder().setSocketId(id).setSize(a.number()).build());
+                return s.setSendBufferSize(SetSendBufferSizeRequest.newBuilder().setSocketId(id).setSize(a.number()).build());
             }
             case GET_SEND_QUEUE_SIZE -> {
-                return s.getSendQueueSize(ref(id));
+                return s.getSendQueueSize(GetSendQueueSizeRequest.newBuilder().setSocketId(id).build());
             }
             case GET_SEND_QUEUE_COUNT -> {
-                return s.getSendQueueCount(ref(id));
+                return s.getSendQueueCount(GetSendQueueCountRequest.newBuilder().setSocketId(id).build());
             }
             default -> throw new AssertionError(call.rpc());
         }
@@ -825,15 +841,15 @@ class FuzzTest {
 
     /** What a SendStream call gave back. */
     /** The datagrams of {@code batches} that got no result, grouped as "socket id: address:port xN". */
-    private static Map<String, Long> unanswered(StreamOutcome outcome, List<SendBatch> batches) {
+    private static Map<String, Long> unanswered(StreamOutcome outcome, List<SendStreamRequest> batches) {
         Set<Long> answered = new HashSet<>();
         synchronized (outcome.results) {
-            for (SendResultBatch rb : outcome.results) {
+            for (SendStreamResponse rb : outcome.results) {
                 rb.getResultsList().forEach(r -> answered.add(r.getId()));
             }
         }
         Map<String, Long> missing = new TreeMap<>();
-        for (SendBatch b : batches) {
+        for (SendStreamRequest b : batches) {
             for (OutboundDatagram d : b.getDatagramsList()) {
                 if (!answered.contains(d.getId())) {
                     missing.merge(abbreviate(b.getSocketId()) + ": " + abbreviate(d.getAddress()) + ":" + d.getPort()
@@ -845,7 +861,7 @@ class FuzzTest {
     }
 
     static final class StreamOutcome {
-        final List<SendResultBatch> results = Collections.synchronizedList(new ArrayList<>());
+        final List<SendStreamResponse> results = Collections.synchronizedList(new ArrayList<>());
         final CompletableFuture<Void> done = new CompletableFuture<>();
         Throwable failure;
     }
@@ -854,16 +870,16 @@ class FuzzTest {
      * Writes {@code batches} on one SendStream call, then half-closes it (or cancels it, with
      * {@code cancel}); waits for the end of the call.
      */
-    static StreamOutcome runSendStream(List<SendBatch> batches, boolean cancel) throws Exception {
+    static StreamOutcome runSendStream(List<SendStreamRequest> batches, boolean cancel) throws Exception {
         StreamOutcome outcome = new StreamOutcome();
-        StreamObserver<SendBatch> requests = async.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
-                .sendStream(new ClientResponseObserver<SendBatch, SendResultBatch>() {
+        StreamObserver<SendStreamRequest> requests = async.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                .sendStream(new ClientResponseObserver<SendStreamRequest, SendStreamResponse>() {
                     @Override
-                    public void beforeStart(ClientCallStreamObserver<SendBatch> call) {
+                    public void beforeStart(ClientCallStreamObserver<SendStreamRequest> call) {
                     }
 
                     @Override
-                    public void onNext(SendResultBatch value) {
+                    public void onNext(SendStreamResponse value) {
                         outcome.results.add(value);
                     }
 
@@ -878,7 +894,7 @@ class FuzzTest {
                     }
                 });
         // The batches are small enough (MAX_STREAM_BYTES) to be buffered by the client whole.
-        for (SendBatch b : batches) {
+        for (SendStreamRequest b : batches) {
             requests.onNext(b);
         }
         if (cancel) {
@@ -948,7 +964,7 @@ class FuzzTest {
     private void refill(int slot) {
         Kind kind = Kind.values()[slot];
         boolean six = kind == Kind.UDP6_UNBOUND || kind == Kind.UDP6_LOOPBACK || kind == Kind.UDP6_ANY;
-        String id = create(six ? SocketType.UDP6 : SocketType.UDP4);
+        String id = create(six ? SocketType.SOCKET_TYPE_UDP6 : SocketType.SOCKET_TYPE_UDP4);
         slots[slot] = id;
         slotPorts[slot] = 0;
         slotReaders[slot] = null;
@@ -1012,12 +1028,12 @@ class FuzzTest {
      */
     private void healthCheck() {
         for (String id : fresh) {
-            stub().close(ref(id));
+            stub().close(CloseRequest.newBuilder().setSocketId(id).build());
             closedIds.add(id);
         }
         fresh.clear();
-        String id = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build()).getSocketId();
-        assertThat(stub().close(ref(id)).getAlreadyClosed()).as("health check").isFalse();
+        String id = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build()).getSocketId();
+        assertThat(stub().close(CloseRequest.newBuilder().setSocketId(id).build()).getAlreadyClosed()).as("health check").isFalse();
     }
 
     // ---------------------------------------------------------------- checks
@@ -1230,10 +1246,6 @@ class FuzzTest {
 
     private static DgramGrpc.DgramBlockingStub stub() {
         return blocking.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
-    }
-
-    static SocketRequest ref(String id) {
-        return SocketRequest.newBuilder().setSocketId(id).build();
     }
 
     private static ByteString payload(int size) {

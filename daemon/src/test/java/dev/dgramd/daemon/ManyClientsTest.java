@@ -8,16 +8,17 @@ import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.ByteString;
 import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.CreateSocketResponse;
 import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.Message;
 import dev.dgramd.proto.v1.OutboundDatagram;
-import dev.dgramd.proto.v1.SendBatch;
 import dev.dgramd.proto.v1.SendRequest;
 import dev.dgramd.proto.v1.SendResponse;
 import dev.dgramd.proto.v1.SendResult;
-import dev.dgramd.proto.v1.SendResultBatch;
+import dev.dgramd.proto.v1.SendStreamRequest;
+import dev.dgramd.proto.v1.SendStreamResponse;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketEvent.EventCase;
 import dev.dgramd.proto.v1.SocketType;
@@ -79,10 +80,10 @@ class ManyClientsTest {
         control = NettyChannelBuilder.forTarget(daemon.target()).usePlaintext().build();
         controlStub = DgramGrpc.newBlockingStub(control);
         // Warm up (connection, classes) so the descriptor baseline is steady.
-        String id = blocking().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build())
+        String id = blocking().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build())
                 .getSocketId();
         blocking().bind(BindRequest.newBuilder().setSocketId(id).setAddress("127.0.0.1").build());
-        blocking().close(FuzzTest.ref(id));
+        blocking().close(CloseRequest.newBuilder().setSocketId(id).build());
     }
 
     @AfterAll
@@ -173,7 +174,7 @@ class ManyClientsTest {
             List<ListenableFuture<CreateSocketResponse>> creating = new ArrayList<>();
             for (int i = 0; i < SOCKETS_PER_SESSION; i++) {
                 creating.add(withDeadline(futures).createSocket(CreateSocketRequest.newBuilder()
-                        .setType(SocketType.UDP4).build()));
+                        .setType(SocketType.SOCKET_TYPE_UDP4).build()));
             }
             List<String> ids = new ArrayList<>();
             for (CreateSocketResponse r : await(Futures.allAsList(creating))) {
@@ -236,7 +237,7 @@ class ManyClientsTest {
             // Close every socket at once; each Events stream ends with 'close'.
             List<ListenableFuture<dev.dgramd.proto.v1.CloseResponse>> closing = new ArrayList<>();
             for (String id : ids) {
-                closing.add(withDeadline(futures).close(FuzzTest.ref(id)));
+                closing.add(withDeadline(futures).close(CloseRequest.newBuilder().setSocketId(id).build()));
             }
             for (dev.dgramd.proto.v1.CloseResponse c : await(Futures.allAsList(closing))) {
                 assertThat(c.getAlreadyClosed()).isFalse();
@@ -265,12 +266,12 @@ class ManyClientsTest {
     /** All of the session's datagrams on one SendStream call, one batch per socket. */
     private static void sendThroughSendStream(DgramGrpc.DgramStub async, int session, List<String> ids, int[] ports,
                                               List<Set<String>> expected) throws Exception {
-        List<SendResultBatch> results = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<SendStreamResponse> results = new java.util.concurrent.CopyOnWriteArrayList<>();
         CompletableFuture<Void> done = new CompletableFuture<>();
-        StreamObserver<SendBatch> requests = async.withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
+        StreamObserver<SendStreamRequest> requests = async.withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
                 .sendStream(new StreamObserver<>() {
                     @Override
-                    public void onNext(SendResultBatch value) {
+                    public void onNext(SendStreamResponse value) {
                         results.add(value);
                     }
 
@@ -288,7 +289,7 @@ class ManyClientsTest {
         long id = 0;
         for (int i = 0; i < SOCKETS_PER_SESSION; i++) {
             int to = (i + 1) % SOCKETS_PER_SESSION;
-            SendBatch.Builder batch = SendBatch.newBuilder().setSocketId(ids.get(i));
+            SendStreamRequest.Builder batch = SendStreamRequest.newBuilder().setSocketId(ids.get(i));
             for (int n = 0; n < DATAGRAMS_PER_SOCKET; n++) {
                 String text = payload(session, i, n);
                 expected.get(to).add(text);
@@ -305,7 +306,7 @@ class ManyClientsTest {
             throw new AssertionError("SendStream of session " + session + " failed", e.getCause());
         }
         int answered = 0;
-        for (SendResultBatch b : results) {
+        for (SendStreamResponse b : results) {
             for (SendResult r : b.getResultsList()) {
                 assertThat(r.hasError()).as("result %s", r).isFalse();
                 assertThat(r.getBytes()).isEqualTo(sizes.get(r.getId()));
@@ -348,9 +349,9 @@ class ManyClientsTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
         long fds = FuzzTest.openFds();
         while (fds > limit && System.nanoTime() < deadline) {
-            String id = blocking().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build())
+            String id = blocking().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build())
                     .getSocketId();
-            blocking().close(FuzzTest.ref(id));
+            blocking().close(CloseRequest.newBuilder().setSocketId(id).build());
             fds = FuzzTest.openFds();
         }
         assertThat(fds).as("open file descriptors after all sessions ended (limit %d)", limit)

@@ -6,11 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.ByteString;
 import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.SendRequest;
 import dev.dgramd.proto.v1.SocketEvent.EventCase;
-import dev.dgramd.proto.v1.SocketRequest;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -150,7 +150,7 @@ class MetricsTest {
         assertThat(m.value("process_uptime_seconds")).isPositive();
 
         for (String id : List.of(a, b, c)) {
-            stub().close(SocketRequest.newBuilder().setSocketId(id).build());
+            stub().close(CloseRequest.newBuilder().setSocketId(id).build());
         }
         Metrics end = scrape();
         assertThat(end.value("dgramd_sockets_open")).isZero();
@@ -187,8 +187,8 @@ class MetricsTest {
     }
 
     private String create() {
-        String id = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build()).getSocketId();
-        resources.add(() -> stub().close(SocketRequest.newBuilder().setSocketId(id).build()));
+        String id = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build()).getSocketId();
+        resources.add(() -> stub().close(CloseRequest.newBuilder().setSocketId(id).build()));
         return id;
     }
 

@@ -5,18 +5,20 @@ import static org.assertj.core.api.Assertions.fail;
 
 import com.google.protobuf.ByteString;
 import dev.dgramd.daemon.policy.Policy;
+import dev.dgramd.proto.v1.AddMembershipRequest;
+import dev.dgramd.proto.v1.AddSourceSpecificMembershipRequest;
 import dev.dgramd.proto.v1.AddressInfo;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.ConnectRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
-import dev.dgramd.proto.v1.MembershipRequest;
+import dev.dgramd.proto.v1.DropMembershipRequest;
 import dev.dgramd.proto.v1.Message;
 import dev.dgramd.proto.v1.SendRequest;
-import dev.dgramd.proto.v1.SetFlagRequest;
+import dev.dgramd.proto.v1.SetBroadcastRequest;
 import dev.dgramd.proto.v1.SocketEvent.EventCase;
 import dev.dgramd.proto.v1.SocketType;
-import dev.dgramd.proto.v1.SourceSpecificMembershipRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
@@ -237,7 +239,7 @@ class MultiHostIT {
             r.close();
         }
         for (String id : sockets) {
-            stub().close(FuzzTest.ref(id));
+            stub().close(CloseRequest.newBuilder().setSocketId(id).build());
         }
         assertThat(daemon.openSockets()).isZero();
     }
@@ -277,7 +279,7 @@ class MultiHostIT {
         EventRecorder events = events(m);
         int port = bind(m, "", 0).getPort(); // all interfaces: a socket bound to a unicast address gets no group traffic
         events.next(EventCase.LISTENING);
-        stub().addMembership(MembershipRequest.newBuilder().setSocketId(m).setMulticastAddress(group)
+        stub().addMembership(AddMembershipRequest.newBuilder().setSocketId(m).setMulticastAddress(group)
                 .setInterfaceAddress(HOST).build());
 
         Peer sender = startSender(NS1, PEER1, PEER1, new Send(group, port, "to-group-from-ns1"));
@@ -289,7 +291,7 @@ class MultiHostIT {
 
         // After dropMembership the group's traffic no longer arrives: the same sender sends to the group,
         // then a unicast marker; the marker must be the next message.
-        stub().dropMembership(MembershipRequest.newBuilder().setSocketId(m).setMulticastAddress(group)
+        stub().dropMembership(DropMembershipRequest.newBuilder().setSocketId(m).setMulticastAddress(group)
                 .setInterfaceAddress(HOST).build());
         startSender(NS1, PEER1, PEER1, new Send(group, port, "to-group-after-drop"), new Send(HOST, port, "marker"))
                 .awaitExit();
@@ -306,9 +308,9 @@ class MultiHostIT {
         String any = create(true);
         EventRecorder anyEvents = events(any);
         bind(any, "", port);
-        stub().addSourceSpecificMembership(SourceSpecificMembershipRequest.newBuilder().setSocketId(ssm)
+        stub().addSourceSpecificMembership(AddSourceSpecificMembershipRequest.newBuilder().setSocketId(ssm)
                 .setSourceAddress(PEER1).setGroupAddress(group).setInterfaceAddress(HOST).build());
-        stub().addMembership(MembershipRequest.newBuilder().setSocketId(any).setMulticastAddress(group)
+        stub().addMembership(AddMembershipRequest.newBuilder().setSocketId(any).setMulticastAddress(group)
                 .setInterfaceAddress(HOST).build());
         ssmEvents.next(EventCase.LISTENING);
         anyEvents.next(EventCase.LISTENING);
@@ -339,7 +341,7 @@ class MultiHostIT {
         // As Node: no broadcast without setBroadcast(true).
         DaemonTestBase.expectError("EACCES", Status.Code.PERMISSION_DENIED,
                 () -> send(b, "not-allowed", SUBNET_BROADCAST, peerPort));
-        stub().setBroadcast(SetFlagRequest.newBuilder().setSocketId(b).setFlag(true).build());
+        stub().setBroadcast(SetBroadcastRequest.newBuilder().setSocketId(b).setFlag(true).build());
         send(b, "broadcast-from-daemon", SUBNET_BROADCAST, peerPort);
         String expected = "message " + HOST + " " + portB + " broadcast-from-daemon";
         assertThat(one.nextLine("message ")).isEqualTo(expected);
@@ -365,7 +367,7 @@ class MultiHostIT {
     }
 
     private String create(boolean reuseAddr) {
-        String id = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4)
+        String id = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4)
                 .setReuseAddr(reuseAddr).build()).getSocketId();
         sockets.add(id);
         return id;

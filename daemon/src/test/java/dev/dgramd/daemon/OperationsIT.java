@@ -77,7 +77,7 @@ class OperationsIT {
 
         channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
         String id = DgramGrpc.newBlockingStub(channel).withDeadlineAfter(SECONDS, TimeUnit.SECONDS)
-                .createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build()).getSocketId();
+                .createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build()).getSocketId();
         JsonObject created = out.awaitJson(j -> j.has("socket_id"));
         assertThat(created.get("socket_id").getAsString()).isEqualTo(id);
         assertThat(created.get("level").getAsString()).isEqualTo("DEBUG");

@@ -23,7 +23,7 @@ final class OrphanClientMain {
         DgramGrpc.DgramBlockingStub stub = DgramGrpc.newBlockingStub(channel);
         DgramGrpc.DgramStub async = DgramGrpc.newStub(channel);
         for (int i = 0; i < 3; i++) {
-            String id = stub.createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build())
+            String id = stub.createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build())
                     .getSocketId();
             EventRecorder events = EventRecorder.subscribe(async, id);
             int port = stub.bind(BindRequest.newBuilder().setSocketId(id).setAddress("127.0.0.1").build())

@@ -4,16 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.dgramd.daemon.policy.Policy;
+import dev.dgramd.proto.v1.AddressRequest;
 import dev.dgramd.proto.v1.AdminGrpc;
 import dev.dgramd.proto.v1.BindRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.ListSocketsRequest;
 import dev.dgramd.proto.v1.SocketEvent;
-import dev.dgramd.proto.v1.SocketRequest;
 import dev.dgramd.proto.v1.SocketType;
-import dev.dgramd.proto.v1.TapEvent;
 import dev.dgramd.proto.v1.TapRequest;
+import dev.dgramd.proto.v1.TapResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -77,7 +77,7 @@ class OrphanReapingTest {
         assertThat(daemon.openSockets()).isZero();
         assertPortFree(channel, port);
         expectNotRunningOrUnknown(() -> stub.withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
-                .address(SocketRequest.newBuilder().setSocketId(id).build()));
+                .address(AddressRequest.newBuilder().setSocketId(id).build()));
         java.net.http.HttpResponse<String> scrape = java.net.http.HttpClient.newHttpClient().send(
                 java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
                         + daemon.metricsAddress().getPort() + "/metrics")).timeout(Duration.ofSeconds(TIMEOUT_SECONDS))
@@ -112,7 +112,7 @@ class OrphanReapingTest {
         assertThatThrownBy(() -> second.done().get(grace.toMillis() + 1_000, TimeUnit.MILLISECONDS))
                 .isInstanceOf(TimeoutException.class);
         assertThat(daemon.openSockets()).isEqualTo(1);
-        assertThat(stub.address(SocketRequest.newBuilder().setSocketId(id).build()).getPort()).isEqualTo(port);
+        assertThat(stub.address(AddressRequest.newBuilder().setSocketId(id).build()).getPort()).isEqualTo(port);
         second.close();
     }
 
@@ -190,7 +190,7 @@ class OrphanReapingTest {
 
     private static String createSocket(DgramGrpc.DgramBlockingStub stub) {
         return stub.withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
-                .createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build()).getSocketId();
+                .createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build()).getSocketId();
     }
 
     private static int bind(DgramGrpc.DgramBlockingStub stub, String id) {
@@ -244,7 +244,7 @@ class OrphanReapingTest {
         CompletableFuture<Void> done = new CompletableFuture<>();
         AdminGrpc.newStub(channel).tap(TapRequest.newBuilder().setSocketId(id).build(), new StreamObserver<>() {
             @Override
-            public void onNext(TapEvent event) {
+            public void onNext(TapResponse event) {
                 attached.complete(null);
             }
 

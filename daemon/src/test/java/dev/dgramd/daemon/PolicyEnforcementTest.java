@@ -9,16 +9,16 @@ import ch.qos.logback.core.read.ListAppender;
 import com.google.protobuf.ByteString;
 import com.google.rpc.ErrorInfo;
 import dev.dgramd.daemon.policy.Policy;
+import dev.dgramd.proto.v1.AddMembershipRequest;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.ConnectRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
-import dev.dgramd.proto.v1.MembershipRequest;
 import dev.dgramd.proto.v1.SendRequest;
-import dev.dgramd.proto.v1.SetFlagRequest;
+import dev.dgramd.proto.v1.SetBroadcastRequest;
 import dev.dgramd.proto.v1.SetMulticastInterfaceRequest;
 import dev.dgramd.proto.v1.SocketEvent;
-import dev.dgramd.proto.v1.SocketRequest;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -102,7 +102,7 @@ class PolicyEnforcementTest {
     @Test
     void hardenedPolicyRefusesPrivilegedPortsAndSaysWhy() throws Exception {
         start(hardened());
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         EventRecorder events = EventRecorder.subscribe(async, id);
         ErrorInfo info = expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> stub().bind(
                 BindRequest.newBuilder().setSocketId(id).setPort(80).setAddress("127.0.0.1").build()));
@@ -121,14 +121,14 @@ class PolicyEnforcementTest {
     @Test
     void defaultPolicyRefusesLinkLocalDestinationsEvenThroughIpv4MappedAddresses() throws Exception {
         start(Policy.defaults());
-        String v4 = create(SocketType.UDP4);
+        String v4 = create(SocketType.SOCKET_TYPE_UDP4);
         ErrorInfo info = expectError("EACCES", Status.Code.PERMISSION_DENIED,
                 () -> send(v4, 80, "169.254.169.254", new byte[] {1}));
         assertThat(info.getMetadataMap()).containsEntry("syscall", "send").containsEntry("address", "169.254.169.254")
                 .containsKey("policy");
         expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> stub().connect(ConnectRequest.newBuilder()
                 .setSocketId(v4).setPort(80).setAddress("169.254.169.254").build()));
-        String v6 = create(SocketType.UDP6);
+        String v6 = create(SocketType.SOCKET_TYPE_UDP6);
         expectError("EACCES", Status.Code.PERMISSION_DENIED,
                 () -> send(v6, 80, "::ffff:169.254.169.254", new byte[] {1}));
         expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> send(v6, 80, "fe80::1", new byte[] {1}));
@@ -142,7 +142,7 @@ class PolicyEnforcementTest {
                       destinations:
                         deny: ["127.0.0.1 %d"]
                     """.formatted(denied.getLocalPort()), "test-policy"));
-            String id = create(SocketType.UDP4);
+            String id = create(SocketType.SOCKET_TYPE_UDP4);
             expectError("EACCES", Status.Code.PERMISSION_DENIED,
                     () -> send(id, denied.getLocalPort(), "127.0.0.1", "secret".getBytes()));
             send(id, allowed.getLocalPort(), "127.0.0.1", "fine".getBytes());
@@ -167,13 +167,13 @@ class PolicyEnforcementTest {
     @Test
     void underTheHardenedPolicyBroadcastAndMulticastNeedAGrant() throws Exception {
         start(hardened());
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         stub().bind(BindRequest.newBuilder().setSocketId(id).setPort(0).setAddress("127.0.0.1").build());
         expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> stub().setBroadcast(
-                SetFlagRequest.newBuilder().setSocketId(id).setFlag(true).build()));
+                SetBroadcastRequest.newBuilder().setSocketId(id).setFlag(true).build()));
         // Turning broadcast off is always allowed.
-        stub().setBroadcast(SetFlagRequest.newBuilder().setSocketId(id).setFlag(false).build());
-        expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> stub().addMembership(MembershipRequest.newBuilder()
+        stub().setBroadcast(SetBroadcastRequest.newBuilder().setSocketId(id).setFlag(false).build());
+        expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> stub().addMembership(AddMembershipRequest.newBuilder()
                 .setSocketId(id).setMulticastAddress("239.1.2.3").setInterfaceAddress("127.0.0.1").build()));
         expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> send(id, 5000, "239.1.2.3", new byte[] {1}));
     }
@@ -182,14 +182,14 @@ class PolicyEnforcementTest {
     void theDefaultPolicyAllowsWhatNodeAllows() throws Exception {
         start(Policy.defaults());
         // Node's multicast loopback example: join a group on 127.0.0.1, send to it, receive it.
-        String receiver = create(SocketType.UDP4);
+        String receiver = create(SocketType.SOCKET_TYPE_UDP4);
         int port = stub().bind(BindRequest.newBuilder().setSocketId(receiver).setPort(0).setAddress("").build())
                 .getAddress().getPort();
         EventRecorder events = EventRecorder.subscribe(async, receiver);
         events.next(SocketEvent.EventCase.LISTENING);
-        stub().addMembership(MembershipRequest.newBuilder().setSocketId(receiver).setMulticastAddress("239.255.7.7")
+        stub().addMembership(AddMembershipRequest.newBuilder().setSocketId(receiver).setMulticastAddress("239.255.7.7")
                 .setInterfaceAddress("127.0.0.1").build());
-        String sender = create(SocketType.UDP4);
+        String sender = create(SocketType.SOCKET_TYPE_UDP4);
         stub().bind(BindRequest.newBuilder().setSocketId(sender).setPort(0).setAddress("").build());
         stub().setMulticastInterface(SetMulticastInterfaceRequest.newBuilder().setSocketId(sender)
                 .setInterfaceAddress("127.0.0.1").build());
@@ -198,10 +198,10 @@ class PolicyEnforcementTest {
                 .isEqualTo("to the group");
         events.close();
         // Broadcast is the kernel's to allow once SO_BROADCAST is on, as in Node.
-        stub().setBroadcast(SetFlagRequest.newBuilder().setSocketId(sender).setFlag(true).build());
+        stub().setBroadcast(SetBroadcastRequest.newBuilder().setSocketId(sender).setFlag(true).build());
         // A port below 1024: the kernel decides (root may bind it, others get the kernel's EACCES,
         // never the policy's).
-        String low = create(SocketType.UDP4);
+        String low = create(SocketType.SOCKET_TYPE_UDP4);
         for (int candidate = 1000; candidate > 900; candidate--) {
             int p = candidate;
             try {
@@ -229,12 +229,12 @@ class PolicyEnforcementTest {
                   multicast:
                     groups: ["239.1.0.0/16"]
                 """, "test-policy"));
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         stub().bind(BindRequest.newBuilder().setSocketId(id).setPort(0).setAddress("0.0.0.0").build());
-        stub().setBroadcast(SetFlagRequest.newBuilder().setSocketId(id).setFlag(true).build());
-        stub().addMembership(MembershipRequest.newBuilder().setSocketId(id).setMulticastAddress("239.1.2.3")
+        stub().setBroadcast(SetBroadcastRequest.newBuilder().setSocketId(id).setFlag(true).build());
+        stub().addMembership(AddMembershipRequest.newBuilder().setSocketId(id).setMulticastAddress("239.1.2.3")
                 .setInterfaceAddress("127.0.0.1").build());
-        expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> stub().addMembership(MembershipRequest.newBuilder()
+        expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> stub().addMembership(AddMembershipRequest.newBuilder()
                 .setSocketId(id).setMulticastAddress("239.2.0.1").setInterfaceAddress("127.0.0.1").build()));
     }
 
@@ -244,12 +244,12 @@ class PolicyEnforcementTest {
                 default:
                   quotas: {maxSockets: 2}
                 """, "test-policy"));
-        String first = create(SocketType.UDP4);
-        create(SocketType.UDP4);
-        ErrorInfo info = expectError("EMFILE", Status.Code.RESOURCE_EXHAUSTED, () -> create(SocketType.UDP4));
+        String first = create(SocketType.SOCKET_TYPE_UDP4);
+        create(SocketType.SOCKET_TYPE_UDP4);
+        ErrorInfo info = expectError("EMFILE", Status.Code.RESOURCE_EXHAUSTED, () -> create(SocketType.SOCKET_TYPE_UDP4));
         assertThat(info.getMetadataMap()).containsKey("policy");
-        stub().close(SocketRequest.newBuilder().setSocketId(first).build());
-        create(SocketType.UDP4);
+        stub().close(CloseRequest.newBuilder().setSocketId(first).build());
+        create(SocketType.SOCKET_TYPE_UDP4);
         assertThat(daemon.openSockets()).isEqualTo(2);
         assertThat(auditLines()).contains("op=createSocket", "code=EMFILE");
     }
@@ -261,7 +261,7 @@ class PolicyEnforcementTest {
                     default:
                       quotas: {maxPayload: 100, datagramsPerSecond: 5}
                     """, "test-policy"));
-            String id = create(SocketType.UDP4);
+            String id = create(SocketType.SOCKET_TYPE_UDP4);
             expectError("EMSGSIZE", Status.Code.RESOURCE_EXHAUSTED,
                     () -> send(id, sink.getLocalPort(), "127.0.0.1", new byte[101]));
             // A burst of one second's worth passes, then the bucket is empty: ENOBUFS, as a full kernel queue.

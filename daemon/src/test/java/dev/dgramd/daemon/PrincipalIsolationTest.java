@@ -8,17 +8,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.ByteString;
 import com.google.rpc.ErrorInfo;
 import dev.dgramd.daemon.policy.Policy;
+import dev.dgramd.proto.v1.AddressRequest;
 import dev.dgramd.proto.v1.AdminGrpc;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.ListSocketsRequest;
 import dev.dgramd.proto.v1.OutboundDatagram;
-import dev.dgramd.proto.v1.SendBatch;
 import dev.dgramd.proto.v1.SendRequest;
-import dev.dgramd.proto.v1.SendResultBatch;
+import dev.dgramd.proto.v1.SendStreamRequest;
+import dev.dgramd.proto.v1.SendStreamResponse;
 import dev.dgramd.proto.v1.SocketEvent;
-import dev.dgramd.proto.v1.SocketRequest;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
@@ -94,7 +95,7 @@ class PrincipalIsolationTest {
     }
 
     private String create(String token) {
-        return dgram(token).createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build())
+        return dgram(token).createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build())
                 .getSocketId();
     }
 
@@ -118,11 +119,11 @@ class PrincipalIsolationTest {
         dgram(ALICE).bind(BindRequest.newBuilder().setSocketId(alices).setPort(0).setAddress("127.0.0.1").build());
         String never = "0".repeat(32);
 
-        looksUnknown(failure(() -> dgram(BOB).address(SocketRequest.newBuilder().setSocketId(never).build())), never);
-        looksUnknown(failure(() -> dgram(BOB).address(SocketRequest.newBuilder().setSocketId(alices).build())), alices);
+        looksUnknown(failure(() -> dgram(BOB).address(AddressRequest.newBuilder().setSocketId(never).build())), never);
+        looksUnknown(failure(() -> dgram(BOB).address(AddressRequest.newBuilder().setSocketId(alices).build())), alices);
         looksUnknown(failure(() -> dgram(BOB).send(SendRequest.newBuilder().setSocketId(alices).setPort(9)
                 .setAddress("127.0.0.1").setData(ByteString.copyFromUtf8("x")).build())), alices);
-        looksUnknown(failure(() -> dgram(BOB).close(SocketRequest.newBuilder().setSocketId(alices).build())), alices);
+        looksUnknown(failure(() -> dgram(BOB).close(CloseRequest.newBuilder().setSocketId(alices).build())), alices);
         looksUnknown(failure(() -> dgram(BOB).bind(BindRequest.newBuilder().setSocketId(alices).build())), alices);
 
         // Events: bob cannot attach to alice's socket.
@@ -130,7 +131,7 @@ class PrincipalIsolationTest {
         DgramGrpc.newStub(as(BOB)).events(dev.dgramd.proto.v1.EventsRequest.newBuilder().setSocketId(alices).build(),
                 new StreamObserver<>() {
                     @Override
-                    public void onNext(dev.dgramd.proto.v1.EventBatch value) {
+                    public void onNext(dev.dgramd.proto.v1.EventsResponse value) {
                         bobEvents.complete(new AssertionError("bob got alice's events: " + value));
                     }
 
@@ -148,10 +149,10 @@ class PrincipalIsolationTest {
 
         // SendStream: bob's datagrams for alice's socket fail as for no socket, and none leaves.
         try (DatagramSocket sink = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
-            CompletableFuture<SendResultBatch> result = new CompletableFuture<>();
-            StreamObserver<SendBatch> stream = DgramGrpc.newStub(as(BOB)).sendStream(new StreamObserver<>() {
+            CompletableFuture<SendStreamResponse> result = new CompletableFuture<>();
+            StreamObserver<SendStreamRequest> stream = DgramGrpc.newStub(as(BOB)).sendStream(new StreamObserver<>() {
                 @Override
-                public void onNext(SendResultBatch value) {
+                public void onNext(SendStreamResponse value) {
                     result.complete(value);
                 }
 
@@ -164,7 +165,7 @@ class PrincipalIsolationTest {
                 public void onCompleted() {
                 }
             });
-            stream.onNext(SendBatch.newBuilder().setSocketId(alices).addDatagrams(OutboundDatagram.newBuilder()
+            stream.onNext(SendStreamRequest.newBuilder().setSocketId(alices).addDatagrams(OutboundDatagram.newBuilder()
                     .setId(1).setPort(sink.getLocalPort()).setAddress("127.0.0.1")
                     .setData(ByteString.copyFromUtf8("relay?"))).build());
             assertThat(result.get(SECONDS, TimeUnit.SECONDS).getResults(0).getError().getCode())
@@ -180,7 +181,7 @@ class PrincipalIsolationTest {
         }
 
         // alice still owns a working socket.
-        assertThat(dgram(ALICE).address(SocketRequest.newBuilder().setSocketId(alices).build()).getPort())
+        assertThat(dgram(ALICE).address(AddressRequest.newBuilder().setSocketId(alices).build()).getPort())
                 .isPositive();
         assertThat(daemon.openSockets()).isEqualTo(1);
     }

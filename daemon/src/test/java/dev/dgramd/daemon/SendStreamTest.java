@@ -4,11 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.Error;
 import dev.dgramd.proto.v1.OutboundDatagram;
-import dev.dgramd.proto.v1.SendBatch;
 import dev.dgramd.proto.v1.SendResult;
-import dev.dgramd.proto.v1.SendResultBatch;
+import dev.dgramd.proto.v1.SendStreamRequest;
+import dev.dgramd.proto.v1.SendStreamResponse;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketEvent.EventCase;
 import dev.dgramd.proto.v1.SocketType;
@@ -44,12 +45,12 @@ class SendStreamTest extends DaemonTestBase {
     void everyDatagramOfEveryBatchIsSentAndAnswered() throws Exception {
         DatagramSocket peer = peer("127.0.0.1");
         peer.setReceiveBufferSize(4 << 20); // room for the whole run: nothing is lost on loopback
-        String socket = create(SocketType.UDP4);
+        String socket = create(SocketType.SOCKET_TYPE_UDP4);
         int sourcePort = bind(socket);
 
-        List<SendBatch> batches = new ArrayList<>();
+        List<SendStreamRequest> batches = new ArrayList<>();
         for (int b = 0; b < BATCHES; b++) {
-            SendBatch.Builder batch = SendBatch.newBuilder().setSocketId(socket);
+            SendStreamRequest.Builder batch = SendStreamRequest.newBuilder().setSocketId(socket);
             for (int i = 0; i < PER_BATCH; i++) {
                 long id = 1_000L + b * PER_BATCH + i;
                 batch.addDatagrams(OutboundDatagram.newBuilder().setId(id).setData(ByteString.copyFrom(payload(id)))
@@ -87,12 +88,12 @@ class SendStreamTest extends DaemonTestBase {
     @Test
     void batchForUnknownSocketAnswersEveryDatagramWithNotRunning() throws Exception {
         DatagramSocket peer = peer("127.0.0.1");
-        String socket = create(SocketType.UDP4);
-        String closed = create(SocketType.UDP4);
-        stub().close(ref(closed));
+        String socket = create(SocketType.SOCKET_TYPE_UDP4);
+        String closed = create(SocketType.SOCKET_TYPE_UDP4);
+        stub().close(CloseRequest.newBuilder().setSocketId(closed).build());
 
         // One stream, three sockets: unknown, closed, and a live one after them.
-        List<SendBatch> batches = List.of(
+        List<SendStreamRequest> batches = List.of(
                 batch("no-such-socket", datagram(1, peer.getLocalPort()), datagram(2, peer.getLocalPort()),
                         datagram(3, peer.getLocalPort())),
                 batch(closed, datagram(4, peer.getLocalPort())),
@@ -115,7 +116,7 @@ class SendStreamTest extends DaemonTestBase {
 
     @Test
     void failedDatagramWithEmitErrorIsAlsoAnErrorEvent() throws Exception {
-        String socket = create(SocketType.UDP4);
+        String socket = create(SocketType.SOCKET_TYPE_UDP4);
         EventRecorder events = events(socket);
         bind(socket);
         events.next(EventCase.LISTENING);
@@ -142,7 +143,7 @@ class SendStreamTest extends DaemonTestBase {
 
     @Test
     void failedDatagramWithoutEmitErrorIsNoErrorEvent() throws Exception {
-        String socket = create(SocketType.UDP4);
+        String socket = create(SocketType.SOCKET_TYPE_UDP4);
         EventRecorder events = events(socket);
         bind(socket);
         events.next(EventCase.LISTENING);
@@ -155,7 +156,7 @@ class SendStreamTest extends DaemonTestBase {
         assertThat(client.results().get(2L).getError().getCode()).isEqualTo("EACCES");
 
         // Had an 'error' been emitted, it would come before 'close'.
-        stub().close(ref(socket));
+        stub().close(CloseRequest.newBuilder().setSocketId(socket).build());
         events.next(EventCase.CLOSE);
         events.done().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
@@ -169,9 +170,9 @@ class SendStreamTest extends DaemonTestBase {
     @Test
     void aLongQueueOfSendsThatFailAtOnceIsAnsweredInOrder() throws Exception {
         DatagramSocket peer = peer("127.0.0.1");
-        String socket = create(SocketType.UDP4);
+        String socket = create(SocketType.SOCKET_TYPE_UDP4);
         int failing = 20_000;
-        SendBatch.Builder batch = SendBatch.newBuilder().setSocketId(socket);
+        SendStreamRequest.Builder batch = SendStreamRequest.newBuilder().setSocketId(socket);
         batch.addDatagrams(datagram(0, peer.getLocalPort()).toBuilder().setAddress("localhost")); // a lookup
         for (int i = 1; i <= failing; i++) {
             batch.addDatagrams(OutboundDatagram.newBuilder().setId(i).setData(ByteString.copyFrom(new byte[1]))
@@ -214,32 +215,32 @@ class SendStreamTest extends DaemonTestBase {
                 .setAddress("127.0.0.1").build();
     }
 
-    private static SendBatch batch(String socket, OutboundDatagram... datagrams) {
-        return SendBatch.newBuilder().setSocketId(socket).addAllDatagrams(List.of(datagrams)).build();
+    private static SendStreamRequest batch(String socket, OutboundDatagram... datagrams) {
+        return SendStreamRequest.newBuilder().setSocketId(socket).addAllDatagrams(List.of(datagrams)).build();
     }
 
     /** A SendStream call that writes its batches only while the call is ready, then half-closes. */
-    private static final class SendStreamClient implements ClientResponseObserver<SendBatch, SendResultBatch> {
-        private final Queue<SendBatch> toSend;
+    private static final class SendStreamClient implements ClientResponseObserver<SendStreamRequest, SendStreamResponse> {
+        private final Queue<SendStreamRequest> toSend;
         private final Map<Long, SendResult> results = new ConcurrentHashMap<>();
-        private final List<SendResultBatch> batches = new CopyOnWriteArrayList<>();
+        private final List<SendStreamResponse> batches = new CopyOnWriteArrayList<>();
         private final AtomicInteger duplicates = new AtomicInteger();
         private final CompletableFuture<Void> done = new CompletableFuture<>();
-        private ClientCallStreamObserver<SendBatch> requests;
+        private ClientCallStreamObserver<SendStreamRequest> requests;
         private boolean halfClosed;
 
-        private SendStreamClient(List<SendBatch> batches) {
+        private SendStreamClient(List<SendStreamRequest> batches) {
             this.toSend = new ArrayDeque<>(batches);
         }
 
-        static SendStreamClient start(List<SendBatch> batches) {
+        static SendStreamClient start(List<SendStreamRequest> batches) {
             SendStreamClient client = new SendStreamClient(batches);
             async.withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS).sendStream(client);
             return client;
         }
 
         @Override
-        public void beforeStart(ClientCallStreamObserver<SendBatch> requestStream) {
+        public void beforeStart(ClientCallStreamObserver<SendStreamRequest> requestStream) {
             this.requests = requestStream;
             requestStream.setOnReadyHandler(this::pump);
         }
@@ -256,7 +257,7 @@ class SendStreamTest extends DaemonTestBase {
         }
 
         @Override
-        public void onNext(SendResultBatch batch) {
+        public void onNext(SendStreamResponse batch) {
             batches.add(batch);
             for (SendResult r : batch.getResultsList()) {
                 if (results.putIfAbsent(r.getId(), r) != null) {
@@ -287,11 +288,11 @@ class SendStreamTest extends DaemonTestBase {
             return duplicates.get();
         }
 
-        List<SendResultBatch> batches() {
+        List<SendStreamResponse> batches() {
             return batches;
         }
 
-        SendResultBatch batchFor(String socketId) {
+        SendStreamResponse batchFor(String socketId) {
             return batches.stream().filter(b -> b.getSocketId().equals(socketId)).findFirst()
                     .orElseThrow(() -> new AssertionError("no result batch for " + socketId));
         }

@@ -7,7 +7,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import com.google.rpc.ErrorInfo;
+import dev.dgramd.proto.v1.AddressRequest;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
+import dev.dgramd.proto.v1.GetSendQueueCountRequest;
+import dev.dgramd.proto.v1.GetSendQueueSizeRequest;
 import dev.dgramd.proto.v1.Message;
 import dev.dgramd.proto.v1.SendRequest;
 import dev.dgramd.proto.v1.SocketType;
@@ -29,7 +33,7 @@ class SendTest extends DaemonTestBase {
     @Test
     void sendOnAnUnboundSocketBindsItFirstOnAllInterfaces() throws Exception {
         DatagramSocket peer = peer("127.0.0.1");
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         EventRecorder events = events(id);
 
         int bytes = stub().send(send(id, "hello".getBytes(StandardCharsets.UTF_8), peer.getLocalPort(), "127.0.0.1"))
@@ -46,7 +50,7 @@ class SendTest extends DaemonTestBase {
     @Test
     void udp6ReachesIpv4PeersThroughIpv4MappedAddressesAsInNode() throws Exception {
         DatagramSocket peer = peer("127.0.0.1");
-        String id = create(SocketType.UDP6);
+        String id = create(SocketType.SOCKET_TYPE_UDP6);
         stub().send(send(id, new byte[] {6}, peer.getLocalPort(), "::ffff:127.0.0.1"));
         assertThat(receive(peer).getData()[0]).isEqualTo((byte) 6);
     }
@@ -54,7 +58,7 @@ class SendTest extends DaemonTestBase {
     @Test
     void defaultAddressIsLoopbackAndHostNamesResolve() throws Exception {
         DatagramSocket peer = peer("127.0.0.1");
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         stub().send(send(id, new byte[] {1}, peer.getLocalPort(), ""));
         stub().send(send(id, new byte[] {2}, peer.getLocalPort(), "localhost"));
         assertThat(receive(peer).getData()[0]).isEqualTo((byte) 1);
@@ -63,7 +67,7 @@ class SendTest extends DaemonTestBase {
 
     @Test
     void incomingDatagramsBecomeMessageEventsWithRinfo() throws Exception {
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         EventRecorder events = events(id);
         int port = stub().bind(BindRequest.newBuilder().setSocketId(id).setAddress("127.0.0.1").build())
                 .getAddress().getPort();
@@ -94,7 +98,7 @@ class SendTest extends DaemonTestBase {
     @Test
     void emptyDatagramIsSent() throws Exception {
         DatagramSocket peer = peer("127.0.0.1");
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         assertThat(stub().send(send(id, new byte[0], peer.getLocalPort(), "127.0.0.1")).getBytes()).isZero();
         assertThat(receive(peer).getLength()).isZero();
     }
@@ -103,7 +107,7 @@ class SendTest extends DaemonTestBase {
     void largestDatagramsPassAndOneByteMoreIsEmsgsize() throws Exception {
         DatagramSocket peer = peer("127.0.0.1");
         peer.setReceiveBufferSize(1 << 20);
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         assertThat(stub().send(send(id, new byte[65_507], peer.getLocalPort(), "127.0.0.1")).getBytes())
                 .isEqualTo(65_507);
         assertThat(receive(peer).getLength()).isEqualTo(65_507);
@@ -116,17 +120,17 @@ class SendTest extends DaemonTestBase {
 
     @Test
     void oversizeSendOnAnUnboundSocketBindsFirstThenFailsEmsgsize() throws Exception {
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         EventRecorder events = events(id);
         expectError("EMSGSIZE", Status.Code.INVALID_ARGUMENT,
                 () -> stub().send(send(id, new byte[65_520], 9, "127.0.0.1")));
         events.next(LISTENING); // as Node: the implicit bind happens, the kernel refuses the datagram
-        assertThat(stub().address(ref(id)).getPort()).isPositive();
+        assertThat(stub().address(AddressRequest.newBuilder().setSocketId(id).build()).getPort()).isPositive();
     }
 
     @Test
     void udp6SendsAndReceivesOnLoopback() throws Exception {
-        String id = create(SocketType.UDP6);
+        String id = create(SocketType.SOCKET_TYPE_UDP6);
         EventRecorder events = events(id);
         int port = stub().bind(BindRequest.newBuilder().setSocketId(id).setAddress("::1").build())
                 .getAddress().getPort();
@@ -145,7 +149,7 @@ class SendTest extends DaemonTestBase {
 
     @Test
     void udp6DualStackShowsIpv4PeersAsMappedAddresses() throws Exception {
-        String id = create(SocketType.UDP6);
+        String id = create(SocketType.SOCKET_TYPE_UDP6);
         EventRecorder events = events(id);
         int port = stub().bind(BindRequest.newBuilder().setSocketId(id).build()).getAddress().getPort();
         events.next(LISTENING);
@@ -158,7 +162,7 @@ class SendTest extends DaemonTestBase {
 
     @Test
     void badPortsAreRejected() {
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         for (int port : new int[] {0, -1, 65_536}) {
             expectError("ERR_SOCKET_BAD_PORT", Status.Code.INVALID_ARGUMENT,
                     () -> stub().send(send(id, new byte[1], port, "127.0.0.1")));
@@ -167,7 +171,7 @@ class SendTest extends DaemonTestBase {
 
     @Test
     void wrongFamilyAddressIsEinval() {
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         ErrorInfo info = expectError("EINVAL", Status.Code.INVALID_ARGUMENT,
                 () -> stub().send(send(id, new byte[1], 9, "::1")));
         assertThat(info.getMetadataMap()).containsEntry("syscall", "send");
@@ -175,7 +179,7 @@ class SendTest extends DaemonTestBase {
 
     @Test
     void unknownAndMalformedHostsAreEnotfound() {
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         for (String host : new String[] {"no-such-host.invalid", "not an address!", "\u2603", "300.1.2.3.4.5"}) {
             ErrorInfo info = expectError("ENOTFOUND", Status.Code.NOT_FOUND,
                     () -> stub().send(send(id, new byte[1], 9, host)));
@@ -185,9 +189,9 @@ class SendTest extends DaemonTestBase {
 
     @Test
     void sendAfterCloseIsNotRunning() throws Exception {
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         EventRecorder events = events(id);
-        stub().close(ref(id));
+        stub().close(CloseRequest.newBuilder().setSocketId(id).build());
         events.next(CLOSE);
         expectError("ERR_SOCKET_DGRAM_NOT_RUNNING", Status.Code.FAILED_PRECONDITION,
                 () -> stub().send(send(id, new byte[1], 9, "127.0.0.1")));
@@ -195,16 +199,16 @@ class SendTest extends DaemonTestBase {
 
     @Test
     void sendQueueIsEmptyOnceSendsAreAnswered() {
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         stub().send(send(id, new byte[100], 9, "127.0.0.1"));
-        assertThat(stub().getSendQueueSize(ref(id)).getSize()).isZero();
-        assertThat(stub().getSendQueueCount(ref(id)).getCount()).isZero();
+        assertThat(stub().getSendQueueSize(GetSendQueueSizeRequest.newBuilder().setSocketId(id).build()).getSize()).isZero();
+        assertThat(stub().getSendQueueCount(GetSendQueueCountRequest.newBuilder().setSocketId(id).build()).getCount()).isZero();
     }
 
     @Test
     void closeWhileTheImplicitBindIsPendingStillSendsFirst() throws Exception {
         DatagramSocket peer = peer("127.0.0.1");
-        String id = create(SocketType.UDP4);
+        String id = create(SocketType.SOCKET_TYPE_UDP4);
         EventRecorder events = events(id);
         var sent = async.withDeadlineAfter(TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
         var result = new java.util.concurrent.CompletableFuture<Integer>();
@@ -224,7 +228,7 @@ class SendTest extends DaemonTestBase {
                     public void onCompleted() {
                     }
                 });
-        stub().close(ref(id));
+        stub().close(CloseRequest.newBuilder().setSocketId(id).build());
         assertThat(result.get(TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(4);
         assertThat(receive(peer).getLength()).isEqualTo(4);
         events.next(LISTENING);

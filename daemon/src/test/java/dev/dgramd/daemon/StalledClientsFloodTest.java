@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.fail;
 
 import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.BindRequest;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
+import dev.dgramd.proto.v1.GetSendQueueCountRequest;
 import dev.dgramd.proto.v1.SocketEvent.EventCase;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.ManagedChannel;
@@ -97,7 +99,7 @@ class StalledClientsFloodTest {
         List<EventRecorder> readers = new ArrayList<>();
         int[] ports = new int[SOCKETS];
         for (int i = 0; i < SOCKETS; i++) {
-            String id = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build())
+            String id = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build())
                     .getSocketId();
             ids.add(id);
             readers.add(EventRecorder.subscribe(stalledAsync, id, true)); // requests nothing
@@ -173,14 +175,14 @@ class StalledClientsFloodTest {
             r.close();
         }
         for (String id : ids) {
-            assertThat(stub().close(FuzzTest.ref(id)).getAlreadyClosed()).isFalse();
+            assertThat(stub().close(CloseRequest.newBuilder().setSocketId(id).build()).getAlreadyClosed()).isFalse();
         }
         assertThat(daemon.openSockets()).isEqualTo(socketsBefore);
     }
 
     /** A new socket, with a reader that reads, binds, receives a datagram and closes. */
     private static void assertServes() throws Exception {
-        String id = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build())
+        String id = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build())
                 .getSocketId();
         try (EventRecorder events = EventRecorder.subscribe(DgramGrpc.newStub(control), id);
              DatagramChannel peer = DatagramChannel.open()) {
@@ -190,7 +192,7 @@ class StalledClientsFloodTest {
             peer.send(ByteBuffer.wrap("still serving".getBytes(StandardCharsets.US_ASCII)),
                     new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
             assertThat(events.next(EventCase.MESSAGE).getMessage().getData().toStringUtf8()).isEqualTo("still serving");
-            assertThat(stub().close(FuzzTest.ref(id)).getAlreadyClosed()).isFalse();
+            assertThat(stub().close(CloseRequest.newBuilder().setSocketId(id).build()).getAlreadyClosed()).isFalse();
             events.next(EventCase.CLOSE);
             events.done().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
         }
@@ -210,7 +212,7 @@ class StalledClientsFloodTest {
     private static Map<Integer, long[]> awaitDrained(String anySocket, int[] ports) throws IOException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
         while (true) {
-            stub().getSendQueueCount(FuzzTest.ref(anySocket));
+            stub().getSendQueueCount(GetSendQueueCountRequest.newBuilder().setSocketId(anySocket).build());
             Map<Integer, long[]> now = udpQueuesAndDrops();
             long queued = 0;
             for (int port : ports) {

@@ -4,7 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.dgramd.client.RemoteInfo;
 import dev.dgramd.client.internal.RemoteSocket;
-import dev.dgramd.proto.v1.EventBatch;
+import dev.dgramd.proto.v1.EventsResponse;
 import dev.dgramd.proto.v1.Message;
 import dev.dgramd.proto.v1.SocketEvent;
 import java.io.IOException;
@@ -29,7 +29,7 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * The inbound hot path's CPU work, one batch of {@value #EVENTS} 'message' events of
- * {@value #SIZE} bytes at a time, each figure per datagram: the daemon building an EventBatch
+ * {@value #SIZE} bytes at a time, each figure per datagram: the daemon building an EventsResponse
  * as EventStream does (one RemoteInfo per sender, port and size, its strings as bytes; builders
  * reused) and serializing
  * it as gRPC's protobuf marshaller does ({@code writeTo} an OutputStream), and the client reading
@@ -59,7 +59,7 @@ public class EventBatchBench {
     private byte[][] datagrams;
     /** The baselines' one buffer. */
     private byte[] flat;
-    /** An EventBatch as the daemon sends it, serialized. */
+    /** An EventsResponse as the daemon sends it, serialized. */
     private byte[] serialized;
     private Sink sink;
     private Builder builder;
@@ -89,7 +89,7 @@ public class EventBatchBench {
         return flat;
     }
 
-    /** The daemon: one EventBatch built and serialized. */
+    /** The daemon: one EventsResponse built and serialized. */
     @Benchmark
     @OperationsPerInvocation(EVENTS)
     public int daemonBuildAndSerialize() throws IOException {
@@ -107,7 +107,7 @@ public class EventBatchBench {
         }
     }
 
-    /** The client: one EventBatch read as RemoteSocket reads it, each 'message' passed to a listener. */
+    /** The client: one EventsResponse read as RemoteSocket reads it, each 'message' passed to a listener. */
     @Benchmark
     @OperationsPerInvocation(EVENTS)
     public void clientParseAndDispatch(Blackhole listener) throws IOException {
@@ -122,7 +122,7 @@ public class EventBatchBench {
     @Benchmark
     @OperationsPerInvocation(EVENTS)
     public void clientGeneratedParseAndDispatch(Blackhole listener) throws IOException {
-        EventBatch batch = EventBatch.parseFrom(serialized);
+        EventsResponse batch = EventsResponse.parseFrom(serialized);
         List<Runnable> run = new ArrayList<>(batch.getEventsCount());
         for (SocketEvent ev : batch.getEventsList()) {
             if (ev.getEventCase() == SocketEvent.EventCase.MESSAGE) {
@@ -148,8 +148,8 @@ public class EventBatchBench {
         private final Message.Builder message = Message.newBuilder();
         private dev.dgramd.proto.v1.RemoteInfo rinfo;
 
-        EventBatch build(byte[][] datagrams) {
-            EventBatch.Builder batch = EventBatch.newBuilder().setDroppedMessages(0).setDroppedErrors(0);
+        EventsResponse build(byte[][] datagrams) {
+            EventsResponse.Builder batch = EventsResponse.newBuilder().setDroppedMessages(0).setDroppedErrors(0);
             for (byte[] d : datagrams) {
                 if (rinfo == null || rinfo.getSize() != d.length) {
                     rinfo = dev.dgramd.proto.v1.RemoteInfo.newBuilder()

@@ -84,7 +84,7 @@ public final class Errors {
     /** A daemon's {@code Error} message as an exception. */
     public static DgramException fromProto(dev.dgramd.proto.v1.Error e) {
         String message = e.getMessage().isEmpty() ? e.getCode() : e.getMessage();
-        return new DgramException(e.getCode(), message, e.getErrno(), e.getSyscall(), e.getAddress(),
+        return new DgramException(e.getCode(), message, e.getErrorNumber(), e.getSyscall(), e.getAddress(),
                 e.getPort());
     }
 

@@ -5,11 +5,12 @@ import dev.dgramd.client.DgramException;
 import dev.dgramd.client.RemoteInfo;
 import dev.dgramd.client.SendCallback;
 import dev.dgramd.proto.v1.BindRequest;
-import dev.dgramd.proto.v1.DgramGrpc;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
+import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.EventsRequest;
+import dev.dgramd.proto.v1.EventsResponse;
 import dev.dgramd.proto.v1.SocketEvent;
-import dev.dgramd.proto.v1.SocketRequest;
 import io.grpc.ClientCall;
 import io.grpc.MethodDescriptor;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -49,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * are asked for again once the listeners finished them, half of {@code eventBatchesInFlight} at a
  * time (a request wakes the transport thread), so at most {@code eventBatchesInFlight} batches
  * wait per socket. The stream's messages are read by hand ({@link EventDecoder}: the wire format
- * of EventBatch, one array per payload and no protobuf object per 'message'). An 'error' event that arrives while a
+ * of EventsResponse, one array per payload and no protobuf object per 'message'). An 'error' event that arrives while a
  * barrier is in flight is held until that barrier's answer was applied (so that a bind's 'error'
  * listener sees the socket unbound again, as in Node).
  */
@@ -309,7 +310,7 @@ public final class RemoteSocket {
                             }
                             if (!announced.complete(null)) {
                                 // Given up already (timed out): close what the daemon made meanwhile.
-                                core.stub().close(SocketRequest.newBuilder().setSocketId(batch.socketId).build(),
+                                core.stub().close(CloseRequest.newBuilder().setSocketId(batch.socketId).build(),
                                         DISCARD);
                                 return;
                             }
@@ -911,7 +912,7 @@ public final class RemoteSocket {
             return;
         }
         this.<dev.dgramd.proto.v1.CloseResponse>callAsync("Close",
-                (stub, obs) -> stub.close(SocketRequest.newBuilder().setSocketId(id).build(), obs),
+                (stub, obs) -> stub.close(CloseRequest.newBuilder().setSocketId(id).build(), obs),
                 false, (resp, error, reported) -> {
                     if (error != null) {
                         log.debug("socket {}: Close failed ({}); abandoning its event stream", id,
@@ -930,15 +931,15 @@ public final class RemoteSocket {
     static boolean isSystemError(DgramException e) {
         return !e.code().startsWith("ERR_");
     }
-    // ---------------------------------------------------------------- EventBatch, read by hand
+    // ---------------------------------------------------------------- EventsResponse, read by hand
 
     /**
-     * An EventBatch as read: for each event, either a 'message' (its payload and rinfo) or the
+     * An EventsResponse as read: for each event, either a 'message' (its payload and rinfo) or the
      * event as protobuf parsed it (the rare ones, and any 'message' encoded unusually). Public for
      * the benchmarks only.
      */
     public static final class Decoded {
-        String socketId; // EventBatch.socket_id: the first batch of a call that created its socket
+        String socketId; // EventsResponse.socket_id: the first batch of a call that created its socket
         int bindError = -1; // the event that is the 'error' of the bind made with the socket, if any
         long droppedMessages;
         long droppedErrors;
@@ -982,7 +983,7 @@ public final class RemoteSocket {
     private final class BatchMarshaller implements MethodDescriptor.Marshaller<Decoded> {
         @Override
         public InputStream stream(Decoded value) {
-            throw new UnsupportedOperationException("the client does not write EventBatch messages");
+            throw new UnsupportedOperationException("the client does not write EventsResponse messages");
         }
 
         @Override
@@ -991,13 +992,13 @@ public final class RemoteSocket {
                 SendPipeline.Wire.Input in = SendPipeline.Wire.Input.readFully(stream);
                 return decoder.decode(in.buf, 0, in.length);
             } catch (IOException e) {
-                throw io.grpc.Status.INTERNAL.withDescription("invalid EventBatch").withCause(e).asRuntimeException();
+                throw io.grpc.Status.INTERNAL.withDescription("invalid EventsResponse").withCause(e).asRuntimeException();
             }
         }
     }
 
     /**
-     * Reads EventBatch messages, keeping the last sender's RemoteInfo (and its address and family
+     * Reads EventsResponse messages, keeping the last sender's RemoteInfo (and its address and family
      * as they came) so that a busy peer's is decoded once. One batch at a time. Public for the
      * benchmarks only.
      */
@@ -1008,7 +1009,7 @@ public final class RemoteSocket {
         private byte[] lastFamily = NO_BYTES;
 
         /**
-         * Decodes an EventBatch (the wire format of dgramd.v1.EventBatch; unknown fields skipped).
+         * Decodes an EventsResponse (the wire format of dgramd.v1.EventsResponse; unknown fields skipped).
          * Payloads are copied out, one array each; the RemoteInfo of the same sender, port and size as
          * the previous 'message' is that one again. On the transport thread, one batch at a time.
          */

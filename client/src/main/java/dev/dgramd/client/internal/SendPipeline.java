@@ -2,6 +2,8 @@ package dev.dgramd.client.internal;
 
 import dev.dgramd.client.DgramException;
 import dev.dgramd.proto.v1.DgramGrpc;
+import dev.dgramd.proto.v1.SendStreamRequest;
+import dev.dgramd.proto.v1.SendStreamResponse;
 import io.grpc.ClientCall;
 import io.grpc.Drainable;
 import io.grpc.KnownLength;
@@ -36,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * made while they are goes out with the next batch, once an answer comes back (ack clocking, as
  * TCP's Nagle algorithm): a lone send leaves at once, a burst of sends shares few gRPC messages.
  *
- * <p>Wire format: the stream's messages are dgramd.v1.SendBatch and SendResultBatch, but they are
+ * <p>Wire format: the stream's messages are dgramd.v1.SendStreamRequest and SendStreamResponse, but they are
  * written and read here by hand ({@link Wire}), straight from and into the datagrams waiting
  * for them: no protobuf object per datagram either way. The proto contract is unchanged.
  */
@@ -247,7 +249,7 @@ final class SendPipeline {
         stream = (ClientCallStreamObserver<OutBatch>) ClientCalls.asyncBidiStreamingCall(call, observer);
     }
 
-    /** One SendResultBatch: its datagrams are answered, in one go per socket. */
+    /** One SendStreamResponse: its datagrams are answered, in one go per socket. */
     private void answered(Results results) {
         int n = results.count;
         RemoteSocket.SendOp[] ops = new RemoteSocket.SendOp[n];
@@ -306,7 +308,7 @@ final class SendPipeline {
 
     /**
      * Completes answered datagrams (their outcome set), in order: one call per run of the same
-     * socket (a SendResultBatch is one socket's), then the window's room, once.
+     * socket (a SendStreamResponse is one socket's), then the window's room, once.
      */
     private void completeAll(RemoteSocket.SendOp[] ops, int n) {
         long bytes = 0;
@@ -339,7 +341,7 @@ final class SendPipeline {
 
     // ------------------------------------------------------------------------------ messages
 
-    /** A SendBatch as written: one socket's datagrams, encoded from the ops themselves. */
+    /** A SendStreamRequest as written: one socket's datagrams, encoded from the ops themselves. */
     static final class OutBatch {
         final byte[] socketId;
         final RemoteSocket.SendOp[] ops;
@@ -430,7 +432,7 @@ final class SendPipeline {
         }
     }
 
-    /** A SendResultBatch as read: the results' ids, bytes and errors (null when none failed). */
+    /** A SendStreamResponse as read: the results' ids, bytes and errors (null when none failed). */
     static final class Results {
         long[] ids;
         int[] bytes;
@@ -462,7 +464,7 @@ final class SendPipeline {
             errors[i] = e;
         }
 
-        /** Decodes a SendResultBatch; unknown fields are skipped. */
+        /** Decodes a SendStreamResponse; unknown fields are skipped. */
         static Results decode(byte[] buf, int pos, int end) throws IOException {
             Results r = new Results(Math.max(4, Math.min(1024, (end - pos) / 8))); // a result: ~9 bytes
             Wire.Reader in = new Wire.Reader(buf, pos, end);
@@ -511,14 +513,14 @@ final class SendPipeline {
 
         @Override
         public OutBatch parse(InputStream stream) {
-            throw new UnsupportedOperationException("the client does not read SendBatch messages");
+            throw new UnsupportedOperationException("the client does not read SendStreamRequest messages");
         }
     }
 
     private static final class ResultsMarshaller implements MethodDescriptor.Marshaller<Results> {
         @Override
         public InputStream stream(Results value) {
-            throw new UnsupportedOperationException("the client does not write SendResultBatch messages");
+            throw new UnsupportedOperationException("the client does not write SendStreamResponse messages");
         }
 
         @Override
@@ -527,13 +529,13 @@ final class SendPipeline {
                 Wire.Input in = Wire.Input.readFully(stream);
                 return Results.decode(in.buf, 0, in.length);
             } catch (IOException e) {
-                throw io.grpc.Status.INTERNAL.withDescription("invalid SendResultBatch").withCause(e)
+                throw io.grpc.Status.INTERNAL.withDescription("invalid SendStreamResponse").withCause(e)
                         .asRuntimeException();
             }
         }
     }
 
-    /** A SendBatch's bytes for gRPC: drained straight into the transport's buffers. */
+    /** A SendStreamRequest's bytes for gRPC: drained straight into the transport's buffers. */
     private static final class OutBatchStream extends InputStream implements Drainable, KnownLength {
         private final OutBatch batch;
         private byte[] bytes; // only when read as a plain stream (gRPC drains it)

@@ -8,15 +8,15 @@ import com.google.protobuf.UnknownFieldSet;
 import dev.dgramd.client.RemoteInfo;
 import dev.dgramd.proto.v1.AddressInfo;
 import dev.dgramd.proto.v1.Close;
-import dev.dgramd.proto.v1.EventBatch;
 import dev.dgramd.proto.v1.ErrorEvent;
+import dev.dgramd.proto.v1.EventsResponse;
 import dev.dgramd.proto.v1.Listening;
 import dev.dgramd.proto.v1.Message;
 import dev.dgramd.proto.v1.OutboundDatagram;
-import dev.dgramd.proto.v1.SocketEvent;
-import dev.dgramd.proto.v1.SendBatch;
 import dev.dgramd.proto.v1.SendResult;
-import dev.dgramd.proto.v1.SendResultBatch;
+import dev.dgramd.proto.v1.SendStreamRequest;
+import dev.dgramd.proto.v1.SendStreamResponse;
+import dev.dgramd.proto.v1.SocketEvent;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -74,17 +74,17 @@ class WireFormatTest {
                     ops.toArray(new RemoteSocket.SendOp[0]), ops.size());
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             int written = batch.writeTo(out);
-            SendBatch want = SendBatch.newBuilder().setSocketId(socketId).addAllDatagrams(expected).build();
+            SendStreamRequest want = SendStreamRequest.newBuilder().setSocketId(socketId).addAllDatagrams(expected).build();
             assertThat(written).isEqualTo(out.size()).isEqualTo(batch.size()).isEqualTo(want.getSerializedSize());
-            assertThat(SendBatch.parseFrom(out.toByteArray())).isEqualTo(want);
+            assertThat(SendStreamRequest.parseFrom(out.toByteArray())).isEqualTo(want);
         }
     }
 
     @Test
     void sendResultBatchReadsAsTheGeneratedMessage() throws IOException {
-        dev.dgramd.proto.v1.Error error = dev.dgramd.proto.v1.Error.newBuilder().setCode("ENOBUFS").setErrno(-105)
+        dev.dgramd.proto.v1.Error error = dev.dgramd.proto.v1.Error.newBuilder().setCode("ENOBUFS").setErrorNumber(-105)
                 .setSyscall("send").setAddress("127.0.0.1").setPort(9).setMessage("no room").build();
-        SendResultBatch.Builder b = SendResultBatch.newBuilder().setSocketId("s-1");
+        SendStreamResponse.Builder b = SendStreamResponse.newBuilder().setSocketId("s-1");
         for (int i = 0; i < 100; i++) {
             SendResult.Builder r = SendResult.newBuilder().setId(i == 3 ? 0 : (long) i << (i % 50)).setBytes(i * 7);
             if (i % 10 == 9) {
@@ -96,7 +96,7 @@ class WireFormatTest {
         b.setUnknownFields(UnknownFieldSet.newBuilder()
                 .addField(99, UnknownFieldSet.Field.newBuilder().addVarint(5).addLengthDelimited(ByteString.copyFromUtf8("x"))
                         .addFixed32(1).addFixed64(2).build()).build());
-        SendResultBatch want = b.build();
+        SendStreamResponse want = b.build();
         byte[] bytes = want.toByteArray();
         SendPipeline.Results got = SendPipeline.Results.decode(bytes, 0, bytes.length);
         assertThat(got.count).isEqualTo(want.getResultsCount());
@@ -127,7 +127,7 @@ class WireFormatTest {
         SocketEvent listening = SocketEvent.newBuilder().setListening(Listening.newBuilder()
                 .setAddress(AddressInfo.newBuilder().setAddress("0.0.0.0").setFamily("IPv4").setPort(5))).build();
         SocketEvent error = SocketEvent.newBuilder().setError(ErrorEvent.newBuilder().setError(
-                dev.dgramd.proto.v1.Error.newBuilder().setCode("EACCES").setErrno(-13))).build();
+                dev.dgramd.proto.v1.Error.newBuilder().setCode("EACCES").setErrorNumber(-13))).build();
         // a 'message' field twice on the wire: protobuf merges the second into the first
         ByteArrayOutputStream twice = new ByteArrayOutputStream();
         message(a, "10.0.0.1", "IPv4", 7, 0).writeTo(twice);
@@ -159,7 +159,7 @@ class WireFormatTest {
         out.writeUInt64(3, 1L << 40);
         out.flush();
         byte[] bytes = wire.toByteArray();
-        EventBatch want = EventBatch.parseFrom(bytes);
+        EventsResponse want = EventsResponse.parseFrom(bytes);
         assertThat(want.getEventsList()).isEqualTo(events);
         RemoteSocket.EventDecoder decoder = new RemoteSocket.EventDecoder();
         for (int round = 0; round < 2; round++) { // the second with the decoder's cache warm

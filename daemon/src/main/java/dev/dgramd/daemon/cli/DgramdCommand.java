@@ -127,7 +127,7 @@ public final class DgramdCommand implements Callable<Integer> {
     long maxQueuedEventBytes;
 
     @Option(names = "--max-message-bytes", paramLabel = "BYTES", defaultValue = "8388608",
-            description = "Largest gRPC message accepted (one SendBatch). At least 131072. "
+            description = "Largest gRPC message accepted (one SendStreamRequest). At least 131072. "
                     + "Default: ${DEFAULT-VALUE}. Env: DGRAMD_MAX_MESSAGE_BYTES.")
     int maxMessageBytes;
 

@@ -23,8 +23,8 @@ import dev.dgramd.proto.v1.SocketInfo;
 import dev.dgramd.proto.v1.SocketType;
 import dev.dgramd.proto.v1.StatsRequest;
 import dev.dgramd.proto.v1.StatsResponse;
-import dev.dgramd.proto.v1.TapEvent;
 import dev.dgramd.proto.v1.TapRequest;
+import dev.dgramd.proto.v1.TapResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.netty.buffer.Unpooled;
@@ -170,13 +170,13 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     }
 
     @Override
-    public void tap(TapRequest request, StreamObserver<TapEvent> out) {
+    public void tap(TapRequest request, StreamObserver<TapResponse> out) {
         UdpSocket socket = registry.get(request.getSocketId());
         if (socket == null) {
             out.onError(ErrorMapping.unknownSocket(registry.wasClosed(request.getSocketId()), request.getSocketId()));
             return;
         }
-        TapStream.start(socket, (ServerCallStreamObserver<TapEvent>) out, drops);
+        TapStream.start(socket, (ServerCallStreamObserver<TapResponse>) out, drops);
     }
 
     @Override
@@ -190,7 +190,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             sendFrom(socket, request).whenComplete((answer, error) -> answer(out, answer, error));
             return;
         }
-        SocketConfig.Family family = request.getType() == SocketType.UDP6
+        SocketConfig.Family family = request.getType() == SocketType.SOCKET_TYPE_UDP6
                 ? SocketConfig.Family.IPV6 : SocketConfig.Family.IPV4;
         String principal = Principal.current();
         registry.create(SocketConfig.of(family), null, principal, enforcer.maxSockets(principal),
@@ -234,7 +234,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     }
 
     private static SocketType type(SocketConfig.Family family) {
-        return family == SocketConfig.Family.IPV4 ? SocketType.UDP4 : SocketType.UDP6;
+        return family == SocketConfig.Family.IPV4 ? SocketType.SOCKET_TYPE_UDP4 : SocketType.SOCKET_TYPE_UDP6;
     }
 
     private static Timestamp timestamp(Instant t) {

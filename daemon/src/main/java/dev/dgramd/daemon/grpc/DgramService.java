@@ -1,6 +1,5 @@
 package dev.dgramd.daemon.grpc;
 
-import com.google.protobuf.Empty;
 import dev.dgramd.daemon.auth.Principal;
 import dev.dgramd.daemon.policy.Enforcer;
 import dev.dgramd.daemon.udp.DgramError;
@@ -8,33 +7,58 @@ import dev.dgramd.daemon.udp.SocketConfig;
 import dev.dgramd.daemon.udp.SocketLog;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.UdpSocket;
+import dev.dgramd.proto.v1.AddMembershipRequest;
+import dev.dgramd.proto.v1.AddMembershipResponse;
+import dev.dgramd.proto.v1.AddSourceSpecificMembershipRequest;
+import dev.dgramd.proto.v1.AddSourceSpecificMembershipResponse;
 import dev.dgramd.proto.v1.AddressInfo;
+import dev.dgramd.proto.v1.AddressRequest;
+import dev.dgramd.proto.v1.AddressResponse;
 import dev.dgramd.proto.v1.BindRequest;
 import dev.dgramd.proto.v1.BindResponse;
-import dev.dgramd.proto.v1.BufferSizeResponse;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CloseResponse;
 import dev.dgramd.proto.v1.ConnectRequest;
 import dev.dgramd.proto.v1.ConnectResponse;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.CreateSocketResponse;
 import dev.dgramd.proto.v1.DgramGrpc;
-import dev.dgramd.proto.v1.EventBatch;
+import dev.dgramd.proto.v1.DisconnectRequest;
+import dev.dgramd.proto.v1.DisconnectResponse;
+import dev.dgramd.proto.v1.DropMembershipRequest;
+import dev.dgramd.proto.v1.DropMembershipResponse;
+import dev.dgramd.proto.v1.DropSourceSpecificMembershipRequest;
+import dev.dgramd.proto.v1.DropSourceSpecificMembershipResponse;
 import dev.dgramd.proto.v1.EventsRequest;
-import dev.dgramd.proto.v1.FlagResponse;
-import dev.dgramd.proto.v1.MembershipRequest;
-import dev.dgramd.proto.v1.SendBatch;
-import dev.dgramd.proto.v1.SendQueueCountResponse;
-import dev.dgramd.proto.v1.SendQueueSizeResponse;
+import dev.dgramd.proto.v1.EventsResponse;
+import dev.dgramd.proto.v1.GetRecvBufferSizeRequest;
+import dev.dgramd.proto.v1.GetRecvBufferSizeResponse;
+import dev.dgramd.proto.v1.GetSendBufferSizeRequest;
+import dev.dgramd.proto.v1.GetSendBufferSizeResponse;
+import dev.dgramd.proto.v1.GetSendQueueCountRequest;
+import dev.dgramd.proto.v1.GetSendQueueCountResponse;
+import dev.dgramd.proto.v1.GetSendQueueSizeRequest;
+import dev.dgramd.proto.v1.GetSendQueueSizeResponse;
+import dev.dgramd.proto.v1.RemoteAddressRequest;
+import dev.dgramd.proto.v1.RemoteAddressResponse;
 import dev.dgramd.proto.v1.SendRequest;
 import dev.dgramd.proto.v1.SendResponse;
-import dev.dgramd.proto.v1.SendResultBatch;
-import dev.dgramd.proto.v1.SetBufferSizeRequest;
-import dev.dgramd.proto.v1.SetFlagRequest;
+import dev.dgramd.proto.v1.SendStreamRequest;
+import dev.dgramd.proto.v1.SendStreamResponse;
+import dev.dgramd.proto.v1.SetBroadcastRequest;
+import dev.dgramd.proto.v1.SetBroadcastResponse;
 import dev.dgramd.proto.v1.SetMulticastInterfaceRequest;
+import dev.dgramd.proto.v1.SetMulticastInterfaceResponse;
+import dev.dgramd.proto.v1.SetMulticastLoopbackRequest;
+import dev.dgramd.proto.v1.SetMulticastLoopbackResponse;
+import dev.dgramd.proto.v1.SetMulticastTtlRequest;
+import dev.dgramd.proto.v1.SetMulticastTtlResponse;
+import dev.dgramd.proto.v1.SetRecvBufferSizeRequest;
+import dev.dgramd.proto.v1.SetRecvBufferSizeResponse;
+import dev.dgramd.proto.v1.SetSendBufferSizeRequest;
+import dev.dgramd.proto.v1.SetSendBufferSizeResponse;
 import dev.dgramd.proto.v1.SetTtlRequest;
-import dev.dgramd.proto.v1.SocketRequest;
-import dev.dgramd.proto.v1.SourceSpecificMembershipRequest;
-import dev.dgramd.proto.v1.TtlResponse;
+import dev.dgramd.proto.v1.SetTtlResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.netty.channel.EventLoop;
@@ -112,8 +136,8 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     private CompletableFuture<UdpSocket> create(CreateSocketRequest request) {
         SocketConfig.Family family;
         switch (request.getType()) {
-            case UDP4 -> family = SocketConfig.Family.IPV4;
-            case UDP6 -> family = SocketConfig.Family.IPV6;
+            case SOCKET_TYPE_UDP4 -> family = SocketConfig.Family.IPV4;
+            case SOCKET_TYPE_UDP6 -> family = SocketConfig.Family.IPV6;
             default -> {
                 return CompletableFuture.failedFuture(DgramError.of("ERR_SOCKET_BAD_TYPE",
                         "Bad socket type specified. Valid types are: udp4, udp6"));
@@ -170,8 +194,8 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     @Override
-    public void events(EventsRequest request, StreamObserver<EventBatch> out) {
-        ServerCallStreamObserver<EventBatch> stream = (ServerCallStreamObserver<EventBatch>) out;
+    public void events(EventsRequest request, StreamObserver<EventsResponse> out) {
+        ServerCallStreamObserver<EventsResponse> stream = (ServerCallStreamObserver<EventsResponse>) out;
         if (request.hasCreate()) {
             if (!request.getSocketId().isEmpty()) {
                 out.onError(ErrorMapping.toStatus(DgramError.of("ERR_INVALID_ARG_VALUE",
@@ -224,8 +248,8 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     @Override
-    public void disconnect(SocketRequest request, StreamObserver<Empty> out) {
-        call(request.getSocketId(), out, UdpSocket::disconnect, (s, v) -> Empty.getDefaultInstance());
+    public void disconnect(DisconnectRequest request, StreamObserver<DisconnectResponse> out) {
+        call(request.getSocketId(), out, UdpSocket::disconnect, (s, v) -> DisconnectResponse.getDefaultInstance());
     }
 
     @Override
@@ -247,12 +271,12 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     @Override
-    public StreamObserver<SendBatch> sendStream(StreamObserver<SendResultBatch> responses) {
-        return new SendStreamCall(registry, Principal.current(), (ServerCallStreamObserver<SendResultBatch>) responses);
+    public StreamObserver<SendStreamRequest> sendStream(StreamObserver<SendStreamResponse> responses) {
+        return new SendStreamCall(registry, Principal.current(), (ServerCallStreamObserver<SendStreamResponse>) responses);
     }
 
     @Override
-    public void close(SocketRequest request, StreamObserver<CloseResponse> out) {
+    public void close(CloseRequest request, StreamObserver<CloseResponse> out) {
         String id = request.getSocketId();
         String principal = Principal.current();
         UdpSocket socket = registry.get(id, principal);
@@ -269,109 +293,117 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     @Override
-    public void address(SocketRequest request, StreamObserver<AddressInfo> out) {
-        call(request.getSocketId(), out, UdpSocket::address, DgramService::info);
+    public void address(AddressRequest request, StreamObserver<AddressResponse> out) {
+        call(request.getSocketId(), out, UdpSocket::address, (s, a) -> {
+            AddressInfo i = info(s, a);
+            return AddressResponse.newBuilder().setAddress(i.getAddress()).setFamily(i.getFamily())
+                    .setPort(i.getPort()).build();
+        });
     }
 
     @Override
-    public void remoteAddress(SocketRequest request, StreamObserver<AddressInfo> out) {
-        call(request.getSocketId(), out, UdpSocket::remoteAddress, DgramService::info);
+    public void remoteAddress(RemoteAddressRequest request, StreamObserver<RemoteAddressResponse> out) {
+        call(request.getSocketId(), out, UdpSocket::remoteAddress, (s, a) -> {
+            AddressInfo i = info(s, a);
+            return RemoteAddressResponse.newBuilder().setAddress(i.getAddress()).setFamily(i.getFamily())
+                    .setPort(i.getPort()).build();
+        });
     }
 
     @Override
-    public void setBroadcast(SetFlagRequest request, StreamObserver<Empty> out) {
-        call(request.getSocketId(), out, s -> s.setBroadcast(request.getFlag()), (s, v) -> Empty.getDefaultInstance());
+    public void setBroadcast(SetBroadcastRequest request, StreamObserver<SetBroadcastResponse> out) {
+        call(request.getSocketId(), out, s -> s.setBroadcast(request.getFlag()), (s, v) -> SetBroadcastResponse.getDefaultInstance());
     }
 
     @Override
-    public void setTtl(SetTtlRequest request, StreamObserver<TtlResponse> out) {
+    public void setTtl(SetTtlRequest request, StreamObserver<SetTtlResponse> out) {
         call(request.getSocketId(), out, s -> s.setTtl(request.getTtl()),
-                (s, ttl) -> TtlResponse.newBuilder().setTtl(ttl).build());
+                (s, ttl) -> SetTtlResponse.newBuilder().setTtl(ttl).build());
     }
 
     @Override
-    public void setMulticastTtl(SetTtlRequest request, StreamObserver<TtlResponse> out) {
+    public void setMulticastTtl(SetMulticastTtlRequest request, StreamObserver<SetMulticastTtlResponse> out) {
         call(request.getSocketId(), out, s -> s.setMulticastTtl(request.getTtl()),
-                (s, ttl) -> TtlResponse.newBuilder().setTtl(ttl).build());
+                (s, ttl) -> SetMulticastTtlResponse.newBuilder().setTtl(ttl).build());
     }
 
     @Override
-    public void setMulticastLoopback(SetFlagRequest request, StreamObserver<FlagResponse> out) {
+    public void setMulticastLoopback(SetMulticastLoopbackRequest request,
+            StreamObserver<SetMulticastLoopbackResponse> out) {
         call(request.getSocketId(), out, s -> s.setMulticastLoopback(request.getFlag()),
-                (s, flag) -> FlagResponse.newBuilder().setFlag(flag).build());
+                (s, flag) -> SetMulticastLoopbackResponse.newBuilder().setFlag(flag).build());
     }
 
     @Override
-    public void setMulticastInterface(SetMulticastInterfaceRequest request, StreamObserver<Empty> out) {
+    public void setMulticastInterface(SetMulticastInterfaceRequest request,
+            StreamObserver<SetMulticastInterfaceResponse> out) {
         call(request.getSocketId(), out, s -> s.setMulticastInterface(request.getInterfaceAddress()),
-                (s, v) -> Empty.getDefaultInstance());
+                (s, v) -> SetMulticastInterfaceResponse.getDefaultInstance());
     }
 
     @Override
-    public void addMembership(MembershipRequest request, StreamObserver<Empty> out) {
+    public void addMembership(AddMembershipRequest request, StreamObserver<AddMembershipResponse> out) {
         call(request.getSocketId(), out,
                 s -> s.addMembership(request.getMulticastAddress(), request.getInterfaceAddress()),
-                (s, v) -> Empty.getDefaultInstance());
+                (s, v) -> AddMembershipResponse.getDefaultInstance());
     }
 
     @Override
-    public void dropMembership(MembershipRequest request, StreamObserver<Empty> out) {
+    public void dropMembership(DropMembershipRequest request, StreamObserver<DropMembershipResponse> out) {
         call(request.getSocketId(), out,
                 s -> s.dropMembership(request.getMulticastAddress(), request.getInterfaceAddress()),
-                (s, v) -> Empty.getDefaultInstance());
+                (s, v) -> DropMembershipResponse.getDefaultInstance());
     }
 
     @Override
-    public void addSourceSpecificMembership(SourceSpecificMembershipRequest request, StreamObserver<Empty> out) {
+    public void addSourceSpecificMembership(AddSourceSpecificMembershipRequest request,
+            StreamObserver<AddSourceSpecificMembershipResponse> out) {
         call(request.getSocketId(), out, s -> s.addSourceSpecificMembership(request.getSourceAddress(),
-                request.getGroupAddress(), request.getInterfaceAddress()), (s, v) -> Empty.getDefaultInstance());
+                request.getGroupAddress(), request.getInterfaceAddress()), (s, v) -> AddSourceSpecificMembershipResponse.getDefaultInstance());
     }
 
     @Override
-    public void dropSourceSpecificMembership(SourceSpecificMembershipRequest request, StreamObserver<Empty> out) {
+    public void dropSourceSpecificMembership(DropSourceSpecificMembershipRequest request,
+            StreamObserver<DropSourceSpecificMembershipResponse> out) {
         call(request.getSocketId(), out, s -> s.dropSourceSpecificMembership(request.getSourceAddress(),
-                request.getGroupAddress(), request.getInterfaceAddress()), (s, v) -> Empty.getDefaultInstance());
+                request.getGroupAddress(), request.getInterfaceAddress()), (s, v) -> DropSourceSpecificMembershipResponse.getDefaultInstance());
     }
 
     @Override
-    public void getRecvBufferSize(SocketRequest request, StreamObserver<BufferSizeResponse> out) {
-        call(request.getSocketId(), out, UdpSocket::getRecvBufferSize, DgramService::bufferSize);
+    public void getRecvBufferSize(GetRecvBufferSizeRequest request, StreamObserver<GetRecvBufferSizeResponse> out) {
+        call(request.getSocketId(), out, UdpSocket::getRecvBufferSize, (s, size) -> GetRecvBufferSizeResponse.newBuilder().setSize(size).build());
     }
 
     @Override
-    public void setRecvBufferSize(SetBufferSizeRequest request, StreamObserver<BufferSizeResponse> out) {
+    public void setRecvBufferSize(SetRecvBufferSizeRequest request, StreamObserver<SetRecvBufferSizeResponse> out) {
         call(request.getSocketId(), out, s -> s.setRecvBufferSize(request.getSize()),
-                DgramService::bufferSize);
+                (s, size) -> SetRecvBufferSizeResponse.newBuilder().setSize(size).build());
     }
 
     @Override
-    public void getSendBufferSize(SocketRequest request, StreamObserver<BufferSizeResponse> out) {
-        call(request.getSocketId(), out, UdpSocket::getSendBufferSize, DgramService::bufferSize);
+    public void getSendBufferSize(GetSendBufferSizeRequest request, StreamObserver<GetSendBufferSizeResponse> out) {
+        call(request.getSocketId(), out, UdpSocket::getSendBufferSize, (s, size) -> GetSendBufferSizeResponse.newBuilder().setSize(size).build());
     }
 
     @Override
-    public void setSendBufferSize(SetBufferSizeRequest request, StreamObserver<BufferSizeResponse> out) {
+    public void setSendBufferSize(SetSendBufferSizeRequest request, StreamObserver<SetSendBufferSizeResponse> out) {
         call(request.getSocketId(), out, s -> s.setSendBufferSize(request.getSize()),
-                DgramService::bufferSize);
+                (s, size) -> SetSendBufferSizeResponse.newBuilder().setSize(size).build());
     }
 
     @Override
-    public void getSendQueueSize(SocketRequest request, StreamObserver<SendQueueSizeResponse> out) {
+    public void getSendQueueSize(GetSendQueueSizeRequest request, StreamObserver<GetSendQueueSizeResponse> out) {
         call(request.getSocketId(), out, UdpSocket::sendQueueSize,
-                (s, n) -> SendQueueSizeResponse.newBuilder().setSize(n).build());
+                (s, n) -> GetSendQueueSizeResponse.newBuilder().setSize(n).build());
     }
 
     @Override
-    public void getSendQueueCount(SocketRequest request, StreamObserver<SendQueueCountResponse> out) {
+    public void getSendQueueCount(GetSendQueueCountRequest request, StreamObserver<GetSendQueueCountResponse> out) {
         call(request.getSocketId(), out, UdpSocket::sendQueueCount,
-                (s, n) -> SendQueueCountResponse.newBuilder().setCount(n).build());
+                (s, n) -> GetSendQueueCountResponse.newBuilder().setCount(n).build());
     }
 
     // ---------------------------------------------------------------- helpers
-
-    private static BufferSizeResponse bufferSize(UdpSocket s, Integer size) {
-        return BufferSizeResponse.newBuilder().setSize(size).build();
-    }
 
     private static AddressInfo info(UdpSocket s, InetSocketAddress a) {
         return EventStream.addressInfo(a, s.config().family());

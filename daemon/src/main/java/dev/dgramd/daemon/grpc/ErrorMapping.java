@@ -142,7 +142,7 @@ final class ErrorMapping {
     }
 
     static Error toProto(DgramError e) {
-        Error.Builder b = Error.newBuilder().setCode(e.code()).setErrno(e.errno()).setMessage(e.getMessage());
+        Error.Builder b = Error.newBuilder().setCode(e.code()).setErrorNumber(e.errno()).setMessage(e.getMessage());
         if (e.syscall() != null) {
             b.setSyscall(e.syscall());
         }

@@ -11,7 +11,7 @@ import dev.dgramd.proto.v1.AddressInfo;
 import dev.dgramd.proto.v1.Close;
 import dev.dgramd.proto.v1.Connect;
 import dev.dgramd.proto.v1.ErrorEvent;
-import dev.dgramd.proto.v1.EventBatch;
+import dev.dgramd.proto.v1.EventsResponse;
 import dev.dgramd.proto.v1.Listening;
 import dev.dgramd.proto.v1.Message;
 import dev.dgramd.proto.v1.RemoteInfo;
@@ -53,7 +53,7 @@ final class EventStream implements SocketObserver {
     // Written on the loop, read by admin calls from any thread.
     private volatile long droppedMessagesTotal;
     private volatile long droppedErrorsTotal;
-    private volatile ServerCallStreamObserver<EventBatch> subscriber;
+    private volatile ServerCallStreamObserver<EventsResponse> subscriber;
     private boolean finished;
     private final long orphanGraceNanos;
     private final Runnable reap;
@@ -110,7 +110,7 @@ final class EventStream implements SocketObserver {
      *
      * @param createdId when the call created the socket, its id: the first batch announces it
      */
-    void attach(ServerCallStreamObserver<EventBatch> stream, String createdId) {
+    void attach(ServerCallStreamObserver<EventsResponse> stream, String createdId) {
         stream.setOnReadyHandler(() -> loop.execute(this::drain));
         stream.setOnCancelHandler(() -> loop.execute(() -> detach(stream)));
         loop.execute(() -> {
@@ -124,7 +124,7 @@ final class EventStream implements SocketObserver {
                 subscriber = stream;
                 cancelReap();
                 if (createdId != null) {
-                    stream.onNext(EventBatch.newBuilder().setSocketId(createdId).build());
+                    stream.onNext(EventsResponse.newBuilder().setSocketId(createdId).build());
                 }
                 drain();
             } else if (createdId != null) {
@@ -136,7 +136,7 @@ final class EventStream implements SocketObserver {
     }
 
     /** On the loop: {@code stream} was cancelled; when it was the attached one, the socket is an orphan. */
-    private void detach(ServerCallStreamObserver<EventBatch> stream) {
+    private void detach(ServerCallStreamObserver<EventsResponse> stream) {
         if (subscriber != stream) {
             return;
         }
@@ -181,7 +181,7 @@ final class EventStream implements SocketObserver {
         }
         while (subscriber != null && (!queue.isEmpty() || droppedMessages > 0 || droppedErrors > 0)
                 && subscriber.isReady()) {
-            EventBatch.Builder batch = EventBatch.newBuilder().setDroppedMessages(droppedMessages)
+            EventsResponse.Builder batch = EventsResponse.newBuilder().setDroppedMessages(droppedMessages)
                     .setDroppedErrors(droppedErrors);
             droppedMessages = 0;
             droppedErrors = 0;
@@ -198,7 +198,7 @@ final class EventStream implements SocketObserver {
                     break;
                 }
             }
-            ServerCallStreamObserver<EventBatch> s = subscriber;
+            ServerCallStreamObserver<EventsResponse> s = subscriber;
             s.onNext(batch.build());
             if (close) {
                 finished = true;

@@ -7,9 +7,9 @@ import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.UdpSocket;
 import dev.dgramd.proto.v1.OutboundDatagram;
-import dev.dgramd.proto.v1.SendBatch;
 import dev.dgramd.proto.v1.SendResult;
-import dev.dgramd.proto.v1.SendResultBatch;
+import dev.dgramd.proto.v1.SendStreamRequest;
+import dev.dgramd.proto.v1.SendStreamResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.netty.buffer.ByteBuf;
@@ -30,12 +30,12 @@ import java.util.List;
  * complete, gathered per event-loop turn, so a datagram waiting on a name lookup holds back
  * neither the other results of its batch nor other sockets' batches.
  */
-final class SendStreamCall implements StreamObserver<SendBatch> {
+final class SendStreamCall implements StreamObserver<SendStreamRequest> {
     static final long MAX_UNANSWERED_BYTES = 8L << 20;
 
     private final SocketRegistry registry;
     private final String principal;
-    private final ServerCallStreamObserver<SendResultBatch> responses;
+    private final ServerCallStreamObserver<SendStreamResponse> responses;
     private final Object lock = new Object();
     // Guarded by lock.
     private long unansweredBytes;
@@ -47,7 +47,7 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
     private final Copier copier = new Copier();
 
     /** @param principal the caller: batches naming another principal's socket fail as for no socket */
-    SendStreamCall(SocketRegistry registry, String principal, ServerCallStreamObserver<SendResultBatch> responses) {
+    SendStreamCall(SocketRegistry registry, String principal, ServerCallStreamObserver<SendStreamResponse> responses) {
         this.registry = registry;
         this.principal = principal;
         this.responses = responses;
@@ -68,7 +68,7 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
     }
 
     @Override
-    public void onNext(SendBatch batch) {
+    public void onNext(SendStreamRequest batch) {
         String socketId = batch.getSocketId();
         UdpSocket socket = registry.get(socketId, principal);
         int n = batch.getDatagramsCount();
@@ -84,7 +84,7 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
         }
         if (socket == null) {
             var error = ErrorMapping.toProto(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running"));
-            SendResultBatch.Builder out = SendResultBatch.newBuilder().setSocketId(socketId);
+            SendStreamResponse.Builder out = SendStreamResponse.newBuilder().setSocketId(socketId);
             for (int i = 0; i < n; i++) {
                 out.addResults(SendResult.newBuilder().setId(batch.getDatagrams(i).getId()).setError(error));
             }
@@ -158,7 +158,7 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
     private final class Results implements UdpSocket.SendCompletion {
         private final String socketId;
         private final EventLoop loop;
-        private SendResultBatch.Builder pending;
+        private SendStreamResponse.Builder pending;
         private long pendingBytes;
         private final SendResult.Builder result = SendResult.newBuilder(); // reused: on the loop only
 
@@ -170,7 +170,7 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
         @Override
         public void done(long id, int bytes, DgramError error, int size) {
             if (pending == null) {
-                pending = SendResultBatch.newBuilder().setSocketId(socketId);
+                pending = SendStreamResponse.newBuilder().setSocketId(socketId);
                 loop.execute(this::flush);
             }
             result.clear().setId(id).setBytes(bytes);
@@ -182,7 +182,7 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
         }
 
         private void flush() {
-            SendResultBatch out = pending.build();
+            SendStreamResponse out = pending.build();
             long bytes = pendingBytes;
             pending = null;
             pendingBytes = 0;
@@ -190,7 +190,7 @@ final class SendStreamCall implements StreamObserver<SendBatch> {
         }
     }
 
-    private void answer(SendResultBatch results, long bytes) {
+    private void answer(SendStreamResponse results, long bytes) {
         synchronized (lock) {
             unansweredBytes -= bytes;
             unansweredDatagrams -= results.getResultsCount();

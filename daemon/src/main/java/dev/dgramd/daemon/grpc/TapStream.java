@@ -9,7 +9,7 @@ import dev.dgramd.daemon.udp.UdpSocket;
 import dev.dgramd.proto.v1.SocketType;
 import dev.dgramd.proto.v1.TapAttached;
 import dev.dgramd.proto.v1.TapDirection;
-import dev.dgramd.proto.v1.TapEvent;
+import dev.dgramd.proto.v1.TapResponse;
 import dev.dgramd.proto.v1.TappedDatagram;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.netty.channel.EventLoop;
@@ -23,9 +23,9 @@ import org.slf4j.LoggerFactory;
  * One Admin.Tap call: a socket's datagrams, copied to the caller. Lives on the socket's event loop.
  *
  * <p>Copies wait in a queue bounded by {@link #MAX_QUEUED_BYTES} while the caller's stream is not
- * ready; a datagram that does not fit is dropped from the tap and counted (in the next TapEvent's
+ * ready; a datagram that does not fit is dropped from the tap and counted (in the next TapResponse's
  * {@code dropped} and in {@link DropCounters#tapDatagrams}), so a slow tap never slows the socket.
- * The first TapEvent ({@code attached}) goes out once the tap is in place; the stream completes after
+ * The first TapResponse ({@code attached}) goes out once the tap is in place; the stream completes after
  * the socket closes and the queue is sent.
  */
 final class TapStream implements DatagramTap {
@@ -37,16 +37,16 @@ final class TapStream implements DatagramTap {
     private final UdpSocket socket;
     private final EventLoop loop;
     private final SocketConfig.Family family;
-    private final ServerCallStreamObserver<TapEvent> out;
+    private final ServerCallStreamObserver<TapResponse> out;
     private final DropCounters drops;
-    private final ArrayDeque<TapEvent> queue = new ArrayDeque<>();
+    private final ArrayDeque<TapResponse> queue = new ArrayDeque<>();
     private long queuedBytes;
     private long dropped;
     private boolean active;
     private boolean closing;
     private boolean finished;
 
-    private TapStream(UdpSocket socket, ServerCallStreamObserver<TapEvent> out, DropCounters drops) {
+    private TapStream(UdpSocket socket, ServerCallStreamObserver<TapResponse> out, DropCounters drops) {
         this.socket = socket;
         this.loop = socket.eventLoop();
         this.family = socket.config().family();
@@ -55,7 +55,7 @@ final class TapStream implements DatagramTap {
     }
 
     /** Attaches a tap to {@code socket} for the call {@code out}; fails the call if the socket is closed. */
-    static void start(UdpSocket socket, ServerCallStreamObserver<TapEvent> out, DropCounters drops) {
+    static void start(UdpSocket socket, ServerCallStreamObserver<TapResponse> out, DropCounters drops) {
         TapStream tap = new TapStream(socket, out, drops);
         out.setOnReadyHandler(() -> tap.loop.execute(tap::drain));
         out.setOnCancelHandler(() -> {
@@ -70,12 +70,12 @@ final class TapStream implements DatagramTap {
                 return;
             }
             TapAttached.Builder attached = TapAttached.newBuilder().setType(
-                    tap.family == SocketConfig.Family.IPV4 ? SocketType.UDP4 : SocketType.UDP6);
+                    tap.family == SocketConfig.Family.IPV4 ? SocketType.SOCKET_TYPE_UDP4 : SocketType.SOCKET_TYPE_UDP6);
             InetSocketAddress local = socket.localAddress();
             if (local != null) {
                 attached.setLocal(EventStream.addressInfo(local, tap.family));
             }
-            tap.queue.addFirst(TapEvent.newBuilder().setAttached(attached).build());
+            tap.queue.addFirst(TapResponse.newBuilder().setAttached(attached).build());
             tap.active = true;
             SocketLog.info(log, socket.id(), "socket {}: tap attached", socket.id());
             tap.drain();
@@ -94,8 +94,8 @@ final class TapStream implements DatagramTap {
             return;
         }
         Instant now = Instant.now();
-        queue.add(TapEvent.newBuilder().setDatagram(TappedDatagram.newBuilder()
-                .setDirection(direction == Direction.RECEIVED ? TapDirection.RECEIVED : TapDirection.SENT)
+        queue.add(TapResponse.newBuilder().setDatagram(TappedDatagram.newBuilder()
+                .setDirection(direction == Direction.RECEIVED ? TapDirection.TAP_DIRECTION_RECEIVED : TapDirection.TAP_DIRECTION_SENT)
                 .setPeer(EventStream.addressInfo(peer, family))
                 .setData(UnsafeByteOperations.unsafeWrap(data)) // shared, never changed
                 .setTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano())))
@@ -115,8 +115,8 @@ final class TapStream implements DatagramTap {
             return;
         }
         while ((!queue.isEmpty() || dropped > 0) && out.isReady()) {
-            TapEvent next = queue.poll();
-            TapEvent.Builder event = next == null ? TapEvent.newBuilder() : next.toBuilder();
+            TapResponse next = queue.poll();
+            TapResponse.Builder event = next == null ? TapResponse.newBuilder() : next.toBuilder();
             if (next != null && next.hasDatagram()) {
                 queuedBytes -= next.getDatagram().getData().size() + OVERHEAD;
             }

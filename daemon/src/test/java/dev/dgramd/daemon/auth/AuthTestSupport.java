@@ -9,9 +9,9 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.AppenderBase;
 import dev.dgramd.daemon.DgramdOptions;
 import dev.dgramd.daemon.grpc.AdminAccess;
+import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
-import dev.dgramd.proto.v1.SocketRequest;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -204,9 +204,9 @@ final class AuthTestSupport {
     /** Creates and closes a socket through Dgram: a real call of the daemon's guarded service. */
     static void createAndCloseSocket(Channel channel) {
         DgramGrpc.DgramBlockingStub stub = DgramGrpc.newBlockingStub(channel).withDeadlineAfter(SECONDS, TimeUnit.SECONDS);
-        String id = stub.createSocket(CreateSocketRequest.newBuilder().setType(SocketType.UDP4).build()).getSocketId();
+        String id = stub.createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build()).getSocketId();
         assertThat(id).isNotEmpty();
-        stub.close(SocketRequest.newBuilder().setSocketId(id).build());
+        stub.close(CloseRequest.newBuilder().setSocketId(id).build());
     }
 
     /** Runs {@code call}, which must fail with {@code code}; answers the status. */
