@@ -55,21 +55,18 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
 
     private final SocketRegistry registry;
     private final Enforcer enforcer;
-    private final DgramService dgram;
     private final DropCounters drops;
     private final String version;
     private final String transport;
     private final Instant started;
 
     /**
-     * @param dgram the Dgram service, whose event streams hold the per-socket drop counts
      * @param version the daemon's version; {@code transport} "epoll" or "nio"; {@code started} its start
      */
-    public AdminService(SocketRegistry registry, Enforcer enforcer, DgramService dgram, DropCounters drops,
+    public AdminService(SocketRegistry registry, Enforcer enforcer, DropCounters drops,
                         String version, String transport, Instant started) {
         this.registry = registry;
         this.enforcer = enforcer;
-        this.dgram = dgram;
         this.drops = drops;
         this.version = version;
         this.transport = transport;
@@ -104,13 +101,13 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                 .setTaps(s.tapCount());
         InetSocketAddress local = s.localAddress();
         if (local != null) {
-            info.setLocal(EventStream.addressInfo(local, family));
+            info.setLocal(Protos.addressInfo(local, family));
         }
         InetSocketAddress remote = s.connectedPeer();
         if (remote != null) {
-            info.setRemote(EventStream.addressInfo(remote, family));
+            info.setRemote(Protos.addressInfo(remote, family));
         }
-        EventStream events = dgram.eventStream(s.id());
+        EventStream events = DgramService.eventStream(s);
         if (events != null) {
             info.setDroppedMessages(events.droppedMessagesTotal())
                     .setDroppedErrors(events.droppedErrorsTotal())
@@ -217,7 +214,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             SendTestResponse.Builder answer = SendTestResponse.newBuilder().setBytes(bytes).setSocketId(socket.id());
             InetSocketAddress local = socket.localAddress();
             if (local != null) {
-                answer.setLocal(EventStream.addressInfo(local, socket.config().family()));
+                answer.setLocal(Protos.addressInfo(local, socket.config().family()));
             }
             result.complete(answer.build());
         });

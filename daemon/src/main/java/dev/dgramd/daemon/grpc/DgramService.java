@@ -68,9 +68,7 @@ import io.netty.buffer.Unpooled;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -93,7 +91,6 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     private final long maxQueuedEventBytes;
     private final DropCounters drops;
     private final Duration orphanGrace;
-    private final Map<String, EventStream> streams = new ConcurrentHashMap<>();
 
     /**
      * @param maxQueuedEventBytes per socket, the bytes of events kept for a reader that is behind
@@ -115,9 +112,9 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         this.orphanGrace = orphanGrace;
     }
 
-    /** The event stream of open socket {@code id}, or null; for admin calls. */
-    EventStream eventStream(String id) {
-        return streams.get(id);
+    /** The event stream of {@code socket}: every socket this service creates is observed by one. */
+    static EventStream eventStream(UdpSocket socket) {
+        return (EventStream) socket.observer();
     }
 
     @Override
@@ -152,18 +149,14 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
                 request.getIpv6Only(), request.getRecvBufferSize(), request.getSendBufferSize());
         String principal = Principal.current();
         return registry.create(config, currentLoop(), principal, enforcer.maxSockets(principal),
-                ctx -> enforcer.guard(principal, ctx.id()), ctx -> {
-            EventStream stream = new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes, drops, orphanGrace,
-                    () -> reap(ctx.id()));
-            streams.put(ctx.id(), stream);
-            return stream;
-        }).whenComplete((socket, error) -> {
-            if (error != null) {
-                enforcer.audit(principal, null, "createSocket", error);
-            } else {
-                socket.closeFuture().whenComplete((v, e) -> streams.remove(socket.id()));
-            }
-        });
+                ctx -> enforcer.guard(principal, ctx.id()),
+                ctx -> new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes, drops, orphanGrace,
+                        () -> reap(ctx.id())))
+                .whenComplete((socket, error) -> {
+                    if (error != null) {
+                        enforcer.audit(principal, null, "createSocket", error);
+                    }
+                });
     }
 
     /** Closes socket {@code id}, whose client went away more than the orphan grace ago. */
@@ -212,7 +205,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
                     out.onError(ErrorMapping.toStatus(error));
                     return;
                 }
-                streams.get(socket.id()).attach(stream, socket.id());
+                eventStream(socket).attach(stream, socket.id());
                 if (bind != null) {
                     // 'listening' or 'error' reaches the stream as an event; nothing else to answer.
                     socket.bind(bind.getPort(), bind.getAddress());
@@ -227,12 +220,12 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         }
         String id = request.getSocketId();
         // Only the owner may attach, or re-attach to an orphan: another principal sees no such socket.
-        EventStream events = Principal.current().equals(registry.owner(id)) ? streams.get(id) : null;
-        if (events == null) {
+        UdpSocket socket = registry.get(id, Principal.current());
+        if (socket == null) {
             out.onError(unknownSocket(request.getSocketId()));
             return;
         }
-        events.attach(stream, null);
+        eventStream(socket).attach(stream, null);
     }
 
     @Override
@@ -406,7 +399,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     // ---------------------------------------------------------------- helpers
 
     private static AddressInfo info(UdpSocket s, InetSocketAddress a) {
-        return EventStream.addressInfo(a, s.config().family());
+        return Protos.addressInfo(a, s.config().family());
     }
 
     private <T, R> void call(String socketId, StreamObserver<R> out, Function<UdpSocket, CompletableFuture<T>> op,

@@ -1,24 +1,13 @@
 package dev.dgramd.daemon.grpc;
 
-import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
-import dev.dgramd.daemon.udp.Addresses;
 import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.daemon.udp.SocketConfig;
 import dev.dgramd.daemon.udp.SocketEvent;
 import dev.dgramd.daemon.udp.SocketObserver;
-import dev.dgramd.proto.v1.AddressInfo;
-import dev.dgramd.proto.v1.Close;
-import dev.dgramd.proto.v1.Connect;
-import dev.dgramd.proto.v1.ErrorEvent;
 import dev.dgramd.proto.v1.EventsResponse;
-import dev.dgramd.proto.v1.Listening;
-import dev.dgramd.proto.v1.Message;
-import dev.dgramd.proto.v1.RemoteInfo;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
@@ -43,7 +32,6 @@ final class EventStream implements SocketObserver {
     private static final int MAX_BATCH_EVENTS = 1024;
 
     private final EventLoop loop;
-    private final SocketConfig.Family family;
     private final long maxQueuedBytes;
     private final DropCounters drops;
     private final ArrayDeque<SocketEvent> queue = new ArrayDeque<>();
@@ -58,6 +46,7 @@ final class EventStream implements SocketObserver {
     private final long orphanGraceNanos;
     private final Runnable reap;
     private ScheduledFuture<?> reapTimer;
+    private final Protos protos;
 
     /**
      * @param orphanGrace how long a socket whose stream was cancelled waits for a new one; zero: forever
@@ -66,11 +55,11 @@ final class EventStream implements SocketObserver {
     EventStream(EventLoop loop, SocketConfig.Family family, long maxQueuedBytes, DropCounters drops,
                 Duration orphanGrace, Runnable reap) {
         this.loop = loop;
-        this.family = family;
         this.maxQueuedBytes = maxQueuedBytes;
         this.drops = drops;
         this.orphanGraceNanos = orphanGrace.toNanos();
         this.reap = reap;
+        this.protos = new Protos(family);
     }
 
     @Override
@@ -192,7 +181,7 @@ final class EventStream implements SocketObserver {
                 long cost = cost(e);
                 queuedBytes -= cost;
                 bytes += (int) cost;
-                batch.addEvents(toProto(e));
+                batch.addEvents(protos.event(e));
                 if (e instanceof SocketEvent.Close) {
                     close = true;
                     break;
@@ -212,71 +201,5 @@ final class EventStream implements SocketObserver {
 
     private static long cost(SocketEvent e) {
         return e instanceof SocketEvent.Message m ? m.data().length + EVENT_OVERHEAD : EVENT_OVERHEAD;
-    }
-
-    // The last 'message' rinfo: most traffic comes from few peers, in datagrams of one size, so
-    // the address is formatted once per sender and the RemoteInfo (its serialized size memoized)
-    // is built once per sender, port and size. Builders are reused for the rest. Loop only.
-    private java.net.InetAddress lastSender;
-    private ByteString lastSenderText;
-    private ByteString lastSenderFamily;
-    private RemoteInfo lastRinfo;
-    // Made at the first 'message': a socket that never receives one (most of 10,000) holds none.
-    private dev.dgramd.proto.v1.SocketEvent.Builder eventBuilder;
-    private Message.Builder messageBuilder;
-
-    private dev.dgramd.proto.v1.SocketEvent toProto(SocketEvent e) {
-        if (e instanceof SocketEvent.Message m) {
-            if (eventBuilder == null) {
-                eventBuilder = dev.dgramd.proto.v1.SocketEvent.newBuilder();
-                messageBuilder = Message.newBuilder();
-            }
-            ByteString data = UnsafeByteOperations.unsafeWrap(m.data()); // the event owns the array
-            return eventBuilder.clear().setMessage(messageBuilder.clear().setData(data)
-                    .setRinfo(rinfo(m.sender(), m.data().length))).build();
-        }
-        dev.dgramd.proto.v1.SocketEvent.Builder b = dev.dgramd.proto.v1.SocketEvent.newBuilder();
-        if (e instanceof SocketEvent.Listening l) {
-            b.setListening(Listening.newBuilder().setAddress(addressInfo(l.address())));
-        } else if (e instanceof SocketEvent.Connect c) {
-            b.setConnect(Connect.newBuilder().setRemote(addressInfo(c.remote())));
-        } else if (e instanceof SocketEvent.Error err) {
-            b.setError(ErrorEvent.newBuilder().setError(ErrorMapping.toProto(err.error())));
-        } else {
-            b.setClose(Close.getDefaultInstance());
-        }
-        return b.build();
-    }
-
-    private RemoteInfo rinfo(InetSocketAddress from, int size) {
-        boolean sameSender = from.getAddress().equals(lastSender);
-        if (sameSender && lastRinfo.getPort() == from.getPort() && lastRinfo.getSize() == size) {
-            return lastRinfo;
-        }
-        if (!sameSender) {
-            lastSender = from.getAddress();
-            // as bytes, so that each message's serialization copies them rather than encoding text
-            lastSenderText = ByteString.copyFromUtf8(Addresses.text(lastSender, family));
-            lastSenderFamily = ByteString.copyFromUtf8(Addresses.family(lastSender, family));
-        }
-        lastRinfo = RemoteInfo.newBuilder()
-                .setAddressBytes(lastSenderText)
-                .setFamilyBytes(lastSenderFamily)
-                .setPort(from.getPort())
-                .setSize(size)
-                .build();
-        return lastRinfo;
-    }
-
-    AddressInfo addressInfo(InetSocketAddress a) {
-        return addressInfo(a, family);
-    }
-
-    static AddressInfo addressInfo(InetSocketAddress a, SocketConfig.Family family) {
-        return AddressInfo.newBuilder()
-                .setAddress(Addresses.text(a.getAddress(), family))
-                .setFamily(Addresses.family(a.getAddress(), family))
-                .setPort(a.getPort())
-                .build();
     }
 }

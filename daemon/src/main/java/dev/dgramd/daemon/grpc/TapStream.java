@@ -73,7 +73,7 @@ final class TapStream implements DatagramTap {
                     tap.family == SocketConfig.Family.IPV4 ? SocketType.SOCKET_TYPE_UDP4 : SocketType.SOCKET_TYPE_UDP6);
             InetSocketAddress local = socket.localAddress();
             if (local != null) {
-                attached.setLocal(EventStream.addressInfo(local, tap.family));
+                attached.setLocal(Protos.addressInfo(local, tap.family));
             }
             tap.queue.addFirst(TapResponse.newBuilder().setAttached(attached).build());
             tap.active = true;
@@ -96,7 +96,7 @@ final class TapStream implements DatagramTap {
         Instant now = Instant.now();
         queue.add(TapResponse.newBuilder().setDatagram(TappedDatagram.newBuilder()
                 .setDirection(direction == Direction.RECEIVED ? TapDirection.TAP_DIRECTION_RECEIVED : TapDirection.TAP_DIRECTION_SENT)
-                .setPeer(EventStream.addressInfo(peer, family))
+                .setPeer(Protos.addressInfo(peer, family))
                 .setData(UnsafeByteOperations.unsafeWrap(data)) // shared, never changed
                 .setTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano())))
                 .build());

@@ -140,6 +140,11 @@ public final class UdpSocket {
         return owner;
     }
 
+    /** The observer of its events, made by the registry's caller when the socket was created. */
+    public SocketObserver observer() {
+        return observer;
+    }
+
     /** The options it was created with. */
     public SocketConfig config() {
         return config;
