@@ -15,14 +15,15 @@ import picocli.CommandLine.Spec;
 /** {@code dgramctl ls}: the open sockets, one a line, oldest first. */
 @Command(name = "ls", mixinStandardHelpOptions = true,
         description = {
-            "Lists the open sockets, oldest first: id, type, local and remote address,",
-            "datagrams and bytes received (RX) and sent (TX), send failures, events",
-            "dropped, Events stream attached, taps, creation time.",
+            "Lists the open sockets, oldest first: id, type, name (SocketOptions.name;",
+            "- for none), local and remote address, datagrams and bytes received (RX) and",
+            "sent (TX), send failures, events dropped, whether an Events stream is attached",
+            "(no: an orphan, waiting for its client within its keep-alive), taps, creation time.",
             ""
         })
 final class ListCommand implements Runnable {
-    private static final String[] HEADER = {"ID", "TYPE", "LOCAL", "REMOTE", "RX", "RX_BYTES", "TX", "TX_BYTES",
-        "FAILED", "DROPPED", "EVENTS", "TAPS", "CREATED"};
+    private static final String[] HEADER = {"ID", "TYPE", "NAME", "LOCAL", "REMOTE", "RX", "RX_BYTES", "TX",
+        "TX_BYTES", "FAILED", "DROPPED", "ATTACHED", "TAPS", "CREATED"};
 
     @Spec
     CommandSpec spec;
@@ -51,6 +52,7 @@ final class ListCommand implements Runnable {
             rows.add(new String[] {
                 s.getSocketId(),
                 Formats.socketType(s.getType()),
+                s.getName().isEmpty() ? "-" : s.getName(),
                 Formats.hostPort(s.getLocal(), s.hasLocal()),
                 Formats.hostPort(s.getRemote(), s.hasRemote()),
                 Long.toString(s.getDatagramsReceived()),

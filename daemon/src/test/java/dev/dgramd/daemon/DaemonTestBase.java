@@ -8,9 +8,15 @@ import com.google.rpc.ErrorInfo;
 import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
+import dev.dgramd.proto.v1.AdminGrpc;
 import dev.dgramd.proto.v1.DgramGrpc;
+import dev.dgramd.proto.v1.ListSocketsRequest;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.ManagedChannel;
+import java.util.concurrent.CompletableFuture;
+import io.grpc.stub.StreamObserver;
+import dev.dgramd.proto.v1.TapResponse;
+import dev.dgramd.proto.v1.TapRequest;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.protobuf.StatusProto;
@@ -64,6 +70,50 @@ public abstract class DaemonTestBase {
         for (AutoCloseable r : resources) {
             r.close();
         }
+    }
+
+    /**
+     * Returns once the daemon behind {@code channel} sees no Events stream on socket {@code id} (a
+     * cancelled stream is let go on the daemon's loop, a little after the cancel), asking Admin at
+     * most 200 times.
+     */
+    static void awaitDetached(ManagedChannel channel, String id) {
+        AdminGrpc.AdminBlockingStub admin = AdminGrpc.newBlockingStub(channel);
+        for (int attempt = 0; attempt < 200; attempt++) {
+            boolean attached = admin.withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
+                    .listSockets(ListSocketsRequest.getDefaultInstance()).getSocketsList().stream()
+                    .anyMatch(s -> s.getSocketId().equals(id) && s.getEventsAttached());
+            if (!attached) {
+                return;
+            }
+        }
+        throw new AssertionError("the daemon still sees an Events stream on " + id);
+    }
+
+    /** An Admin Tap on socket {@code id}, in place when this returns; the future completes when the socket closes. */
+    static CompletableFuture<Void> tapUntilClose(ManagedChannel channel, String id) throws Exception {
+        CompletableFuture<Void> attached = new CompletableFuture<>();
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        AdminGrpc.newStub(channel).tap(TapRequest.newBuilder().setSocketId(id).build(), new StreamObserver<>() {
+            @Override
+            public void onNext(TapResponse event) {
+                attached.complete(null);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                attached.completeExceptionally(t);
+                done.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                attached.complete(null);
+                done.complete(null);
+            }
+        });
+        attached.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        return done;
     }
 
     /** A stub with a deadline, so no test call can hang. */

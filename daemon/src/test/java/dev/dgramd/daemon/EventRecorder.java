@@ -18,6 +18,7 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
     private final LinkedBlockingQueue<SocketEvent> events = new LinkedBlockingQueue<>();
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private final CompletableFuture<String> announced = new CompletableFuture<>();
+    private volatile boolean attachedToNamed;
     private final AtomicLong dropped = new AtomicLong();
     private final boolean manualFlow;
     private volatile ClientCallStreamObserver<EventsRequest> call;
@@ -58,6 +59,7 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
     @Override
     public void onNext(EventsResponse batch) {
         if (!batch.getSocketId().isEmpty()) {
+            attachedToNamed = batch.getAttached();
             announced.complete(batch.getSocketId());
         }
         dropped.addAndGet(batch.getDroppedMessages());
@@ -96,6 +98,11 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
     /** The socket id the first batch of a creating call announced; fails the test if none comes in time. */
     String announcedId() throws Exception {
         return announced.get(DaemonTestBase.TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    }
+
+    /** Whether the announcing batch said the call attached to an open named socket; after {@link #announcedId}. */
+    boolean attachedToNamed() {
+        return attachedToNamed;
     }
 
     /** True when a batch announced a socket id. */

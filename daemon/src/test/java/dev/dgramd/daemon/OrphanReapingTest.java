@@ -68,7 +68,7 @@ class OrphanReapingTest {
         EventRecorder events = EventRecorder.subscribe(DgramGrpc.newStub(channel), id);
         int port = bind(stub, id);
         events.next(SocketEvent.EventCase.LISTENING); // the stream is attached
-        CompletableFuture<Void> closed = tapUntilClose(channel, id);
+        CompletableFuture<Void> closed = DaemonTestBase.tapUntilClose(channel, id);
         assertThat(daemon.openSockets()).isEqualTo(1);
 
         events.close(); // cancels the stream
@@ -99,7 +99,7 @@ class OrphanReapingTest {
         first.next(SocketEvent.EventCase.LISTENING);
 
         first.close();
-        awaitDetached(channel, id); // so the datagram below cannot go to the cancelled stream
+        DaemonTestBase.awaitDetached(channel, id); // so the datagram below cannot go to the cancelled stream
         DatagramSocket peer = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         resources.add(peer);
         byte[] data = "sent while detached".getBytes(StandardCharsets.UTF_8);
@@ -124,7 +124,7 @@ class OrphanReapingTest {
         DgramGrpc.DgramBlockingStub stub = DgramGrpc.newBlockingStub(channel);
         String id = createSocket(stub);
         bind(stub, id);
-        CompletableFuture<Void> closed = tapUntilClose(channel, id);
+        CompletableFuture<Void> closed = DaemonTestBase.tapUntilClose(channel, id);
 
         assertThatThrownBy(() -> closed.get(grace.toMillis() + 1_000, TimeUnit.MILLISECONDS))
                 .isInstanceOf(TimeoutException.class);
@@ -162,7 +162,7 @@ class OrphanReapingTest {
         assertThat(daemon.openSockets()).isEqualTo(3);
         List<CompletableFuture<Void>> closed = new ArrayList<>();
         for (String id : ids) {
-            closed.add(tapUntilClose(channel, id));
+            closed.add(DaemonTestBase.tapUntilClose(channel, id));
         }
 
         child.destroyForcibly(); // kill -9
@@ -225,45 +225,6 @@ class OrphanReapingTest {
      * Waits until the daemon has seen the cancel of socket {@code id}'s Events stream. Nothing pushes
      * that, so the loop polls Admin ListSockets; each attempt is a blocking round trip, at most 200.
      */
-    private static void awaitDetached(ManagedChannel channel, String id) {
-        AdminGrpc.AdminBlockingStub admin = AdminGrpc.newBlockingStub(channel);
-        for (int attempt = 0; attempt < 200; attempt++) {
-            boolean attached = admin.withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
-                    .listSockets(ListSocketsRequest.getDefaultInstance()).getSocketsList().stream()
-                    .anyMatch(s -> s.getSocketId().equals(id) && s.getEventsAttached());
-            if (!attached) {
-                return;
-            }
-        }
-        throw new AssertionError("the daemon still sees an Events stream on " + id);
-    }
-
-    /** An Admin Tap on socket {@code id}, in place when this returns; the future completes when the socket closes. */
-    private static CompletableFuture<Void> tapUntilClose(ManagedChannel channel, String id) throws Exception {
-        CompletableFuture<Void> attached = new CompletableFuture<>();
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        AdminGrpc.newStub(channel).tap(TapRequest.newBuilder().setSocketId(id).build(), new StreamObserver<>() {
-            @Override
-            public void onNext(TapResponse event) {
-                attached.complete(null);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                attached.completeExceptionally(t);
-                done.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                attached.complete(null);
-                done.complete(null);
-            }
-        });
-        attached.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        return done;
-    }
-
     /**
      * Binds a JDK socket to 127.0.0.1:{@code port}. The daemon's socket is closed when its tap ends, but
      * the kernel may release the port a moment later; between attempts the loop blocks on an Admin

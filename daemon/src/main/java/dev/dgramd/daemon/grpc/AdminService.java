@@ -99,6 +99,10 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                 .setErrorsEmitted(c.errorsEmitted())
                 .setCreatedTime(timestamp(c.created()))
                 .setTaps(s.tapCount());
+        String name = registry.name(s.id());
+        if (name != null) {
+            info.setName(name);
+        }
         InetSocketAddress local = s.localAddress();
         if (local != null) {
             info.setLocal(Protos.addressInfo(local, family));

@@ -84,6 +84,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class DgramService extends DgramGrpc.DgramImplBase {
     private static final Logger log = LoggerFactory.getLogger(DgramService.class);
+    private static final java.util.regex.Pattern SOCKET_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._:/-]{1,128}");
 
     private final SocketRegistry registry;
     private final Enforcer enforcer;
@@ -119,18 +120,22 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
 
     @Override
     public void createSocket(CreateSocketRequest request, StreamObserver<CreateSocketResponse> out) {
-        create(request).whenComplete((socket, error) -> {
+        create(request).whenComplete((opened, error) -> {
             if (error != null) {
                 out.onError(ErrorMapping.toStatus(error));
                 return;
             }
-            out.onNext(CreateSocketResponse.newBuilder().setSocketId(socket.id()).build());
+            out.onNext(CreateSocketResponse.newBuilder().setSocketId(opened.socket().id())
+                    .setAttached(opened.attached()).build());
             out.onCompleted();
         });
     }
 
-    /** Creates a socket for the calling principal; fails with the errors CreateSocket answers. */
-    private CompletableFuture<UdpSocket> create(CreateSocketRequest request) {
+    /**
+     * Creates a socket for the calling principal, or finds the open one that holds the request's
+     * name ({@code attached}); fails with the errors CreateSocket answers.
+     */
+    private CompletableFuture<SocketRegistry.Opened> create(CreateSocketRequest request) {
         SocketConfig.Family family;
         switch (request.getType()) {
             case SOCKET_TYPE_UDP4 -> family = SocketConfig.Family.IPV4;
@@ -145,18 +150,64 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
             return CompletableFuture.failedFuture(DgramError.of("ERR_SOCKET_BUFFER_SIZE",
                     "Buffer size must be a positive integer"));
         }
+        String name = request.getName();
+        if (!name.isEmpty() && !SOCKET_NAME.matcher(name).matches()) {
+            return CompletableFuture.failedFuture(DgramError.of("ERR_INVALID_ARG_VALUE",
+                    "The socket name must be 1 to 128 letters, digits or ._-:/ characters"));
+        }
+        String principal = Principal.current();
+        Duration keepAlive = request.hasKeepAlive()
+                ? Duration.ofSeconds(request.getKeepAlive().getSeconds(), request.getKeepAlive().getNanos()) : null;
+        if (keepAlive != null && keepAlive.isNegative()) {
+            return CompletableFuture.failedFuture(DgramError.of("ERR_INVALID_ARG_VALUE",
+                    "The keep-alive must not be negative"));
+        }
+        DgramError refused = keepAlive == null ? null : enforcer.checkKeepAlive(principal, keepAlive);
+        if (refused != null) {
+            enforcer.audit(principal, null, "createSocket", refused);
+            return CompletableFuture.failedFuture(refused);
+        }
+        Duration socketKeepAlive = keepAlive != null ? keepAlive
+                : orphanGrace.isZero() ? EventStream.FOREVER : orphanGrace;
         SocketConfig config = new SocketConfig(family, request.getReuseAddr(), request.getReusePort(),
                 request.getIpv6Only(), request.getRecvBufferSize(), request.getSendBufferSize());
-        String principal = Principal.current();
-        return registry.create(config, currentLoop(), principal, enforcer.maxSockets(principal),
+        return registry.open(name, config, currentLoop(), principal, enforcer.maxSockets(principal),
                 ctx -> enforcer.guard(principal, ctx.id()),
-                ctx -> new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes, drops, orphanGrace,
+                ctx -> new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes, drops, socketKeepAlive,
                         () -> reap(ctx.id())))
-                .whenComplete((socket, error) -> {
+                .thenApply(opened -> {
+                    if (!opened.attached()) {
+                        return opened;
+                    }
+                    if (opened.socket().config().family() != family) {
+                        throw DgramError.of("ERR_INVALID_ARG_VALUE", "The socket named '" + name + "' is "
+                                + opened.socket().config().family().nodeName().replace("IPv", "udp") + ", not "
+                                + family.nodeName().replace("IPv", "udp"));
+                    }
+                    if (keepAlive != null) {
+                        eventStream(opened.socket()).keepAlive(keepAlive);
+                    }
+                    return opened;
+                })
+                .whenComplete((opened, error) -> {
                     if (error != null) {
                         enforcer.audit(principal, null, "createSocket", error);
                     }
                 });
+    }
+
+    /** The state an attached socket reports as events: 'listening' when bound, 'connect' when connected. */
+    private static List<dev.dgramd.daemon.udp.SocketEvent> stateEvents(UdpSocket socket) {
+        List<dev.dgramd.daemon.udp.SocketEvent> state = new java.util.ArrayList<>(2);
+        InetSocketAddress local = socket.localAddress();
+        if (local != null) {
+            state.add(new dev.dgramd.daemon.udp.SocketEvent.Listening(local));
+        }
+        InetSocketAddress peer = socket.connectedPeer();
+        if (peer != null) {
+            state.add(new dev.dgramd.daemon.udp.SocketEvent.Connect(peer));
+        }
+        return state;
     }
 
     /** Closes socket {@code id}, whose client went away more than the orphan grace ago. */
@@ -170,8 +221,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
                 SocketLog.warn(log, id, "closing orphaned socket failed", error);
             } else if (closedNow) {
                 drops.orphansReaped.increment();
-                SocketLog.info(log, id, "closed orphaned socket: no Events stream for {} ms",
-                        orphanGrace.toMillis());
+                SocketLog.info(log, id, "closed orphaned socket: no Events stream within its keep-alive");
             }
         });
     }
@@ -200,9 +250,17 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
                 out.onError(ErrorMapping.toStatus(DgramError.badPort(">= 0 and < 65536", bind.getPort())));
                 return;
             }
-            create(request.getCreate()).whenComplete((socket, error) -> {
+            create(request.getCreate()).whenComplete((opened, error) -> {
                 if (error != null) {
                     out.onError(ErrorMapping.toStatus(error));
+                    return;
+                }
+                UdpSocket socket = opened.socket();
+                if (opened.attached()) {
+                    eventStream(socket).attachNamed(stream, socket.id(), () -> stateEvents(socket));
+                    if (bind != null && socket.localAddress() == null) {
+                        socket.bind(bind.getPort(), bind.getAddress());
+                    }
                     return;
                 }
                 eventStream(socket).attach(stream, socket.id());

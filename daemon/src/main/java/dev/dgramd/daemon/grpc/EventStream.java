@@ -21,9 +21,9 @@ import java.util.concurrent.TimeUnit;
  * (a socket emits few of them).
  *
  * <p>Orphans: when an attached stream is cancelled (the client cancelled it, or its connection
- * died), {@code reap} runs after the orphan grace unless a new stream attaches first; the new
- * stream gets the events queued meanwhile. A socket that never had a stream attached is never
- * reaped, nor is any socket when the grace is zero.
+ * died), {@code reap} runs after the socket's keep-alive unless a new stream attaches first; the
+ * new stream gets the events queued meanwhile. A socket that never had a stream attached is never
+ * reaped, nor is one whose keep-alive is {@link #FOREVER}.
  */
 final class EventStream implements SocketObserver {
     /** Queue cost of an event beyond its payload. */
@@ -43,21 +43,24 @@ final class EventStream implements SocketObserver {
     private volatile long droppedErrorsTotal;
     private volatile ServerCallStreamObserver<EventsResponse> subscriber;
     private boolean finished;
-    private final long orphanGraceNanos;
+    /** A keep-alive that never reaps. */
+    static final Duration FOREVER = Duration.ofNanos(-1);
+    private long keepAliveNanos;
     private final Runnable reap;
     private ScheduledFuture<?> reapTimer;
     private final Protos protos;
 
     /**
-     * @param orphanGrace how long a socket whose stream was cancelled waits for a new one; zero: forever
+     * @param keepAlive how long a socket whose stream was cancelled waits for a new one (zero: it is
+     *     reaped at once); {@link #FOREVER} never reaps it
      * @param reap closes the socket when the grace ran out; runs on {@code loop}
      */
     EventStream(EventLoop loop, SocketConfig.Family family, long maxQueuedBytes, DropCounters drops,
-                Duration orphanGrace, Runnable reap) {
+                Duration keepAlive, Runnable reap) {
         this.loop = loop;
         this.maxQueuedBytes = maxQueuedBytes;
         this.drops = drops;
-        this.orphanGraceNanos = orphanGrace.toNanos();
+        this.keepAliveNanos = keepAlive.toNanos();
         this.reap = reap;
         this.protos = new Protos(family);
     }
@@ -93,6 +96,11 @@ final class EventStream implements SocketObserver {
         drain();
     }
 
+    /** Changes how long the socket waits for a new stream once its stream went away; from any thread. */
+    void keepAlive(Duration keepAlive) {
+        loop.execute(() -> keepAliveNanos = keepAlive.toNanos());
+    }
+
     /**
      * Attaches {@code stream} (from any thread). Fails it with ALREADY_EXISTS when another stream is
      * attached, and with ERR_SOCKET_DGRAM_NOT_RUNNING when 'close' was delivered already.
@@ -100,6 +108,23 @@ final class EventStream implements SocketObserver {
      * @param createdId when the call created the socket, its id: the first batch announces it
      */
     void attach(ServerCallStreamObserver<EventsResponse> stream, String createdId) {
+        attach(stream, createdId, null);
+    }
+
+    /**
+     * Attaches {@code stream} to the open socket {@code id} that a create call found by its name, as
+     * {@link #attach(ServerCallStreamObserver, String)}: the first batch announces the id with
+     * {@code attached}, then come the socket's state as events ({@code state}, evaluated on the
+     * loop: 'listening' when bound, 'connect' when connected), which replace any 'listening' or
+     * 'connect' still queued, then the events queued meanwhile.
+     */
+    void attachNamed(ServerCallStreamObserver<EventsResponse> stream, String id,
+                     java.util.function.Supplier<java.util.List<SocketEvent>> state) {
+        attach(stream, id, state);
+    }
+
+    private void attach(ServerCallStreamObserver<EventsResponse> stream, String createdId,
+                        java.util.function.Supplier<java.util.List<SocketEvent>> state) {
         stream.setOnReadyHandler(() -> loop.execute(this::drain));
         stream.setOnCancelHandler(() -> loop.execute(() -> detach(stream)));
         loop.execute(() -> {
@@ -113,7 +138,10 @@ final class EventStream implements SocketObserver {
                 subscriber = stream;
                 cancelReap();
                 if (createdId != null) {
-                    stream.onNext(EventsResponse.newBuilder().setSocketId(createdId).build());
+                    stream.onNext(EventsResponse.newBuilder().setSocketId(createdId).setAttached(state != null).build());
+                }
+                if (state != null) {
+                    queueFirst(state.get());
                 }
                 drain();
             } else if (createdId != null) {
@@ -124,14 +152,29 @@ final class EventStream implements SocketObserver {
         });
     }
 
+    /** On the loop: puts {@code first} ahead of the queue, in place of any 'listening' or 'connect' queued. */
+    private void queueFirst(java.util.List<SocketEvent> first) {
+        queue.removeIf(e -> {
+            boolean stale = e instanceof SocketEvent.Listening || e instanceof SocketEvent.Connect;
+            if (stale) {
+                queuedBytes -= cost(e);
+            }
+            return stale;
+        });
+        for (int i = first.size() - 1; i >= 0; i--) {
+            queue.addFirst(first.get(i));
+            queuedBytes += cost(first.get(i));
+        }
+    }
+
     /** On the loop: {@code stream} was cancelled; when it was the attached one, the socket is an orphan. */
     private void detach(ServerCallStreamObserver<EventsResponse> stream) {
         if (subscriber != stream) {
             return;
         }
         subscriber = null;
-        if (!finished && orphanGraceNanos > 0 && reapTimer == null) {
-            reapTimer = loop.schedule(this::orphaned, orphanGraceNanos, TimeUnit.NANOSECONDS);
+        if (!finished && keepAliveNanos >= 0 && reapTimer == null) {
+            reapTimer = loop.schedule(this::orphaned, keepAliveNanos, TimeUnit.NANOSECONDS);
         }
     }
 

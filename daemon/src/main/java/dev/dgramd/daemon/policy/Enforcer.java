@@ -33,6 +33,19 @@ public final class Enforcer {
         return policy.rules(principal).maxSockets();
     }
 
+    /**
+     * Null when a socket of {@code principal} may ask to wait {@code keepAlive} for a new Events
+     * stream, else the EACCES refusal naming quotas.maxKeepAliveSeconds (audited by the caller).
+     */
+    public DgramError checkKeepAlive(String principal, java.time.Duration keepAlive) {
+        int max = policy.rules(principal).maxKeepAliveSeconds();
+        if (keepAlive.compareTo(java.time.Duration.ofSeconds(max)) <= 0) {
+            return null;
+        }
+        return DgramError.refused(DgramError.Refusal.FORBIDDEN, dev.dgramd.daemon.udp.SystemError.EACCES, "socket",
+                null, 0, "keep-alive " + keepAlive.toMillis() + " ms is above quotas.maxKeepAliveSeconds " + max);
+    }
+
     /** True when {@code principal} may use the Admin service. */
     public boolean isAdmin(String principal) {
         return policy.isAdmin(principal);

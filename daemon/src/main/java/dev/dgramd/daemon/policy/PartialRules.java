@@ -18,10 +18,11 @@ record PartialRules(
         Integer maxSockets,
         Long datagramsPerSecond,
         Long bytesPerSecond,
-        Integer maxPayload) {
+        Integer maxPayload,
+        Integer maxKeepAliveSeconds) {
 
     /** A section that gives no keys. */
-    static final PartialRules EMPTY = new PartialRules(null, null, null, null, null, null, null, null, null, null);
+    static final PartialRules EMPTY = new PartialRules(null, null, null, null, null, null, null, null, null, null, null);
 
     /** These keys where given, {@code base}'s elsewhere. */
     PartialRules over(PartialRules base) {
@@ -35,6 +36,7 @@ record PartialRules(
                 maxSockets != null ? maxSockets : base.maxSockets,
                 datagramsPerSecond != null ? datagramsPerSecond : base.datagramsPerSecond,
                 bytesPerSecond != null ? bytesPerSecond : base.bytesPerSecond,
-                maxPayload != null ? maxPayload : base.maxPayload);
+                maxPayload != null ? maxPayload : base.maxPayload,
+                maxKeepAliveSeconds != null ? maxKeepAliveSeconds : base.maxKeepAliveSeconds);
     }
 }

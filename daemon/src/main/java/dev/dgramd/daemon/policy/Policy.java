@@ -33,6 +33,7 @@ import java.util.Set;
  *     datagramsPerSecond: 0  # per socket, 0 = unlimited
  *     bytesPerSecond: 0      # per socket, 0 = unlimited
  *     maxPayload: 65535      # bytes per datagram, 0 to 65535 (65535: only the kernel's limit, 65507 for IPv4)
+ *     maxKeepAliveSeconds: 600  # the longest keep-alive a socket may ask for (SocketOptions.keepAlive)
  * admins: []                 # principals that may use the Admin service
  * principals:                # rules per principal name ("anonymous" when calls are not authenticated)
  *   alice:                   # any of the keys under default
@@ -76,7 +77,8 @@ public final class Policy {
             1024,
             0L,
             0L,
-            65535);
+            65535,
+            600);
     private static final PartialRules EVERYTHING = new PartialRules(
             Cidr.ALL,
             List.of(PortRange.ALL),
@@ -87,7 +89,8 @@ public final class Policy {
             Integer.MAX_VALUE,
             0L,
             0L,
-            65535);
+            65535,
+            Integer.MAX_VALUE);
     private static final Policy DEFAULTS = new Policy("defaults", PartialRules.EMPTY, Map.of(), Set.of());
     private static final Policy ALLOW_ALL = new Policy("allow-all", EVERYTHING, Map.of(), null);
 

@@ -27,7 +27,7 @@ final class PolicyParser {
     private static final List<String> DESTINATION_KEYS = List.of("allow", "deny");
     private static final List<String> MULTICAST_KEYS = List.of("groups");
     private static final List<String> QUOTA_KEYS =
-            List.of("maxSockets", "datagramsPerSecond", "bytesPerSecond", "maxPayload");
+            List.of("maxSockets", "datagramsPerSecond", "bytesPerSecond", "maxPayload", "maxKeepAliveSeconds");
     private static final String ANY = "any";
     private static final int LONGEST_QUOTED_VALUE = 60;
 
@@ -141,7 +141,10 @@ final class PolicyParser {
                 quotas.containsKey("bytesPerSecond")
                         ? integer(quotas.get("bytesPerSecond"), path + ".quotas.bytesPerSecond", Long.MAX_VALUE) : null,
                 quotas.containsKey("maxPayload")
-                        ? (int) integer(quotas.get("maxPayload"), path + ".quotas.maxPayload", 65535) : null);
+                        ? (int) integer(quotas.get("maxPayload"), path + ".quotas.maxPayload", 65535) : null,
+                quotas.containsKey("maxKeepAliveSeconds")
+                        ? (int) integer(quotas.get("maxKeepAliveSeconds"), path + ".quotas.maxKeepAliveSeconds",
+                                Integer.MAX_VALUE) : null);
     }
 
     /** "any" (alone or as the only entry of a list), or a list of CIDRs. */

@@ -30,6 +30,7 @@ public final class Rules {
     private final long datagramsPerSecond;
     private final long bytesPerSecond;
     private final int maxPayload;
+    private final int maxKeepAliveSeconds;
 
     /** @throws NullPointerException if {@code rules} leaves a key out */
     Rules(PartialRules rules) {
@@ -43,6 +44,7 @@ public final class Rules {
         datagramsPerSecond = Objects.requireNonNull(rules.datagramsPerSecond(), "quotas.datagramsPerSecond");
         bytesPerSecond = Objects.requireNonNull(rules.bytesPerSecond(), "quotas.bytesPerSecond");
         maxPayload = Objects.requireNonNull(rules.maxPayload(), "quotas.maxPayload");
+        maxKeepAliveSeconds = Objects.requireNonNull(rules.maxKeepAliveSeconds(), "quotas.maxKeepAliveSeconds");
     }
 
     /** Whether a socket may bind to {@code local}:{@code port}; see {@link #bindRefusal}. */
@@ -171,6 +173,15 @@ public final class Rules {
         return maxPayload;
     }
 
+    /**
+     * {@code quotas.maxKeepAliveSeconds}: the longest keep-alive a socket may ask for, the time it
+     * waits for a new Events stream once its stream went away. A socket that asks none gets the
+     * daemon's --orphan-grace, whatever this says.
+     */
+    public int maxKeepAliveSeconds() {
+        return maxKeepAliveSeconds;
+    }
+
     /** The rules on one line, for the log: every key with its value. */
     @Override
     public String toString() {
@@ -183,7 +194,8 @@ public final class Rules {
                 + ", quotas.maxSockets " + maxSockets
                 + ", quotas.datagramsPerSecond " + datagramsPerSecond
                 + ", quotas.bytesPerSecond " + bytesPerSecond
-                + ", quotas.maxPayload " + maxPayload;
+                + ", quotas.maxPayload " + maxPayload
+                + ", quotas.maxKeepAliveSeconds " + maxKeepAliveSeconds;
     }
 
     private static boolean contains(Cidr[] ranges, boolean ipv4, long high, long low) {

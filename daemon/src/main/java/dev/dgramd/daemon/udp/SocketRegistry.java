@@ -21,6 +21,9 @@ import org.slf4j.LoggerFactory;
  * Each socket has an owner (a principal name); {@link #get(String, String)} finds a socket only for
  * its owner, and the registry caps how many sockets one owner holds. Remembers a bounded number of
  * recently closed ids, so a late call on one of them can be told "closed" rather than "never existed".
+ *
+ * <p>A socket may have a name, unique among its owner's open sockets ({@link #open}): opening a
+ * socket by a name that one holds gives that socket. Each owner has names of its own.
  */
 public final class SocketRegistry implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SocketRegistry.class);
@@ -32,6 +35,9 @@ public final class SocketRegistry implements AutoCloseable {
     private final SecureRandom random = new SecureRandom();
     private final Map<String, UdpSocket> open = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> owned = new ConcurrentHashMap<>();
+    /** Owner and name (joined by a newline, which no principal or name holds) to the socket. */
+    private final Map<String, CompletableFuture<UdpSocket>> named = new ConcurrentHashMap<>();
+    private final Map<String, String> names = new ConcurrentHashMap<>(); // id -> name
     private final Map<String, String> recentlyClosed = Collections.synchronizedMap( // id -> owner
             new LinkedHashMap<>(64, 0.75f, false) {
                 private static final long serialVersionUID = 1L;
@@ -83,6 +89,45 @@ public final class SocketRegistry implements AutoCloseable {
             result.complete(socket);
         });
         return result;
+    }
+
+    /** A socket {@link #open} gave: made for the call, or the open socket that held the name. */
+    public record Opened(UdpSocket socket, boolean attached) {}
+
+    /**
+     * {@link #create}, except that when {@code name} is not empty and an open socket of
+     * {@code owner} holds it, that socket is the answer ({@code attached}) and nothing is created;
+     * otherwise the new socket takes the name until it closes. Two calls with one name at once get
+     * one socket. Fails as {@link #create} does (a caller that finds the name held by a socket still
+     * being created gets that creation's failure).
+     */
+    public CompletableFuture<Opened> open(String name, SocketConfig config, EventLoop loop, String owner, int maxOwned,
+                                          Function<UdpSocket.Context, SocketGuard> guard,
+                                          Function<UdpSocket.Context, SocketObserver> observer) {
+        if (name == null || name.isEmpty()) {
+            return create(config, loop, owner, maxOwned, guard, observer).thenApply(s -> new Opened(s, false));
+        }
+        String key = owner + '\n' + name;
+        CompletableFuture<UdpSocket> mine = new CompletableFuture<>();
+        CompletableFuture<UdpSocket> held = named.putIfAbsent(key, mine);
+        if (held != null) {
+            return held.thenApply(s -> new Opened(s, true));
+        }
+        create(config, loop, owner, maxOwned, guard, observer).whenComplete((socket, error) -> {
+            if (error != null) {
+                named.remove(key, mine);
+                mine.completeExceptionally(error);
+                return;
+            }
+            names.put(socket.id(), name);
+            mine.complete(socket);
+        });
+        return mine.thenApply(s -> new Opened(s, false));
+    }
+
+    /** The name of open socket {@code id}, or null when it has none. */
+    public String name(String id) {
+        return names.get(id);
     }
 
     /** The open socket {@code id} whoever owns it, or null: for administration. */
@@ -145,6 +190,10 @@ public final class SocketRegistry implements AutoCloseable {
     private void closed(UdpSocket socket) {
         recentlyClosed.put(socket.id(), socket.owner());
         open.remove(socket.id());
+        String name = names.remove(socket.id());
+        if (name != null) {
+            named.remove(socket.owner() + '\n' + name);
+        }
         owned.get(socket.owner()).decrementAndGet();
         totals.socketsClosed.increment();
         SocketLog.debug(log, socket.id(), "socket {} closed", socket.id());

@@ -81,7 +81,8 @@ class DefaultPoliciesTest {
         assertThat(rules).hasToString("bind.addresses [0.0.0.0/0, ::/0], bind.ports [1-65535],"
                 + " destinations.allow [0.0.0.0/0, ::/0], destinations.deny [169.254.0.0/16, fe80::/10],"
                 + " broadcast true, multicast.groups [224.0.0.0/4, ff00::/8], quotas.maxSockets 1024,"
-                + " quotas.datagramsPerSecond 0, quotas.bytesPerSecond 0, quotas.maxPayload 65535");
+                + " quotas.datagramsPerSecond 0, quotas.bytesPerSecond 0, quotas.maxPayload 65535,"
+                + " quotas.maxKeepAliveSeconds 600");
     }
 
     @Test

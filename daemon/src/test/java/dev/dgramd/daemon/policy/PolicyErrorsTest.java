@@ -24,8 +24,10 @@ class PolicyErrorsTest {
                 arguments("default: {destinations: {allowed: []}}",
                         "default.destinations.allowed: unknown key (known: allow, deny)"),
                 arguments("default: {multicast: {group: []}}", "default.multicast.group: unknown key (known: groups)"),
+                arguments("default: {quotas: {maxKeepAliveSeconds: -1}}",
+                        "default.quotas.maxKeepAliveSeconds: must be an integer >= 0, got -1"),
                 arguments("principals: {alice: {quotas: {maxSocket: 1}}}", "principals.alice.quotas.maxSocket: unknown key"
-                        + " (known: maxSockets, datagramsPerSecond, bytesPerSecond, maxPayload)"),
+                        + " (known: maxSockets, datagramsPerSecond, bytesPerSecond, maxPayload, maxKeepAliveSeconds)"),
 
                 // keys that YAML does not read as strings
                 arguments("principals: {yes: {}}", "principals: key true" + NOT_A_STRING_KEY),
