@@ -19,7 +19,6 @@ const GROUP = '239.255.0.77'; // an administratively scoped multicast group, use
 
 // ---- The client, generated at run time from the .proto ----------------------------------------------
 const definition = protoLoader.loadSync('dgramd/v1/dgramd.proto', {
-  // google/protobuf/empty.proto, which dgramd.proto imports, is built into protobufjs.
   includeDirs: [path.join(__dirname, '../../proto/src/main/proto')],
   keepCase: true, // field names exactly as in the .proto: socket_id, multicast_address, ...
   enums: String, // SocketType as 'SOCKET_TYPE_UDP4'

@@ -6,6 +6,7 @@ import dev.dgramd.daemon.grpc.AdminAccess;
 import dev.dgramd.daemon.grpc.AdminService;
 import dev.dgramd.daemon.grpc.DgramService;
 import dev.dgramd.daemon.grpc.DropCounters;
+import dev.dgramd.daemon.grpc.MessageSizeLimit;
 import dev.dgramd.daemon.metrics.MetricsEndpoint;
 import dev.dgramd.daemon.policy.Enforcer;
 import dev.dgramd.daemon.udp.SocketRegistry;
@@ -114,7 +115,8 @@ public final class Dgramd implements AutoCloseable {
                     .workerEventLoopGroup(transport.group())
                     .channelType(unix == null ? transport.serverChannelType() : EpollServerDomainSocketChannel.class)
                     .directExecutor()
-                    .maxInboundMessageSize(options.maxMessageBytes())
+                    .maxInboundMessageSize(MessageSizeLimit.transportLimit(options.maxMessageBytes()))
+                    .intercept(new MessageSizeLimit(options.maxMessageBytes()))
                     .addService(auth.intercept(dgram.bindService()))
                     .addService(auth.intercept(ServerInterceptors.intercept(admin, adminAccess)))
                     .addService(health.getHealthService())

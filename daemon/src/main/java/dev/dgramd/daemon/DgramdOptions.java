@@ -87,7 +87,10 @@ public final class DgramdOptions {
         return maxQueuedEventBytes;
     }
 
-    /** The largest gRPC message the daemon accepts (a SendStreamRequest), default 8 MiB. */
+    /**
+     * The largest request message the daemon accepts (a SendStreamRequest, say), default 8 MiB; a
+     * larger one fails its call with RESOURCE_EXHAUSTED, reason ERR_DGRAMD_MESSAGE_TOO_LARGE.
+     */
     public DgramdOptions maxMessageBytes(int bytes) {
         if (bytes < 128 * 1024) {
             throw new IllegalArgumentException("maxMessageBytes must be >= 131072, got " + bytes);

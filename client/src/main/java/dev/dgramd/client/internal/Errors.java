@@ -30,6 +30,9 @@ public final class Errors {
                 if (any.is(ErrorInfo.class)) {
                     try {
                         ErrorInfo info = any.unpack(ErrorInfo.class);
+                        if (info.getReason().startsWith("ERR_DGRAMD_")) {
+                            break; // the daemon's own refusal (credentials, size): read by its status below
+                        }
                         var md = info.getMetadataMap();
                         return new RpcFailure(new DgramException(info.getReason(),
                                 st.getMessage().isEmpty() ? info.getReason() : st.getMessage(),

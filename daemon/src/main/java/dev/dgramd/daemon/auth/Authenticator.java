@@ -1,5 +1,7 @@
 package dev.dgramd.daemon.auth;
 
+import com.google.protobuf.Any;
+import com.google.rpc.ErrorInfo;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Grpc;
@@ -7,7 +9,8 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
-import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
 import java.net.SocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
@@ -31,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * <li>with a tokens file, a call must also carry {@code authorization: Bearer <token>} with a token
  *     of the file; the principal is then the token's name.</li>
  * </ul>
- * A call that fails is closed with UNAUTHENTICATED (the token is never echoed) and logged as an
+ * A call that fails is closed with UNAUTHENTICATED and an ErrorInfo with reason {@value #UNAUTHENTICATED},
+ * domain "dgramd" (the token is never echoed), and logged as an
  * {@code audit:} line, at most {@value Audit#LINES_PER_SECOND} lines a second. Installed only when
  * one of the two is configured; without, every call is {@link Principal#ANONYMOUS}.
  */
@@ -39,6 +43,8 @@ final class Authenticator implements ServerInterceptor {
     static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
     static final String NO_TOKEN = "missing or unknown bearer token";
     static final String NO_CERTIFICATE = "client certificate required";
+    /** The ErrorInfo reason of a refused call; the Java client's DgramException code for it too. */
+    static final String UNAUTHENTICATED = "ERR_DGRAMD_UNAUTHENTICATED";
 
     private final TokensFile tokens;
     private final boolean clientCertificates;
@@ -80,7 +86,11 @@ final class Authenticator implements ServerInterceptor {
     private <Q, R> ServerCall.Listener<Q> reject(ServerCall<Q, R> call, String reason, String description) {
         audit.rejected(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
                 call.getMethodDescriptor().getFullMethodName(), reason);
-        call.close(Status.UNAUTHENTICATED.withDescription(description), new Metadata());
+        StatusRuntimeException refused = StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
+                .setCode(com.google.rpc.Code.UNAUTHENTICATED_VALUE).setMessage(description)
+                .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(UNAUTHENTICATED).setDomain("dgramd").build()))
+                .build());
+        call.close(refused.getStatus(), refused.getTrailers());
         return new ServerCall.Listener<>() {
         };
     }

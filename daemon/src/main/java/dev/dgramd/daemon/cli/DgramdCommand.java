@@ -127,8 +127,9 @@ public final class DgramdCommand implements Callable<Integer> {
     long maxQueuedEventBytes;
 
     @Option(names = "--max-message-bytes", paramLabel = "BYTES", defaultValue = "8388608",
-            description = "Largest gRPC message accepted (one SendStreamRequest). At least 131072. "
-                    + "Default: ${DEFAULT-VALUE}. Env: DGRAMD_MAX_MESSAGE_BYTES.")
+            description = "Largest request message accepted (a SendStreamRequest, say); a larger one fails "
+                    + "its call with RESOURCE_EXHAUSTED, reason ERR_DGRAMD_MESSAGE_TOO_LARGE (a SendStream ends). "
+                    + "At least 131072. Default: ${DEFAULT-VALUE}. Env: DGRAMD_MAX_MESSAGE_BYTES.")
     int maxMessageBytes;
 
     @Option(names = "--orphan-grace", paramLabel = "DURATION", defaultValue = "10s",

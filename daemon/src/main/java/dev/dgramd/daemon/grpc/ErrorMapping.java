@@ -77,6 +77,18 @@ final class ErrorMapping {
         return StatusProto.toStatusRuntimeException(status);
     }
 
+    /**
+     * A failure of dgramd's own (not of a socket): status {@code code} with an ErrorInfo whose reason
+     * is {@code reason} (an ERR_DGRAMD_* code), domain "dgramd", no metadata.
+     */
+    static StatusRuntimeException daemonStatus(com.google.rpc.Code code, String reason, String message) {
+        return StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
+                .setCode(code.getNumber())
+                .setMessage(bounded(message, MAX_MESSAGE_CHARS))
+                .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason).setDomain(DOMAIN).build()))
+                .build());
+    }
+
     private static String bounded(String text, int max) {
         return text.length() <= max ? text : text.substring(0, max) + "...";
     }

@@ -210,6 +210,28 @@ final class AuthTestSupport {
     }
 
     /** Runs {@code call}, which must fail with {@code code}; answers the status. */
+    /**
+     * Asserts that {@code call} fails with {@code code} and a google.rpc.ErrorInfo of domain "dgramd"
+     * in its status details; returns the ErrorInfo's reason.
+     */
+    static String reasonOf(Status.Code code, Runnable call) {
+        StatusRuntimeException[] failure = new StatusRuntimeException[1];
+        assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class, e -> failure[0] = e);
+        assertThat(failure[0].getStatus().getCode()).as("status %s", failure[0].getStatus()).isEqualTo(code);
+        com.google.rpc.Status details = io.grpc.protobuf.StatusProto.fromThrowable(failure[0]);
+        assertThat(details).as("grpc-status-details-bin of %s", failure[0].getStatus()).isNotNull();
+        com.google.rpc.ErrorInfo info = details.getDetailsList().stream()
+                .filter(a -> a.is(com.google.rpc.ErrorInfo.class)).findFirst().map(a -> {
+                    try {
+                        return a.unpack(com.google.rpc.ErrorInfo.class);
+                    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                        throw new AssertionError(e);
+                    }
+                }).orElseThrow(() -> new AssertionError("no ErrorInfo in " + details));
+        assertThat(info.getDomain()).isEqualTo("dgramd");
+        return info.getReason();
+    }
+
     static Status failsWith(Status.Code code, Runnable call) {
         Status[] status = new Status[1];
         assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class,

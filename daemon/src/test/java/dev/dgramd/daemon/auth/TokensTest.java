@@ -5,6 +5,7 @@ import static dev.dgramd.daemon.auth.AuthTestSupport.WHOAMI;
 import static dev.dgramd.daemon.auth.AuthTestSupport.createAndCloseSocket;
 import static dev.dgramd.daemon.auth.AuthTestSupport.failsWith;
 import static dev.dgramd.daemon.auth.AuthTestSupport.plaintext;
+import static dev.dgramd.daemon.auth.AuthTestSupport.reasonOf;
 import static dev.dgramd.daemon.auth.AuthTestSupport.whoami;
 import static dev.dgramd.daemon.auth.AuthTestSupport.withAuthorization;
 import static dev.dgramd.daemon.auth.AuthTestSupport.withToken;
@@ -95,6 +96,18 @@ class TokensTest {
             failsWith(Status.Code.UNAUTHENTICATED, () -> AdminGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(SECONDS, TimeUnit.SECONDS).stats(StatsRequest.getDefaultInstance()));
         }
+    }
+
+    @Test
+    void refusalsCarryAnErrorInfoToBranchOn() {
+        assertThat(reasonOf(Status.Code.UNAUTHENTICATED, () -> createAndCloseSocket(channel)))
+                .isEqualTo("ERR_DGRAMD_UNAUTHENTICATED");
+        assertThat(reasonOf(Status.Code.UNAUTHENTICATED, () -> AdminGrpc.newBlockingStub(withToken(channel, CAROL))
+                .withDeadlineAfter(SECONDS, TimeUnit.SECONDS).stats(StatsRequest.getDefaultInstance())))
+                .isEqualTo("ERR_DGRAMD_UNAUTHENTICATED");
+        assertThat(reasonOf(Status.Code.PERMISSION_DENIED, () -> AdminGrpc.newBlockingStub(withToken(channel, ALICE))
+                .withDeadlineAfter(SECONDS, TimeUnit.SECONDS).stats(StatsRequest.getDefaultInstance())))
+                .isEqualTo("ERR_DGRAMD_NOT_ADMIN");
     }
 
     private static Policy bobIsAdmin() {
