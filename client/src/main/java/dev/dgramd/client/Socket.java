@@ -93,7 +93,7 @@ public final class Socket implements AutoCloseable {
     Socket(DgramClient client, ClientCore core, SocketOptions options, MessageListener onMessage) {
         this.client = client;
         this.type = options.type();
-        CreateSocketRequest req = CreateSocketRequest.newBuilder()
+        CreateSocketRequest.Builder req = CreateSocketRequest.newBuilder()
                 .setType("udp6".equals(type) ? dev.dgramd.proto.v1.SocketType.SOCKET_TYPE_UDP6
                         : dev.dgramd.proto.v1.SocketType.SOCKET_TYPE_UDP4)
                 .setReuseAddr(options.reuseAddr())
@@ -101,11 +101,15 @@ public final class Socket implements AutoCloseable {
                 .setIpv6Only(options.ipv6Only())
                 .setRecvBufferSize(options.recvBufferSize())
                 .setSendBufferSize(options.sendBufferSize())
-                .build();
+                .setName(options.name() == null ? "" : options.name());
+        if (options.keepAlive() != null) {
+            req.setKeepAlive(com.google.protobuf.Duration.newBuilder().setSeconds(options.keepAlive().getSeconds())
+                    .setNanos(options.keepAlive().getNano()));
+        }
         if (onMessage != null) {
             emitter.add("message", onMessage, false, false);
         }
-        this.remote = core.newSocket(req, new Events());
+        this.remote = core.newSocket(req.build(), new Events());
     }
 
     /** {@code "udp4"} or {@code "udp6"}. */

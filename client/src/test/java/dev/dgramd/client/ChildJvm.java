@@ -60,6 +60,12 @@ final class ChildJvm implements AutoCloseable {
         }
     }
 
+    /** Writes {@code line} to the child's standard input. */
+    void tell(String line) throws IOException {
+        process.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
+        process.getOutputStream().flush();
+    }
+
     /** Whether the child exits within {@code millis}. */
     boolean exitsWithin(long millis) throws InterruptedException {
         return process.waitFor(millis, TimeUnit.MILLISECONDS);
