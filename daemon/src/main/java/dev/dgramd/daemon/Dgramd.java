@@ -115,6 +115,11 @@ public final class Dgramd implements AutoCloseable {
                     .channelType(unix == null ? transport.serverChannelType() : EpollServerDomainSocketChannel.class)
                     .directExecutor()
                     .maxInboundMessageSize(options.maxMessageBytes())
+                    .keepAliveTime(options.keepAliveTime().isZero() ? Long.MAX_VALUE
+                            : options.keepAliveTime().toNanos(), TimeUnit.NANOSECONDS) // MAX_VALUE: no pings
+                    .keepAliveTimeout(options.keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
+                    .permitKeepAliveTime(options.permitKeepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
+                    .permitKeepAliveWithoutCalls(true)
                     .addService(auth.intercept(dgram.bindService()))
                     .addService(auth.intercept(ServerInterceptors.intercept(admin, adminAccess)))
                     .addService(health.getHealthService())

@@ -19,15 +19,12 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.BindException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -136,28 +133,11 @@ class OrphanReapingTest {
         Duration grace = Duration.ofMillis(500);
         Dgramd daemon = start(grace);
         ManagedChannel channel = channel(daemon);
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), OrphanClientMain.class.getName(), daemon.target());
-        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+        OrphanClientMain.Child started = OrphanClientMain.launch(List.of(), daemon.target());
+        Process child = started.process();
         resources.add(child::destroyForcibly);
-        List<String> ids = new ArrayList<>();
-        List<Integer> ports = new ArrayList<>();
-        BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
-        // Bounded: the child exits (end of output) if it fails; the reader's deadline is the future's.
-        CompletableFuture<Void> ready = CompletableFuture.runAsync(() -> {
-            try {
-                for (String line; (line = out.readLine()) != null && !line.equals("READY"); ) {
-                    String[] f = line.split(" ");
-                    if (f.length == 3 && f[0].equals("SOCKET")) {
-                        ids.add(f[1]);
-                        ports.add(Integer.parseInt(f[2]));
-                    }
-                }
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-        ready.get(30, TimeUnit.SECONDS);
+        List<String> ids = started.ids();
+        List<Integer> ports = started.ports();
         assertThat(ids).as("sockets the child made").hasSize(3);
         assertThat(daemon.openSockets()).isEqualTo(3);
         List<CompletableFuture<Void>> closed = new ArrayList<>();
@@ -239,7 +219,7 @@ class OrphanReapingTest {
     }
 
     /** An Admin Tap on socket {@code id}, in place when this returns; the future completes when the socket closes. */
-    private static CompletableFuture<Void> tapUntilClose(ManagedChannel channel, String id) throws Exception {
+    static CompletableFuture<Void> tapUntilClose(ManagedChannel channel, String id) throws Exception {
         CompletableFuture<Void> attached = new CompletableFuture<>();
         CompletableFuture<Void> done = new CompletableFuture<>();
         AdminGrpc.newStub(channel).tap(TapRequest.newBuilder().setSocketId(id).build(), new StreamObserver<>() {
