@@ -6,6 +6,7 @@ import dev.dgramd.daemon.grpc.AdminAccess;
 import dev.dgramd.daemon.grpc.AdminService;
 import dev.dgramd.daemon.grpc.DgramService;
 import dev.dgramd.daemon.grpc.DropCounters;
+import dev.dgramd.daemon.grpc.MalformedMessages;
 import dev.dgramd.daemon.metrics.MetricsEndpoint;
 import dev.dgramd.daemon.policy.Enforcer;
 import dev.dgramd.daemon.udp.SocketRegistry;
@@ -90,6 +91,7 @@ public final class Dgramd implements AutoCloseable {
         // Without authentication every caller is anonymous and may use Admin, as it may use Dgram;
         // with it, only the policy's admins may.
         AdminAccess adminAccess = auth.authenticates() ? new AdminAccess(enforcer::isAdmin) : new AdminAccess();
+        MalformedMessages malformed = new MalformedMessages();
         MetricsEndpoint metrics = null;
         Server server;
         try {
@@ -120,8 +122,9 @@ public final class Dgramd implements AutoCloseable {
                     .keepAliveTimeout(options.keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
                     .permitKeepAliveTime(options.permitKeepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
                     .permitKeepAliveWithoutCalls(true)
-                    .addService(auth.intercept(dgram.bindService()))
-                    .addService(auth.intercept(ServerInterceptors.intercept(admin, adminAccess)))
+                    .addService(auth.intercept(malformed.guard(dgram.bindService())))
+                    .addService(auth.intercept(ServerInterceptors.intercept(malformed.guard(admin.bindService()),
+                            adminAccess)))
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance());
             if (metrics != null) {
