@@ -87,6 +87,7 @@ public final class Dgramd implements AutoCloseable {
         Enforcer enforcer = new Enforcer(options.policy());
         DgramService dgram = new DgramService(registry, enforcer, transport.group(), options.maxQueuedEventBytes(),
                 drops, options.orphanGrace());
+        auth.onPrincipalsRemoved(dgram::revoke);
         AdminService admin = new AdminService(registry, enforcer, dgram, drops, version(), transport.name(), started);
         // Without authentication every caller is anonymous and may use Admin, as it may use Dgram;
         // with it, only the policy's admins may.

@@ -262,7 +262,9 @@ public final class DgramdOptions {
     /**
      * Text file of bearer tokens, one {@code <token> <principal>} per line ({@code #} comments):
      * Dgram and Admin calls must then carry {@code authorization: Bearer <token>}, and the caller's
-     * principal is the token's. Re-read when it changes. Null (the default) for none.
+     * principal is the token's. Re-read when it changes: a principal that the new version no longer
+     * names has its open Events and SendStream calls ended (UNAUTHENTICATED), and its sockets become
+     * orphans ({@link #orphanGrace}). Null (the default) for none.
      */
     public DgramdOptions tokensFile(Path file) {
         this.tokensFile = unlessEmpty(file);

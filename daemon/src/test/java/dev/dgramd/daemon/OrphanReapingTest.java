@@ -219,7 +219,7 @@ class OrphanReapingTest {
     }
 
     /** An Admin Tap on socket {@code id}, in place when this returns; the future completes when the socket closes. */
-    static CompletableFuture<Void> tapUntilClose(ManagedChannel channel, String id) throws Exception {
+    static CompletableFuture<Void> tapUntilClose(io.grpc.Channel channel, String id) throws Exception {
         CompletableFuture<Void> attached = new CompletableFuture<>();
         CompletableFuture<Void> done = new CompletableFuture<>();
         AdminGrpc.newStub(channel).tap(TapRequest.newBuilder().setSocketId(id).build(), new StreamObserver<>() {

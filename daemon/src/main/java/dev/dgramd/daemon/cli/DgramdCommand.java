@@ -100,7 +100,9 @@ public final class DgramdCommand implements Callable<Integer> {
     @Option(names = "--tokens-file", paramLabel = "FILE",
             description = "Bearer tokens, one '<token> <principal>' per line ('#' comments; tokens of 16 "
                     + "characters or more): Dgram and Admin calls must carry 'authorization: Bearer <token>'. "
-                    + "Re-read when it changes. Health and reflection need no token. "
+                    + "Re-read when it changes; a principal it no longer names loses its open event and send "
+                    + "streams at once (UNAUTHENTICATED) and its sockets after --orphan-grace. "
+                    + "Health and reflection need no token. "
                     + "Default: none. Env: DGRAMD_TOKENS_FILE.")
     Path tokensFile;
 

@@ -45,6 +45,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -70,6 +71,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     private final DropCounters drops;
     private final Duration orphanGrace;
     private final Map<String, EventStream> streams = new ConcurrentHashMap<>();
+    private final Set<SendStreamCall> sendStreams = ConcurrentHashMap.newKeySet();
 
     /**
      * @param maxQueuedEventBytes per socket, the bytes of events kept for a reader that is behind
@@ -248,7 +250,37 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
 
     @Override
     public StreamObserver<SendBatch> sendStream(StreamObserver<SendResultBatch> responses) {
-        return new SendStreamCall(registry, Principal.current(), (ServerCallStreamObserver<SendResultBatch>) responses);
+        SendStreamCall[] self = new SendStreamCall[1];
+        self[0] = new SendStreamCall(registry, Principal.current(), (ServerCallStreamObserver<SendResultBatch>) responses,
+                () -> sendStreams.remove(self[0]));
+        sendStreams.add(self[0]);
+        return self[0];
+    }
+
+    /**
+     * Ends the open Events and SendStream calls of {@code principals}, whose credentials were
+     * revoked, with UNAUTHENTICATED and ErrorInfo {@code ERR_DGRAMD_UNAUTHENTICATED}; their sockets
+     * become orphans, closed after the orphan grace unless a client of the same principal (with
+     * credentials still good) attaches a new Events stream. Their new calls fail already in
+     * authentication. From any thread.
+     */
+    public void revoke(Set<String> principals) {
+        for (Map.Entry<String, EventStream> e : streams.entrySet()) {
+            String owner = registry.owner(e.getKey());
+            if (owner != null && principals.contains(owner)) {
+                e.getValue().end(revoked(owner));
+            }
+        }
+        for (SendStreamCall call : sendStreams) {
+            if (principals.contains(call.principal())) {
+                call.end(revoked(call.principal()));
+            }
+        }
+    }
+
+    private static io.grpc.StatusRuntimeException revoked(String principal) {
+        return ErrorMapping.toStatus(DgramError.of("ERR_DGRAMD_UNAUTHENTICATED", "the credentials of principal '"
+                + principal + "' were revoked (removed from the tokens file)"), com.google.rpc.Code.UNAUTHENTICATED);
     }
 
     @Override
