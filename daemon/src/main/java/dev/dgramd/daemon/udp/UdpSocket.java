@@ -326,6 +326,9 @@ public final class UdpSocket {
             pending.poll().fail(notRunning);
         }
         channel.close().addListener(f -> {
+            // Out of the registry (and the owner's quota) first: whoever sees 'close' or a tap's end
+            // finds the socket gone and its quota slot free.
+            onClosed.accept(this);
             emit(new SocketEvent.Close());
             DatagramTap[] ended = taps;
             taps = NO_TAPS;
@@ -336,7 +339,6 @@ public final class UdpSocket {
                     SocketLog.warn(log, id, "socket {}: tap failed", id, e);
                 }
             }
-            onClosed.accept(this);
             closeFuture.complete(null);
         });
     }
