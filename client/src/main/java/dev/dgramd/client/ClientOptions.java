@@ -17,19 +17,29 @@ import java.util.Objects;
 public final class ClientOptions {
     /** The daemon's default address. */
     public static final String DEFAULT_TARGET = "127.0.0.1:50051";
+    /**
+     * The default interval of keepalive pings (10 s, gRPC's shortest): twice the daemon's default
+     * {@code --permit-keepalive-time} (5 s), so the daemon accepts them.
+     */
+    public static final Duration DEFAULT_KEEPALIVE_TIME = Duration.ofSeconds(10);
 
     private String target = DEFAULT_TARGET;
     private long maxPendingSendBytes = 4L << 20;
     private int maxPendingSendDatagrams = 8192;
     private Duration callTimeout = Duration.ofSeconds(10);
     private int eventBatchesInFlight = 16;
+    private Duration keepAliveTime = DEFAULT_KEEPALIVE_TIME;
+    private Duration keepAliveTimeout = Duration.ofSeconds(10);
     private String token;
     private Path tlsTrustCerts;
     private Path tlsClientCert;
     private Path tlsClientKey;
     private String tlsAuthority;
 
-    /** The defaults: {@value #DEFAULT_TARGET}, 4 MiB / 8192 datagrams, 10 s, 4 batches. */
+    /**
+     * The defaults: {@value #DEFAULT_TARGET}, 4 MiB / 8192 datagrams, 10 s, 16 batches, keepalive
+     * pings after 10 s idle with a 10 s timeout.
+     */
     public ClientOptions() {}
 
     /**
@@ -141,6 +151,44 @@ public final class ClientOptions {
         }
         this.eventBatchesInFlight = eventBatchesInFlight;
         return this;
+    }
+
+    /**
+     * While calls are open (a socket's event stream, say), ping the daemon after this long without
+     * hearing from it (default {@link #DEFAULT_KEEPALIVE_TIME}; gRPC raises a value below 10 s to
+     * 10 s). When no answer comes within {@link #keepAliveTimeout} the connection is dropped and
+     * each socket emits 'error' ERR_DGRAMD_UNAVAILABLE, then 'close': a daemon whose host vanished is
+     * noticed in about time + timeout. Zero sends no pings. A daemon refuses pings more frequent
+     * than its {@code --permit-keepalive-time} (default 5 s) with GOAWAY, which closes the
+     * connection: keep this at least that long.
+     */
+    public ClientOptions keepAliveTime(Duration keepAliveTime) {
+        Objects.requireNonNull(keepAliveTime, "keepAliveTime");
+        if (keepAliveTime.isNegative()) {
+            throw new IllegalArgumentException("keepAliveTime must be >= 0");
+        }
+        this.keepAliveTime = keepAliveTime;
+        return this;
+    }
+
+    /** How long a keepalive ping waits for its answer before the connection is dropped (default 10 s). */
+    public ClientOptions keepAliveTimeout(Duration keepAliveTimeout) {
+        Objects.requireNonNull(keepAliveTimeout, "keepAliveTimeout");
+        if (keepAliveTimeout.isNegative() || keepAliveTimeout.isZero()) {
+            throw new IllegalArgumentException("keepAliveTimeout must be > 0");
+        }
+        this.keepAliveTimeout = keepAliveTimeout;
+        return this;
+    }
+
+    /** The keepalive ping interval; zero for none. */
+    public Duration keepAliveTime() {
+        return keepAliveTime;
+    }
+
+    /** The wait for a keepalive ping's answer. */
+    public Duration keepAliveTimeout() {
+        return keepAliveTimeout;
     }
 
     /** The daemon's address. */

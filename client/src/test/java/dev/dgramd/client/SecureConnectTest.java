@@ -78,6 +78,20 @@ class SecureConnectTest {
     }
 
     @Test
+    @DisplayName("token: removed from the daemon's tokens file, an open socket emits 'error' ERR_DGRAMD_UNAUTHENTICATED, then 'close'")
+    void revokedToken() throws IOException {
+        daemon = Dgramd.start(tokenDaemon());
+        dgram = DgramClient.connect(options().target(daemon.target()).token("alice-token-0123456789"));
+        DaemonGoneTest.Recorder alice = new DaemonGoneTest.Recorder(dgram.createSocket("udp4"));
+        DaemonFixture.bound(alice.socket, "127.0.0.1");
+        Path next = Files.writeString(dir.resolve("tokens.next"), "bob-token-0123456789 bob\n", StandardCharsets.UTF_8);
+        Files.move(next, dir.resolve("tokens"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        assertTimeoutPreemptively(BOUND, () -> alice.closed.join());
+        assertThat(alice.tail()).containsExactly("error:" + DgramException.ERR_DGRAMD_UNAUTHENTICATED, "close");
+    }
+
+    @Test
     @DisplayName("token: an unknown one fails the first call with 'error' ERR_DGRAMD_UNAUTHENTICATED")
     void wrongToken() throws IOException {
         daemon = Dgramd.start(tokenDaemon());

@@ -6,6 +6,7 @@ import dev.dgramd.daemon.grpc.AdminAccess;
 import dev.dgramd.daemon.grpc.AdminService;
 import dev.dgramd.daemon.grpc.DgramService;
 import dev.dgramd.daemon.grpc.DropCounters;
+import dev.dgramd.daemon.grpc.MalformedMessages;
 import dev.dgramd.daemon.grpc.MessageSizeLimit;
 import dev.dgramd.daemon.metrics.MetricsEndpoint;
 import dev.dgramd.daemon.policy.Enforcer;
@@ -87,10 +88,12 @@ public final class Dgramd implements AutoCloseable {
         Enforcer enforcer = new Enforcer(options.policy());
         DgramService dgram = new DgramService(registry, enforcer, transport.group(), options.maxQueuedEventBytes(),
                 drops, options.orphanGrace());
+        auth.onPrincipalsRemoved(dgram::revoke);
         AdminService admin = new AdminService(registry, enforcer, drops, version(), transport.name(), started);
         // Without authentication every caller is anonymous and may use Admin, as it may use Dgram;
         // with it, only the policy's admins may.
         AdminAccess adminAccess = auth.authenticates() ? new AdminAccess(enforcer::isAdmin) : new AdminAccess();
+        MalformedMessages malformed = new MalformedMessages();
         MetricsEndpoint metrics = null;
         Server server;
         try {
@@ -117,8 +120,14 @@ public final class Dgramd implements AutoCloseable {
                     .directExecutor()
                     .maxInboundMessageSize(MessageSizeLimit.transportLimit(options.maxMessageBytes()))
                     .intercept(new MessageSizeLimit(options.maxMessageBytes()))
-                    .addService(auth.intercept(dgram.bindService()))
-                    .addService(auth.intercept(ServerInterceptors.intercept(admin, adminAccess)))
+                    .keepAliveTime(options.keepAliveTime().isZero() ? Long.MAX_VALUE
+                            : options.keepAliveTime().toNanos(), TimeUnit.NANOSECONDS) // MAX_VALUE: no pings
+                    .keepAliveTimeout(options.keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
+                    .permitKeepAliveTime(options.permitKeepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
+                    .permitKeepAliveWithoutCalls(true)
+                    .addService(auth.intercept(malformed.guard(dgram.bindService())))
+                    .addService(auth.intercept(ServerInterceptors.intercept(malformed.guard(admin.bindService()),
+                            adminAccess)))
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance());
             if (metrics != null) {

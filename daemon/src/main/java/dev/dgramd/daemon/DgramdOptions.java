@@ -13,6 +13,12 @@ public final class DgramdOptions {
     public static final long DEFAULT_MAX_QUEUED_EVENT_BYTES = 4L << 20;
     /** The default orphan grace (10 s). */
     public static final Duration DEFAULT_ORPHAN_GRACE = Duration.ofSeconds(10);
+    /** The default idle time after which the daemon pings a client connection (10 s). */
+    public static final Duration DEFAULT_KEEPALIVE_TIME = Duration.ofSeconds(10);
+    /** The default wait for a ping's answer before the connection is dropped (10 s). */
+    public static final Duration DEFAULT_KEEPALIVE_TIMEOUT = Duration.ofSeconds(10);
+    /** The default shortest interval between a client's pings that the daemon accepts (5 s). */
+    public static final Duration DEFAULT_PERMIT_KEEPALIVE_TIME = Duration.ofSeconds(5);
 
     private String listen = DEFAULT_LISTEN;
     private int eventLoopThreads;
@@ -21,6 +27,9 @@ public final class DgramdOptions {
     private int maxMessageBytes = 8 << 20;
     private String metrics;
     private Duration orphanGrace = DEFAULT_ORPHAN_GRACE;
+    private Duration keepAliveTime = DEFAULT_KEEPALIVE_TIME;
+    private Duration keepAliveTimeout = DEFAULT_KEEPALIVE_TIMEOUT;
+    private Duration permitKeepAliveTime = DEFAULT_PERMIT_KEEPALIVE_TIME;
     private Policy policy = Policy.defaults();
     private Path tlsCert;
     private Path tlsKey;
@@ -141,6 +150,65 @@ public final class DgramdOptions {
     }
 
     /**
+     * After how long without reading anything from a client connection the daemon sends it an HTTP/2
+     * PING; when no answer comes within {@link #keepAliveTimeout} the connection is closed, its calls
+     * end and its sockets become orphans ({@link #orphanGrace}). This is how a client whose host
+     * vanished (no FIN or RST ever arrives) is noticed: within about time + timeout. Zero sends no
+     * pings (a dead peer is then noticed only when TCP gives up, after many minutes). Default 10 s.
+     *
+     * @throws IllegalArgumentException when {@code time} is null or negative
+     */
+    public DgramdOptions keepAliveTime(Duration time) {
+        if (time == null || time.isNegative()) {
+            throw new IllegalArgumentException("keepAliveTime must be >= 0, got " + time);
+        }
+        this.keepAliveTime = time;
+        return this;
+    }
+
+    public Duration keepAliveTime() {
+        return keepAliveTime;
+    }
+
+    /**
+     * How long the daemon waits for the answer to its keepalive PING before it closes the
+     * connection. Default 10 s.
+     *
+     * @throws IllegalArgumentException when {@code timeout} is null, zero or negative
+     */
+    public DgramdOptions keepAliveTimeout(Duration timeout) {
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("keepAliveTimeout must be > 0, got " + timeout);
+        }
+        this.keepAliveTimeout = timeout;
+        return this;
+    }
+
+    public Duration keepAliveTimeout() {
+        return keepAliveTimeout;
+    }
+
+    /**
+     * The shortest interval between keepalive PINGs of a client that the daemon accepts, with or
+     * without calls in progress; a client that pings more often is sent GOAWAY
+     * ({@code too_many_pings}) and its connection closed. The Java client pings every 10 s by
+     * default. Default 5 s.
+     *
+     * @throws IllegalArgumentException when {@code time} is null or negative
+     */
+    public DgramdOptions permitKeepAliveTime(Duration time) {
+        if (time == null || time.isNegative()) {
+            throw new IllegalArgumentException("permitKeepAliveTime must be >= 0, got " + time);
+        }
+        this.permitKeepAliveTime = time;
+        return this;
+    }
+
+    public Duration permitKeepAliveTime() {
+        return permitKeepAliveTime;
+    }
+
+    /**
      * What each principal may do: bind addresses and ports, destinations, broadcast, multicast groups,
      * quotas and who is an admin. Default {@link Policy#defaults()}: Node's behaviour (any port,
      * broadcast, multicast) but no link-local destinations, 1,024 sockets per principal. Load a file
@@ -198,7 +266,9 @@ public final class DgramdOptions {
     /**
      * Text file of bearer tokens, one {@code <token> <principal>} per line ({@code #} comments):
      * Dgram and Admin calls must then carry {@code authorization: Bearer <token>}, and the caller's
-     * principal is the token's. Re-read when it changes. Null (the default) for none.
+     * principal is the token's. Re-read when it changes: a principal that the new version no longer
+     * names has its open Events and SendStream calls ended (UNAUTHENTICATED), and its sockets become
+     * orphans ({@link #orphanGrace}). Null (the default) for none.
      */
     public DgramdOptions tokensFile(Path file) {
         this.tokensFile = unlessEmpty(file);
@@ -232,6 +302,8 @@ public final class DgramdOptions {
         return "DgramdOptions{listen=" + listen + ", eventLoopThreads=" + eventLoopThreads + ", nativeTransport="
                 + nativeTransport + ", maxQueuedEventBytes=" + maxQueuedEventBytes + ", maxMessageBytes="
                 + maxMessageBytes + ", metrics=" + metrics + ", orphanGrace=" + orphanGrace
+                + ", keepAliveTime=" + keepAliveTime + ", keepAliveTimeout=" + keepAliveTimeout
+                + ", permitKeepAliveTime=" + permitKeepAliveTime
                 + ", policy=" + policy.source() + ", tlsCert=" + tlsCert + ", tlsKey=" + tlsKey + ", tlsClientCa=" + tlsClientCa
                 + ", tokensFile=" + tokensFile + ", insecure=" + insecure + "}";
     }

@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.fail;
 
 import com.google.rpc.ErrorInfo;
 import dev.dgramd.daemon.policy.Policy;
+import dev.dgramd.proto.v1.AdminGrpc;
 import dev.dgramd.proto.v1.CloseRequest;
 import dev.dgramd.proto.v1.CreateSocketRequest;
-import dev.dgramd.proto.v1.AdminGrpc;
 import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.ListSocketsRequest;
 import dev.dgramd.proto.v1.SocketType;
@@ -91,7 +91,7 @@ public abstract class DaemonTestBase {
     }
 
     /** An Admin Tap on socket {@code id}, in place when this returns; the future completes when the socket closes. */
-    static CompletableFuture<Void> tapUntilClose(ManagedChannel channel, String id) throws Exception {
+    static CompletableFuture<Void> tapUntilClose(io.grpc.Channel channel, String id) throws Exception {
         CompletableFuture<Void> attached = new CompletableFuture<>();
         CompletableFuture<Void> done = new CompletableFuture<>();
         AdminGrpc.newStub(channel).tap(TapRequest.newBuilder().setSocketId(id).build(), new StreamObserver<>() {

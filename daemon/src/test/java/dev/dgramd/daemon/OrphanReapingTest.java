@@ -13,21 +13,17 @@ import dev.dgramd.proto.v1.ListSocketsRequest;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketType;
 import dev.dgramd.proto.v1.TapRequest;
-import dev.dgramd.proto.v1.TapResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.BindException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -136,28 +132,11 @@ class OrphanReapingTest {
         Duration grace = Duration.ofMillis(500);
         Dgramd daemon = start(grace);
         ManagedChannel channel = channel(daemon);
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), OrphanClientMain.class.getName(), daemon.target());
-        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+        OrphanClientMain.Child started = OrphanClientMain.launch(List.of(), daemon.target());
+        Process child = started.process();
         resources.add(child::destroyForcibly);
-        List<String> ids = new ArrayList<>();
-        List<Integer> ports = new ArrayList<>();
-        BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
-        // Bounded: the child exits (end of output) if it fails; the reader's deadline is the future's.
-        CompletableFuture<Void> ready = CompletableFuture.runAsync(() -> {
-            try {
-                for (String line; (line = out.readLine()) != null && !line.equals("READY"); ) {
-                    String[] f = line.split(" ");
-                    if (f.length == 3 && f[0].equals("SOCKET")) {
-                        ids.add(f[1]);
-                        ports.add(Integer.parseInt(f[2]));
-                    }
-                }
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-        ready.get(30, TimeUnit.SECONDS);
+        List<String> ids = started.ids();
+        List<Integer> ports = started.ports();
         assertThat(ids).as("sockets the child made").hasSize(3);
         assertThat(daemon.openSockets()).isEqualTo(3);
         List<CompletableFuture<Void>> closed = new ArrayList<>();
@@ -221,10 +200,6 @@ class OrphanReapingTest {
         }
     }
 
-    /**
-     * Waits until the daemon has seen the cancel of socket {@code id}'s Events stream. Nothing pushes
-     * that, so the loop polls Admin ListSockets; each attempt is a blocking round trip, at most 200.
-     */
     /**
      * Binds a JDK socket to 127.0.0.1:{@code port}. The daemon's socket is closed when its tap ends, but
      * the kernel may release the port a moment later; between attempts the loop blocks on an Admin

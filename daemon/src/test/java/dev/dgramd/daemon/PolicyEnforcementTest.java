@@ -135,6 +135,20 @@ class PolicyEnforcementTest {
     }
 
     @Test
+    void defaultPolicyRefusesLinkLocalCarriedInNat64SixToFourAndIpv4CompatibleDestinations() throws Exception {
+        start(Policy.defaults());
+        String v6 = create(SocketType.SOCKET_TYPE_UDP6);
+        for (String to : new String[] {"64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1", "::169.254.169.254"}) {
+            ErrorInfo info = expectError("EACCES", Status.Code.PERMISSION_DENIED,
+                    () -> send(v6, 80, to, new byte[] {1}));
+            assertThat(info.getMetadataMap().get("policy")).as(to)
+                    .contains("carries 169.254.169.254").contains("destinations.deny 169.254.0.0/16");
+        }
+        expectError("EACCES", Status.Code.PERMISSION_DENIED, () -> stub().connect(ConnectRequest.newBuilder()
+                .setSocketId(v6).setPort(80).setAddress("64:ff9b::a9fe:a9fe").build()));
+    }
+
+    @Test
     void refusedDatagramsNeverLeaveWhileAllowedOnesDo() throws Exception {
         try (DatagramSocket denied = peer(); DatagramSocket allowed = peer()) {
             start(Policy.parse("""

@@ -34,6 +34,7 @@ import java.util.Base64;
 import java.util.Collection;
 import java.util.Locale;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLEngine;
@@ -58,7 +59,7 @@ public final class Channels {
     private Channels() {}
 
     /**
-     * A channel builder for {@code options} (target, TLS, token), reading the TLS files now.
+     * A channel builder for {@code options} (target, TLS, token, keepalive), reading the TLS files now.
      *
      * @throws IllegalArgumentException a TLS file that cannot be read or holds no valid
      *     certificate or key (the message names the file), or a {@code unix:} target without
@@ -97,6 +98,12 @@ public final class Channels {
         }
         if (options.tlsAuthority() != null) {
             builder.overrideAuthority(options.tlsAuthority());
+        }
+        if (!options.keepAliveTime().isZero()) {
+            // Only while calls are open: a daemon accepts those pings at its --permit-keepalive-time.
+            builder.keepAliveTime(options.keepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
+                    .keepAliveTimeout(options.keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
+                    .keepAliveWithoutCalls(false);
         }
         return builder;
     }

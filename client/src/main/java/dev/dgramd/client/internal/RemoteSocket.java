@@ -356,8 +356,9 @@ public final class RemoteSocket {
                             failCreation(creation, announced, e);
                             return;
                         }
-                        executor.execute(() -> finish(Errors.unavailable(
-                                "lost the connection to dgramd: " + e.getMessage(), e.getCause())));
+                        // Revoked credentials say so; any other end of the stream is a lost connection.
+                        executor.execute(() -> finish(DgramException.ERR_DGRAMD_UNAUTHENTICATED.equals(e.code()) ? e
+                                : Errors.unavailable("lost the connection to dgramd: " + e.getMessage(), e.getCause())));
                     }
 
                     @Override

@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.Set;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -123,6 +125,17 @@ public final class Authentication implements AutoCloseable {
     /** {@code service}, its calls authenticated first (before any interceptor it has); as is without authentication. */
     public ServerServiceDefinition intercept(ServerServiceDefinition service) {
         return authenticator == null ? service : ServerInterceptors.intercept(service, authenticator);
+    }
+
+    /**
+     * Calls {@code listener} (on the tokens file's poller thread) with the principals that a reload of
+     * the tokens file removed, so that their open calls, which authenticated before, can be ended.
+     * Without a tokens file it is never called.
+     */
+    public void onPrincipalsRemoved(Consumer<Set<String>> listener) {
+        if (tokens != null) {
+            tokens.onPrincipalsRemoved(listener);
+        }
     }
 
     /** "TLS, client certificates signed by /etc/ca.pem", "plaintext, callers not authenticated", ... */

@@ -7,9 +7,9 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The parsed content of a tokens file: which principal each bearer token stands for. Holds only the
@@ -25,11 +25,11 @@ final class TokenTable {
     static final int MIN_TOKEN_LENGTH = 16;
 
     private final Map<ByteBuffer, String> principals;
-    private final int distinctPrincipals;
+    private final Set<String> names;
 
     private TokenTable(Map<ByteBuffer, String> principals) {
         this.principals = principals;
-        this.distinctPrincipals = new HashSet<>(principals.values()).size();
+        this.names = Set.copyOf(principals.values());
     }
 
     /**
@@ -88,7 +88,12 @@ final class TokenTable {
 
     /** How many distinct principals. */
     int principals() {
-        return distinctPrincipals;
+        return names.size();
+    }
+
+    /** The principals that some token names. */
+    Set<String> names() {
+        return names;
     }
 
     static ByteBuffer digest(String token) {

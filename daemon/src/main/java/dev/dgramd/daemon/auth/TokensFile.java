@@ -13,9 +13,12 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * time, size and file key (a new inode, as when a Kubernetes secret is updated, counts too). A good
  * new version replaces the table and logs the number of principals; one that cannot be read or parsed
  * keeps the previous table and logs one error line (once per version of the file). To change the file
- * safely, write a new file and rename it over the old one.
+ * safely, write a new file and rename it over the old one. When a new version names no longer a
+ * principal that the previous one did, the {@link #onPrincipalsRemoved} listener hears of it.
  */
 final class TokensFile implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TokensFile.class);
@@ -32,6 +36,7 @@ final class TokensFile implements AutoCloseable {
     private final Path file;
     private final ScheduledExecutorService poller;
     private volatile TokenTable table;
+    private volatile Consumer<Set<String>> removedListener = removed -> { };
     /** What the file looked like when it was last read, or the last error; only the poller touches it. */
     private Object stamp;
 
@@ -78,6 +83,14 @@ final class TokensFile implements AutoCloseable {
         return file;
     }
 
+    /**
+     * Calls {@code listener}, on the poller thread, with the principals that a reloaded version of
+     * the file no longer names (only when there are some). Replaces any previous listener.
+     */
+    void onPrincipalsRemoved(Consumer<Set<String>> listener) {
+        this.removedListener = Objects.requireNonNull(listener, "listener");
+    }
+
     /** Re-reads the file if it changed since the last look. Runs on the poller thread only. */
     void poll() {
         try {
@@ -102,8 +115,15 @@ final class TokensFile implements AutoCloseable {
                 return; // changed while being read: read it again at the next poll
             }
             stamp = before;
+            TokenTable previous = table;
             table = next;
-            log.info("tokens file {} reloaded: {} principal(s), {} token(s)", file, next.principals(), next.tokens());
+            Set<String> removed = new TreeSet<>(previous.names());
+            removed.removeAll(next.names());
+            log.info("tokens file {} reloaded: {} principal(s), {} token(s){}", file, next.principals(), next.tokens(),
+                    removed.isEmpty() ? "" : "; removed " + String.join(", ", removed) + ", whose open calls end");
+            if (!removed.isEmpty()) {
+                removedListener.accept(Set.copyOf(removed));
+            }
         } catch (RuntimeException e) {
             log.error("tokens file {}: checking it for changes failed", file, e);
         }

@@ -100,7 +100,9 @@ public final class DgramdCommand implements Callable<Integer> {
     @Option(names = "--tokens-file", paramLabel = "FILE",
             description = "Bearer tokens, one '<token> <principal>' per line ('#' comments; tokens of 16 "
                     + "characters or more): Dgram and Admin calls must carry 'authorization: Bearer <token>'. "
-                    + "Re-read when it changes. Health and reflection need no token. "
+                    + "Re-read when it changes; a principal it no longer names loses its open event and send "
+                    + "streams at once (UNAUTHENTICATED) and its sockets after --orphan-grace. "
+                    + "Health and reflection need no token. "
                     + "Default: none. Env: DGRAMD_TOKENS_FILE.")
     Path tokensFile;
 
@@ -139,6 +141,25 @@ public final class DgramdCommand implements Callable<Integer> {
                     + "500ms, 10s (a bare number is seconds); 0 never closes. A socket that never had an "
                     + "event stream is never closed this way. Default: 10s. Env: DGRAMD_ORPHAN_GRACE.")
     String orphanGrace;
+
+    @Option(names = "--keepalive-time", paramLabel = "DURATION", defaultValue = "10s",
+            description = "Ping a client connection after this long without hearing from it; with no answer "
+                    + "within --keepalive-timeout the connection is closed and its sockets become orphans "
+                    + "(--orphan-grace): a client whose host vanished is noticed in about time + timeout. "
+                    + "500ms, 10s (a bare number is seconds); 0 sends no pings. Default: 10s. "
+                    + "Env: DGRAMD_KEEPALIVE_TIME.")
+    String keepAliveTime;
+
+    @Option(names = "--keepalive-timeout", paramLabel = "DURATION", defaultValue = "10s",
+            description = "How long to wait for the answer to a keepalive ping before closing the connection. "
+                    + "More than 0. Default: 10s. Env: DGRAMD_KEEPALIVE_TIMEOUT.")
+    String keepAliveTimeout;
+
+    @Option(names = "--permit-keepalive-time", paramLabel = "DURATION", defaultValue = "5s",
+            description = "The shortest interval between a client's keepalive pings that is accepted (with or "
+                    + "without calls); a client pinging more often gets GOAWAY too_many_pings. The Java client "
+                    + "pings every 10s. Default: 5s. Env: DGRAMD_PERMIT_KEEPALIVE_TIME.")
+    String permitKeepAliveTime;
 
     @Option(names = "--policy", paramLabel = "FILE",
             description = "Policy file (YAML or JSON): what each principal may bind, where it may send, "
@@ -201,6 +222,9 @@ public final class DgramdCommand implements Callable<Integer> {
         check("--max-message-bytes", maxMessageBytes, options::maxMessageBytes);
         check("--metrics", metrics, options::metrics);
         check("--orphan-grace", orphanGrace, v -> options.orphanGrace(duration(v)));
+        check("--keepalive-time", keepAliveTime, v -> options.keepAliveTime(duration(v)));
+        check("--keepalive-timeout", keepAliveTimeout, v -> options.keepAliveTimeout(duration(v)));
+        check("--permit-keepalive-time", permitKeepAliveTime, v -> options.permitKeepAliveTime(duration(v)));
         if (policy != null && !policy.isEmpty()) {
             check("--policy", policy, v -> options.policy(loadPolicy(v)));
         }

@@ -68,6 +68,7 @@ import io.netty.buffer.Unpooled;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -92,6 +93,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     private final long maxQueuedEventBytes;
     private final DropCounters drops;
     private final Duration orphanGrace;
+    private final Set<SendStreamCall> sendStreams = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * @param maxQueuedEventBytes per socket, the bytes of events kept for a reader that is behind
@@ -323,7 +325,36 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
 
     @Override
     public StreamObserver<SendStreamRequest> sendStream(StreamObserver<SendStreamResponse> responses) {
-        return new SendStreamCall(registry, Principal.current(), (ServerCallStreamObserver<SendStreamResponse>) responses);
+        SendStreamCall[] self = new SendStreamCall[1];
+        self[0] = new SendStreamCall(registry, Principal.current(), (ServerCallStreamObserver<SendStreamResponse>) responses,
+                () -> sendStreams.remove(self[0]));
+        sendStreams.add(self[0]);
+        return self[0];
+    }
+
+    /**
+     * Ends the open Events and SendStream calls of {@code principals}, whose credentials were
+     * revoked, with UNAUTHENTICATED and ErrorInfo {@code ERR_DGRAMD_UNAUTHENTICATED}; their sockets
+     * become orphans, closed after the orphan grace unless a client of the same principal (with
+     * credentials still good) attaches a new Events stream. Their new calls fail already in
+     * authentication. From any thread.
+     */
+    public void revoke(Set<String> principals) {
+        for (UdpSocket socket : registry.sockets()) {
+            if (principals.contains(socket.owner())) {
+                eventStream(socket).end(revoked(socket.owner()));
+            }
+        }
+        for (SendStreamCall call : sendStreams) {
+            if (principals.contains(call.principal())) {
+                call.end(revoked(call.principal()));
+            }
+        }
+    }
+
+    private static io.grpc.StatusRuntimeException revoked(String principal) {
+        return ErrorMapping.toStatus(DgramError.of("ERR_DGRAMD_UNAUTHENTICATED", "the credentials of principal '"
+                + principal + "' were revoked (removed from the tokens file)"), com.google.rpc.Code.UNAUTHENTICATED);
     }
 
     @Override

@@ -125,6 +125,7 @@ final class ErrorMapping {
                 return com.google.rpc.Code.PERMISSION_DENIED;
             case "ENOBUFS":
             case "EMFILE":
+            case "ENFILE":
             case "EAI_AGAIN":
                 return com.google.rpc.Code.RESOURCE_EXHAUSTED;
             case "ENOSYS":

@@ -167,6 +167,20 @@ final class EventStream implements SocketObserver {
         }
     }
 
+    /**
+     * Ends the attached stream, if any, with {@code status} (from any thread); the socket then waits
+     * for a new stream as when a stream is cancelled (an orphan, reaped after the grace).
+     */
+    void end(io.grpc.StatusRuntimeException status) {
+        loop.execute(() -> {
+            ServerCallStreamObserver<EventsResponse> s = subscriber;
+            if (s != null && !finished) {
+                detach(s);
+                s.onError(status);
+            }
+        });
+    }
+
     /** On the loop: {@code stream} was cancelled; when it was the attached one, the socket is an orphan. */
     private void detach(ServerCallStreamObserver<EventsResponse> stream) {
         if (subscriber != stream) {

@@ -43,14 +43,21 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
     private boolean requested;
     private boolean inputDone;
     private boolean finished;
+    /** Runs once, when the call has finished (any way). */
+    private final Runnable whenFinished;
     /** Used by onNext only: gRPC calls it on one thread at a time. */
     private final Copier copier = new Copier();
 
-    /** @param principal the caller: batches naming another principal's socket fail as for no socket */
-    SendStreamCall(SocketRegistry registry, String principal, ServerCallStreamObserver<SendStreamResponse> responses) {
+    /**
+     * @param principal the caller: batches naming another principal's socket fail as for no socket
+     * @param whenFinished runs once when the call has finished (completed, failed, cancelled or ended)
+     */
+    SendStreamCall(SocketRegistry registry, String principal, ServerCallStreamObserver<SendStreamResponse> responses,
+                   Runnable whenFinished) {
         this.registry = registry;
         this.principal = principal;
         this.responses = responses;
+        this.whenFinished = whenFinished;
         responses.disableAutoRequest();
         responses.setOnReadyHandler(() -> {
             synchronized (lock) {
@@ -59,7 +66,7 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
         });
         responses.setOnCancelHandler(() -> {
             synchronized (lock) {
-                finished = true;
+                finish();
             }
         });
         synchronized (lock) {
@@ -214,7 +221,30 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
     @Override
     public void onError(Throwable t) {
         synchronized (lock) {
+            finish();
+        }
+    }
+
+    /** The caller's principal. */
+    String principal() {
+        return principal;
+    }
+
+    /** Ends the call with {@code status} (from any thread), unless it has finished already. */
+    void end(io.grpc.StatusRuntimeException status) {
+        synchronized (lock) {
+            if (!finished) {
+                finish();
+                responses.onError(status);
+            }
+        }
+    }
+
+    /** Guarded by lock. */
+    private void finish() {
+        if (!finished) {
             finished = true;
+            whenFinished.run();
         }
     }
 
@@ -229,7 +259,7 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
     /** Guarded by lock. */
     private void maybeComplete() {
         if (inputDone && unansweredDatagrams == 0 && !finished) {
-            finished = true;
+            finish();
             responses.onCompleted();
         }
     }

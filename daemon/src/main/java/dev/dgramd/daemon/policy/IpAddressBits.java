@@ -6,10 +6,17 @@ package dev.dgramd.daemon.policy;
  * IPv6 address ({@code ::ffff:a.b.c.d}) is the IPv4 address it carries, since that is where the
  * kernel sends a datagram addressed to it.
  *
+ * <p>Other IPv6 forms carry an IPv4 address without being judged as it: {@link #embeddedIpv4} finds
+ * it in a NAT64 ({@code 64:ff9b::/96}), 6to4 ({@code 2002::/16}) or IPv4-compatible
+ * ({@code ::a.b.c.d}) address, so that a deny list can be asked about it too.
+ *
  * <p>Literals are parsed here rather than by {@link java.net.InetAddress#getByName}, which would
  * look a malformed literal up as a host name.
  */
 final class IpAddressBits {
+    /** The upper 64 bits of NAT64's well-known prefix 64:ff9b::/96. */
+    private static final long NAT64_HIGH = 0x0064_ff9b_0000_0000L;
+
     private IpAddressBits() {
     }
 
@@ -29,6 +36,40 @@ final class IpAddressBits {
             return bits(address, 0, 4);
         }
         return isMapped(address) ? bits(address, 12, 4) : bits(address, 8, 8);
+    }
+
+    /**
+     * The IPv4 address that an IPv6 address carries in one of the forms a translator or tunnel
+     * delivers to that IPv4 address, as 32 bits; -1 for any other address (IPv4, IPv4-mapped,
+     * plain IPv6). The forms: NAT64's well-known prefix {@code 64:ff9b::/96} (RFC 6052: the last 32
+     * bits), 6to4 {@code 2002::/16} (RFC 3056: bits 16 to 47) and IPv4-compatible {@code ::a.b.c.d}
+     * (RFC 4291, deprecated: the last 32 bits; not {@code ::} nor {@code ::1}).
+     */
+    static long embeddedIpv4(byte[] address) {
+        if (address.length != 16) {
+            return -1;
+        }
+        long high = bits(address, 0, 8);
+        long low = bits(address, 8, 8);
+        if (high == NAT64_HIGH && low >>> 32 == 0) {
+            return low & 0xFFFF_FFFFL;
+        }
+        if (high >>> 48 == 0x2002) {
+            return high >>> 16 & 0xFFFF_FFFFL;
+        }
+        if (high == 0 && low >>> 32 == 0 && low > 1) {
+            return low;
+        }
+        return -1;
+    }
+
+    /** The name of the form {@link #embeddedIpv4} found: "NAT64", "6to4" or "IPv4-compatible"; null for none. */
+    static String embeddingForm(byte[] address) {
+        if (embeddedIpv4(address) < 0) {
+            return null;
+        }
+        long high = bits(address, 0, 8);
+        return high == NAT64_HIGH ? "NAT64" : high == 0 ? "IPv4-compatible" : "6to4";
     }
 
     /**

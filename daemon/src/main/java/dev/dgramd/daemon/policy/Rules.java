@@ -15,7 +15,10 @@ import java.util.Objects;
  *
  * <p>Addresses are judged by their bits, never looked up, ignoring any IPv6 zone id. An
  * IPv4-mapped IPv6 address ({@code ::ffff:169.254.169.254}) is judged as the IPv4 address it
- * carries. Ports are 0 to 65535, as the caller has already validated them.
+ * carries. An IPv6 destination that carries an IPv4 address in a NAT64 ({@code 64:ff9b::/96}), 6to4
+ * ({@code 2002::/16}) or IPv4-compatible ({@code ::a.b.c.d}) form is judged as itself and, against
+ * {@code destinations.deny}, as the IPv4 address it carries too, since a translator or tunnel
+ * delivers it there: {@code 64:ff9b::a9fe:a9fe} is refused by a deny of 169.254.0.0/16. Ports are 0 to 65535, as the caller has already validated them.
  */
 public final class Rules {
     private static final long IPV4_LOOPBACK = 0x7F00_0001L;
@@ -81,7 +84,8 @@ public final class Rules {
 
     /**
      * Null if a socket may send to, or connect to, {@code to}:{@code port} (a resolved address),
-     * else why not. Refused if any {@code destinations.deny} entry matches, else if no
+     * else why not. Refused if any {@code destinations.deny} entry matches (for an IPv6 address
+     * that carries an IPv4 address, see the class comment, it or the IPv4 address), else if no
      * {@code destinations.allow} entry matches, else if {@code to} is a multicast address
      * (224.0.0.0/4, ff00::/8) outside {@code multicast.groups}.
      *
@@ -104,6 +108,12 @@ public final class Rules {
                         + " is in destinations.deny " + rule;
             }
         }
+        if (!ipv4) {
+            String embedded = embeddedRefusal(bytes, port);
+            if (embedded != null) {
+                return embedded;
+            }
+        }
         boolean allowed = false;
         for (DestinationRule rule : allow) {
             if (rule.matches(ipv4, high, low, port)) {
@@ -118,6 +128,23 @@ public final class Rules {
         if (isMulticast(ipv4, high, low) && !contains(multicastGroups, ipv4, high, low)) {
             return "destination " + shown(bytes, ipv4, high, low) + " port " + port
                     + " is a multicast group not in multicast.groups " + Arrays.toString(multicastGroups);
+        }
+        return null;
+    }
+
+    /** Null unless the IPv4 address that IPv6 {@code bytes} carries (if any) is in {@code destinations.deny}. */
+    private String embeddedRefusal(byte[] bytes, int port) {
+        long carried = IpAddressBits.embeddedIpv4(bytes);
+        if (carried < 0) {
+            return null;
+        }
+        long judged = carried == 0 ? IPV4_LOOPBACK : carried; // as for 0.0.0.0 itself
+        for (DestinationRule rule : deny) {
+            if (rule.matches(true, 0, judged, port)) {
+                return "destination " + IpAddressBits.format(bytes) + " (" + IpAddressBits.embeddingForm(bytes)
+                        + ", carries " + IpAddressBits.format(true, 0, judged) + ") port " + port
+                        + " is in destinations.deny " + rule;
+            }
         }
         return null;
     }

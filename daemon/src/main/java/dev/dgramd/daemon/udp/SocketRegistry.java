@@ -55,7 +55,10 @@ public final class SocketRegistry implements AutoCloseable {
     /**
      * Creates an unbound socket on {@code loop} (or on any of the transport's loops when null), owned
      * by {@code owner}. Fails with EMFILE (a {@link DgramError.Refusal#QUOTA} refusal) when the owner
-     * already holds {@code maxOwned} open sockets.
+     * already holds {@code maxOwned} open sockets, and with the kernel's error (syscall
+     * {@code socket}: EMFILE at the process's file descriptor limit, ENFILE at the system's) when
+     * the socket cannot be made. The owner's count of sockets is taken for the new socket only
+     * when it is made: every failure gives its place back.
      *
      * @param guard makes the guard of the new socket, given its id and loop
      * @param observer makes the observer of the new socket's events, given its id and loop
@@ -70,19 +73,34 @@ public final class SocketRegistry implements AutoCloseable {
                     "socket", null, 0, "at most " + maxOwned + " open sockets per principal"));
         }
         EventLoop target = loop != null ? loop : transport.group().next();
-        DatagramChannel channel = transport.newDatagramChannel(config.family());
+        DatagramChannel channel;
+        try {
+            channel = transport.newDatagramChannel(config.family());
+        } catch (RuntimeException e) { // Netty's ChannelException: EMFILE, ENFILE, ENOBUFS, ...
+            count.decrementAndGet();
+            return CompletableFuture.failedFuture(socketFailed(e));
+        }
         String id = newId();
         CompletableFuture<UdpSocket> result = new CompletableFuture<>();
         target.register(channel).addListener(f -> {
             if (!f.isSuccess()) {
                 count.decrementAndGet();
                 channel.close();
-                result.completeExceptionally(DgramError.system(SystemError.of(f.cause()), "socket", null, 0));
+                result.completeExceptionally(socketFailed(f.cause()));
                 return;
             }
-            UdpSocket.Context context = new UdpSocket.Context(id, channel.eventLoop());
-            UdpSocket socket = new UdpSocket(id, owner, config, channel, resolver, observer.apply(context),
-                    this::closed, new SocketCounters(totals), guard.apply(context));
+            UdpSocket socket;
+            try {
+                UdpSocket.Context context = new UdpSocket.Context(id, channel.eventLoop());
+                socket = new UdpSocket(id, owner, config, channel, resolver, observer.apply(context),
+                        this::closed, new SocketCounters(totals), guard.apply(context));
+            } catch (RuntimeException e) {
+                count.decrementAndGet();
+                channel.close();
+                log.warn("making socket {} failed", id, e);
+                result.completeExceptionally(socketFailed(e));
+                return;
+            }
             open.put(id, socket);
             totals.socketsCreated.increment();
             SocketLog.debug(log, id, "socket {} created ({})", id, config.family().nodeName());
@@ -128,6 +146,11 @@ public final class SocketRegistry implements AutoCloseable {
     /** The name of open socket {@code id}, or null when it has none. */
     public String name(String id) {
         return names.get(id);
+    }
+
+    /** The Node error for a socket the kernel (or Netty) could not make. */
+    private static DgramError socketFailed(Throwable cause) {
+        return DgramError.system(SystemError.of(cause), "socket", null, 0);
     }
 
     /** The open socket {@code id} whoever owns it, or null: for administration. */

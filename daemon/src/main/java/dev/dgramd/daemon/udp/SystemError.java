@@ -14,6 +14,7 @@ public enum SystemError {
     EBADF(-9, "bad file descriptor"),
     EACCES(-13, "permission denied"),
     EINVAL(-22, "invalid argument"),
+    ENFILE(-23, "file table overflow"),
     EMFILE(-24, "too many open files"),
     ENOSYS(-38, "function not implemented"),
     EMSGSIZE(-90, "message too long"),
@@ -64,6 +65,12 @@ public enum SystemError {
             return EHOSTUNREACH;
         }
         String text = failure.getMessage() == null ? "" : failure.getMessage().toLowerCase(Locale.ROOT);
+        if (text.contains("too many open files in system") || text.contains("file table overflow")) {
+            return ENFILE;
+        }
+        if (text.contains("too many open files")) {
+            return EMFILE;
+        }
         if (text.contains("already in use")) {
             return EADDRINUSE;
         }

@@ -315,9 +315,11 @@ public final class UdpSocket {
             pending.poll().fail(notRunning);
         }
         channel.close().addListener(f -> {
+            // Out of the registry (and the owner's quota) first: whoever sees 'close' or a tap's end
+            // finds the socket gone and its quota slot free.
+            onClosed.accept(this);
             emit(new SocketEvent.Close());
             taps.closeAll();
-            onClosed.accept(this);
             closeFuture.complete(null);
         });
     }

@@ -178,7 +178,8 @@ class TokensTest {
         try (LogCapture log = new LogCapture(TokensFile.class)) {
             Files.write(tokens, List.of(BOB + " bob", CAROL + " carol")); // edited in place
             assertThat(log.await(m -> m.contains("reloaded")).getFormattedMessage())
-                    .isEqualTo("tokens file " + tokens + " reloaded: 2 principal(s), 2 token(s)");
+                    .isEqualTo("tokens file " + tokens + " reloaded: 2 principal(s), 2 token(s); removed alice,"
+                            + " whose open calls end");
         }
         createAndCloseSocket(withToken(channel, CAROL));
         createAndCloseSocket(withToken(channel, BOB));
@@ -207,6 +208,8 @@ class TokensTest {
     void aBadVersionIsReportedOnceAndAMissingFileKeepsTheTokensToo() throws Exception {
         try (LogCapture log = new LogCapture(TokensFile.class);
              TokensFile file = TokensFile.open(tokens, java.time.Duration.ofHours(1))) { // polled by hand here
+            List<java.util.Set<String>> removed = new java.util.ArrayList<>();
+            file.onPrincipalsRemoved(removed::add);
             file.poll();
             assertThat(log.messages()).as("unchanged: nothing to say").isEmpty();
 
@@ -226,7 +229,9 @@ class TokensTest {
 
             replace(CAROL + " carol");
             file.poll();
-            assertThat(log.messages()).containsExactly("tokens file " + tokens + " reloaded: 1 principal(s), 1 token(s)");
+            assertThat(log.messages()).containsExactly("tokens file " + tokens + " reloaded: 1 principal(s), 1 token(s)"
+                    + "; removed alice, bob, whose open calls end");
+            assertThat(removed).as("told once, after the good version").containsExactly(java.util.Set.of("alice", "bob"));
             assertThat(file.principal(CAROL)).isEqualTo("carol");
             assertThat(file.principal(BOB)).isNull();
         }

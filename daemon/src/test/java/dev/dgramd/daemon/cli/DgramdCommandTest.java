@@ -45,6 +45,9 @@ class DgramdCommandTest {
         SAMPLES.put("--max-message-bytes", "262144");
         SAMPLES.put("--metrics", "127.0.0.1:9464");
         SAMPLES.put("--orphan-grace", "500ms");
+        SAMPLES.put("--keepalive-time", "2s");
+        SAMPLES.put("--keepalive-timeout", "1500ms");
+        SAMPLES.put("--permit-keepalive-time", "1s");
         SAMPLES.put("--policy", "/etc/dgramd/policy.yaml");
         SAMPLES.put("--log-format", "json");
         SAMPLES.put("--log-level", "debug");
@@ -67,6 +70,9 @@ class DgramdCommandTest {
         assertThat(options.maxMessageBytes()).isEqualTo(8 << 20);
         assertThat(options.metrics()).isNull();
         assertThat(options.orphanGrace()).isEqualTo(java.time.Duration.ofSeconds(10));
+        assertThat(options.keepAliveTime()).isEqualTo(java.time.Duration.ofSeconds(10));
+        assertThat(options.keepAliveTimeout()).isEqualTo(java.time.Duration.ofSeconds(10));
+        assertThat(options.permitKeepAliveTime()).isEqualTo(java.time.Duration.ofSeconds(5));
         assertThat(options.tlsCert()).isNull();
         assertThat(options.tlsKey()).isNull();
         assertThat(options.tlsClientCa()).isNull();
@@ -186,6 +192,20 @@ class DgramdCommandTest {
         assertOneLine(err.toString()).contains("Invalid value for option '--orphan-grace'")
                 .contains("expected a duration such as 500ms or 10s, got '-1s'")
                 .endsWith("(from environment variable DGRAMD_ORPHAN_GRACE)");
+    }
+
+    @Test
+    void keepaliveOptionsTakeDurationsAndAZeroTimeoutIsRefused() {
+        DgramdOptions options = parse(Map.of("DGRAMD_KEEPALIVE_TIME", "2"), "--keepalive-timeout", "750ms",
+                "--permit-keepalive-time", "0").options();
+        assertThat(options.keepAliveTime()).isEqualTo(java.time.Duration.ofSeconds(2));
+        assertThat(options.keepAliveTimeout()).isEqualTo(java.time.Duration.ofMillis(750));
+        assertThat(options.permitKeepAliveTime()).isZero();
+        assertThat(parse(Map.of(), "--keepalive-time", "0").options().keepAliveTime()).isZero();
+        assertThat(run(Map.of("DGRAMD_KEEPALIVE_TIMEOUT", "0"))).isEqualTo(2);
+        assertOneLine(err.toString()).contains("Invalid value for option '--keepalive-timeout'")
+                .contains("keepAliveTimeout must be > 0")
+                .endsWith("(from environment variable DGRAMD_KEEPALIVE_TIMEOUT)");
     }
 
     @Test

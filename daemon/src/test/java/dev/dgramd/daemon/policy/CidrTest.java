@@ -201,6 +201,22 @@ class CidrTest {
         assertThat(IpAddressBits.format(ip("8.8.8.8").getAddress())).isEqualTo("8.8.8.8");
     }
 
+    @Test
+    void embeddedIpv4AddressesAreFoundInNat64SixToFourAndIpv4CompatibleForms() throws Exception {
+        assertThat(IpAddressBits.embeddedIpv4(ip("64:ff9b::c000:201").getAddress())).isEqualTo(0xC000_0201L);
+        assertThat(IpAddressBits.embeddedIpv4(ip("2002:c000:201:1::2").getAddress())).isEqualTo(0xC000_0201L);
+        assertThat(IpAddressBits.embeddedIpv4(ip("::192.0.2.1").getAddress())).isEqualTo(0xC000_0201L);
+        assertThat(IpAddressBits.embeddingForm(ip("64:ff9b::c000:201").getAddress())).isEqualTo("NAT64");
+        assertThat(IpAddressBits.embeddingForm(ip("2002:c000:201::").getAddress())).isEqualTo("6to4");
+        assertThat(IpAddressBits.embeddingForm(ip("::192.0.2.1").getAddress())).isEqualTo("IPv4-compatible");
+        for (String none : new String[] {"::", "::1", "2001:db8::c000:201", "64:ff9b:1::c000:201", "192.0.2.1"}) {
+            assertThat(IpAddressBits.embeddedIpv4(ip(none).getAddress())).as(none).isEqualTo(-1);
+            assertThat(IpAddressBits.embeddingForm(ip(none).getAddress())).as(none).isNull();
+        }
+        // an IPv4-mapped address is judged as IPv4 already, not as an embedding
+        assertThat(IpAddressBits.embeddedIpv4(mapped(192, 0, 2, 1).getAddress())).isEqualTo(-1);
+    }
+
     static InetAddress ip(String literal) throws UnknownHostException {
         // getByName does not look up a literal it can parse; every literal here is valid
         return InetAddress.getByName(literal);

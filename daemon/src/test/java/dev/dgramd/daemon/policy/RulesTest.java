@@ -59,6 +59,44 @@ class RulesTest {
     }
 
     @Test
+    void anIpv6FormThatCarriesAnIpv4AddressIsJudgedAsItAgainstTheDenyList() throws Exception {
+        Rules rules = rules("destinations: {deny: ['169.254.0.0/16', '127.0.0.0/8', 'fe80::/10', '2002:a00::/24']}");
+
+        assertThat(rules.destinationRefusal(ip("64:ff9b::a9fe:a9fe"), 80)).isEqualTo(
+                "destination 64:ff9b::a9fe:a9fe (NAT64, carries 169.254.169.254) port 80"
+                        + " is in destinations.deny 169.254.0.0/16");
+        assertThat(rules.destinationRefusal(ip("2002:a9fe:a9fe::1"), 80)).isEqualTo(
+                "destination 2002:a9fe:a9fe::1 (6to4, carries 169.254.169.254) port 80"
+                        + " is in destinations.deny 169.254.0.0/16");
+        assertThat(rules.destinationRefusal(ip("::169.254.169.254"), 80)).isEqualTo(
+                "destination ::a9fe:a9fe (IPv4-compatible, carries 169.254.169.254) port 80"
+                        + " is in destinations.deny 169.254.0.0/16");
+        assertThat(rules.destinationRefusal(ip("64:ff9b::"), 80)).isEqualTo(
+                "destination 64:ff9b:: (NAT64, carries 127.0.0.1) port 80 is in destinations.deny 127.0.0.0/8");
+        // an IPv6 deny entry still matches the IPv6 address itself first
+        assertThat(rules.destinationRefusal(ip("2002:a01:203::1"), 80))
+                .isEqualTo("destination 2002:a01:203::1 port 80 is in destinations.deny 2002:a00::/24");
+
+        // what they carry is allowed: allowed, as is every other IPv6 address
+        assertThat(rules.destinationAllowed(ip("64:ff9b::808:808"), 53)).isTrue();
+        assertThat(rules.destinationAllowed(ip("2002:808:808::1"), 53)).isTrue();
+        assertThat(rules.destinationAllowed(ip("::8.8.8.8"), 53)).isTrue();
+        // :: and ::1 are not IPv4-compatible; 64:ff9b:1::/48 (local-use NAT64) is not the well-known prefix
+        assertThat(rules.destinationAllowed(ip("::1"), 53)).isTrue();
+        assertThat(rules.destinationAllowed(ip("64:ff9b:1::a9fe:a9fe"), 53)).isTrue();
+        assertThat(rules.destinationAllowed(ip("64:ff9b:0:0:1::a9fe:a9fe"), 53)).isTrue();
+    }
+
+    @Test
+    void anIpv4AllowListDoesNotAdmitAnIpv6FormThatCarriesAnAllowedAddress() throws Exception {
+        Rules rules = rules("destinations: {allow: ['10.0.0.0/8']}");
+
+        assertThat(rules.destinationAllowed(ip("10.0.0.1"), 53)).isTrue();
+        assertThat(rules.destinationRefusal(ip("64:ff9b::a00:1"), 53))
+                .isEqualTo("destination 64:ff9b::a00:1 port 53 is not in destinations.allow [10.0.0.0/8]");
+    }
+
+    @Test
     void theUnspecifiedDestinationIsJudgedAsLoopback() throws Exception {
         Rules rules = rules("destinations: {deny: ['127.0.0.0/8', '::1']}");
 
