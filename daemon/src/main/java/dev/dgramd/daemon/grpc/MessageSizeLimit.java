@@ -94,6 +94,25 @@ public final class MessageSizeLimit implements ServerInterceptor {
         }
     }
 
+    /**
+     * The size of a request message on the wire: a parsed message's serialized size, or the bytes
+     * left in the stream of one not parsed yet (MalformedMessages parses inside the call; gRPC's
+     * transport streams know their length).
+     */
+    private static int size(Object message) {
+        if (message instanceof MessageLite m) {
+            return m.getSerializedSize();
+        }
+        if (message instanceof java.io.InputStream in) {
+            try {
+                return in.available();
+            } catch (java.io.IOException e) {
+                return 0;
+            }
+        }
+        return 0;
+    }
+
     /** The listener: checks each message's size before the handler sees it. Called on one thread at a time. */
     private final class Checked<Q, R> extends ForwardingServerCallListener.SimpleForwardingServerCallListener<Q> {
         private final Guarded<Q, R> call;
@@ -109,7 +128,7 @@ public final class MessageSizeLimit implements ServerInterceptor {
             if (refused) {
                 return;
             }
-            int size = message instanceof MessageLite m ? m.getSerializedSize() : 0;
+            int size = size(message);
             if (size <= limit) {
                 super.onMessage(message);
                 return;
