@@ -393,7 +393,10 @@ public final class UdpSocket {
      * Sends {@code datagrams} in order, then flushes once. Each one is answered through {@code done}
      * on the event loop: with the bytes sent, or with an error (ERR_SOCKET_DGRAM_NOT_RUNNING,
      * ERR_SOCKET_BAD_PORT, ERR_SOCKET_DGRAM_IS_CONNECTED, EMSGSIZE, EINVAL, ENOTFOUND, ENOBUFS, ...),
-     * which is also emitted as 'error' when the datagram asks for it. Binds the socket first if needed.
+     * which is also emitted as 'error' when the datagram asks for it: not the error of the bind or
+     * connect it waited for (emitted once, by that bind or connect), nor ERR_SOCKET_DGRAM_NOT_RUNNING
+     * (after close() Node throws; 'close' stays the last event). Binds the socket first if needed;
+     * when that implicit bind fails, the datagram fails with the bind's error and nothing is sent.
      */
     public void send(List<Outgoing> datagrams, SendCompletion done) {
         if (loop.inEventLoop()) {
@@ -417,7 +420,8 @@ public final class UdpSocket {
     private boolean sendOne(Outgoing d, SendCompletion done) {
         DgramError invalid = validate(d);
         if (invalid != null) {
-            failSend(d, invalid, done);
+            // After close() a send is refused without an event, as Node throws: 'close' stays the last event.
+            failSend(d, invalid, done, d.emitError() && !closed);
             return false;
         }
         return dispatch(d, done);
@@ -426,7 +430,13 @@ public final class UdpSocket {
     /** Sends a validated datagram now, or once the pending bind/connect is done. */
     private boolean dispatch(Outgoing d, SendCompletion done) {
         if (bindState == BindState.UNBOUND) {
-            startBind(0, config.family().anyAddress());
+            DgramError bindFailed = failureOf(startBind(0, config.family().anyAddress()));
+            if (bindFailed != null) {
+                // Refused or failed at once (a guard, SO_REUSEPORT on NIO): the send gets the bind's
+                // error, emitted once already by the bind, and nothing is written on the unbound channel.
+                failSend(d, bindFailed, done, false);
+                return false;
+            }
         }
         if (isBusy()) {
             int size = d.data().readableBytes();
@@ -450,7 +460,8 @@ public final class UdpSocket {
                 public void fail(DgramError error) {
                     pendingBytes -= size;
                     pendingSends--;
-                    failSend(d, error, done);
+                    // The bind or connect error was emitted once already; at close nothing is emitted.
+                    failSend(d, error, done, false);
                 }
             });
             return false;
@@ -656,10 +667,14 @@ public final class UdpSocket {
     }
 
     private void failSend(Outgoing d, DgramError error, SendCompletion done) {
+        failSend(d, error, done, d.emitError());
+    }
+
+    private void failSend(Outgoing d, DgramError error, SendCompletion done, boolean emitError) {
         int size = d.data().readableBytes();
         d.data().release();
         counters.sendFailed();
-        if (d.emitError()) {
+        if (emitError) {
             emit(new SocketEvent.Error(error));
         }
         done.done(d.id(), 0, error, size);
@@ -961,7 +976,11 @@ public final class UdpSocket {
     /** Runs {@code op} once bound, binding implicitly (port 0, all interfaces) if needed. */
     private void afterBind(Pending op) {
         if (bindState == BindState.UNBOUND) {
-            startBind(0, config.family().anyAddress());
+            DgramError bindFailed = failureOf(startBind(0, config.family().anyAddress()));
+            if (bindFailed != null) {
+                op.fail(bindFailed); // failed at once: nothing pending would ever run op
+                return;
+            }
         }
         if (bindState == BindState.BOUND) {
             op.run();
