@@ -177,15 +177,7 @@ abstract class UdpSocketBehaviour extends UdpSocketSuite {
                 () -> u.setMulticastTtl(1), () -> u.setMulticastLoopback(true),
                 () -> u.setMulticastInterface(LOOPBACK), () -> u.addMembership("239.1.2.3", null),
                 () -> u.dropMembership("239.1.2.3", null), () -> u.getRecvBufferSize(),
-                () -> u.setSendBufferSize(65_536), () -> u.addTap(new DatagramTap() {
-                    @Override
-                    public void onDatagram(Direction direction, InetSocketAddress peer, byte[] data) {
-                    }
-
-                    @Override
-                    public void onClose() {
-                    }
-                }));
+                () -> u.setSendBufferSize(65_536), () -> u.addTap(new SeenTap()));
         for (Supplier<CompletableFuture<?>> op : after) {
             failure(op.get(), "ERR_SOCKET_DGRAM_NOT_RUNNING");
         }
@@ -417,6 +409,68 @@ abstract class UdpSocketBehaviour extends UdpSocketSuite {
         assertThat(refused).as("some held sends refused").isPositive();
         assertThat(sentCount).as("the held sends within the bound went out").isGreaterThan(60);
         assertThat(receive(peer)).isEqualTo("first");
+    }
+
+    @Test
+    void anEmptyDatagramIsSentOnEpollAndEnosysOnNio() throws Exception {
+        DatagramSocket peer = peer();
+        Sock s = openBound();
+        CompletableFuture<Answer> empty = send(s.socket(), "", peer.getLocalPort(), LOOPBACK);
+        if (epoll()) {
+            sent(empty, 0);
+            assertThat(receive(peer)).isEmpty();
+        } else {
+            assertThat(sendFailure(empty, "ENOSYS").syscall()).isEqualTo("send");
+            assertNothingReceived(peer);
+        }
+    }
+
+    @Test
+    void aTapSeesDatagramsBothWaysUntilRemovedOrClosed() throws Exception {
+        DatagramSocket peer = peer();
+        Sock s = openBound();
+        UdpSocket u = s.socket();
+        SeenTap tap = new SeenTap();
+        await(u.addTap(tap));
+        assertThat(u.tapCount()).isEqualTo(1);
+        sent(send(u, "out", peer.getLocalPort(), LOOPBACK), 3);
+        assertThat(receive(peer)).isEqualTo("out");
+        sendFrom(peer, "in", u.localAddress());
+        s.events().next(SocketEvent.Listening.class);
+        assertThat(text(s.events().next(SocketEvent.Message.class))).isEqualTo("in");
+        await(u.close());
+        assertThat(tap.seen).containsExactly("SENT " + peer.getLocalPort() + " out",
+                "RECEIVED " + peer.getLocalPort() + " in", "closed");
+        assertThat(u.tapCount()).isZero();
+    }
+
+    @Test
+    void aRemovedTapSeesNothingMore() throws Exception {
+        DatagramSocket peer = peer();
+        Sock s = openBound();
+        UdpSocket u = s.socket();
+        SeenTap tap = new SeenTap();
+        await(u.addTap(tap));
+        u.removeTap(tap);
+        sent(send(u, "untapped", peer.getLocalPort(), LOOPBACK), 8); // runs after the removal on the loop
+        await(u.close());
+        assertThat(tap.seen).isEmpty();
+        assertThat(u.tapCount()).isZero();
+    }
+
+    /** Notes what a tap is shown, on the socket's loop: "SENT port text", "RECEIVED port text", "closed". */
+    private static final class SeenTap implements DatagramTap {
+        final List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public void onDatagram(Direction direction, InetSocketAddress peer, byte[] data) {
+            seen.add(direction + " " + peer.getPort() + " " + new String(data, java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public void onClose() {
+            seen.add("closed");
+        }
     }
 
     // ------------------------------------------------------------------ options
