@@ -1,7 +1,7 @@
 package dev.dgramd.ctl;
 
 import dev.dgramd.client.ClientOptions;
-import dev.dgramd.client.internal.Channels;
+import dev.dgramd.client.tools.DaemonChannels;
 import dev.dgramd.proto.v1.AdminGrpc;
 import dev.dgramd.proto.v1.ListSocketsRequest;
 import dev.dgramd.proto.v1.SocketInfo;
@@ -33,7 +33,7 @@ final class Connection implements AutoCloseable {
      * @throws IllegalArgumentException a TLS file that cannot be read or holds no valid certificate or key
      */
     static Connection open(ClientOptions options, long timeoutSeconds) {
-        return new Connection(Channels.builder(options).build(), timeoutSeconds);
+        return new Connection(DaemonChannels.open(options), timeoutSeconds);
     }
 
     /** Admin calls, each bounded by the --timeout deadline. */

@@ -80,7 +80,7 @@ public final class Dgramd implements AutoCloseable {
         Instant started = Instant.now();
         Path unix = UnixSocket.path(options.listen());
         DgramdOptions.HostPort listen = unix == null ? DgramdOptions.HostPort.parse(options.listen(), "listen") : null;
-        Authentication auth = Authentication.start(options);
+        Authentication auth = Authentication.start(options.authConfig());
         Transport transport = Transport.start(options.eventLoopThreads(), options.nativeTransport());
         SocketRegistry registry = new SocketRegistry(transport);
         HealthStatusManager health = new HealthStatusManager();

@@ -1,5 +1,7 @@
 package dev.dgramd.daemon;
 
+import dev.dgramd.daemon.auth.AuthConfig;
+import dev.dgramd.daemon.auth.UnixSocket;
 import dev.dgramd.daemon.policy.Policy;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -306,6 +308,12 @@ public final class DgramdOptions {
                 + ", permitKeepAliveTime=" + permitKeepAliveTime
                 + ", policy=" + policy.source() + ", tlsCert=" + tlsCert + ", tlsKey=" + tlsKey + ", tlsClientCa=" + tlsClientCa
                 + ", tokensFile=" + tokensFile + ", insecure=" + insecure + "}";
+    }
+
+    /** What authentication needs of these options: the listen address, TLS files, tokens file, insecure. */
+    public AuthConfig authConfig() {
+        String host = UnixSocket.path(listen) == null ? HostPort.parse(listen, "listen").host() : null;
+        return new AuthConfig(listen, host, tlsCert, tlsKey, tlsClientCa, tokensFile, insecure);
     }
 
     /** A parsed {@code HOST:PORT}; an IPv6 host is kept without its brackets. */

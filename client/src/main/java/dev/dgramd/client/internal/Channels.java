@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Builds the gRPC channel that {@link ClientOptions} describe: TCP or a Unix domain socket,
  * plaintext or TLS (optionally with a client certificate), with or without a bearer token. Shared
- * by the client and dgramctl.
+ * by the client and, through {@link dev.dgramd.client.tools.DaemonChannels}, by tools such as dgramctl.
  */
 public final class Channels {
     private static final Logger log = LoggerFactory.getLogger(Channels.class);

@@ -1,6 +1,5 @@
 package dev.dgramd.daemon.auth;
 
-import dev.dgramd.daemon.DgramdOptions;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.netty.handler.ssl.SslContext;
@@ -14,7 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Who may connect to a daemon, as its {@link DgramdOptions} say: TLS (and client certificates), bearer
+ * Who may connect to a daemon, as its {@link AuthConfig} says: TLS (and client certificates), bearer
  * tokens, and the secure default, which refuses to serve unauthenticated plaintext on an address other
  * than loopback. {@link #intercept} guards a service; {@code grpc.health.v1} and reflection stay open
  * (probes cannot send tokens).
@@ -40,12 +39,12 @@ public final class Authentication implements AutoCloseable {
     /**
      * Reads the TLS files and the tokens file (which it then polls for changes until {@link #close}).
      * Warns when the daemon will listen on an address other than loopback without authenticating
-     * callers ({@link DgramdOptions#insecure}, or TLS without client certificates or tokens).
+     * callers ({@link AuthConfig#insecure}, or TLS without client certificates or tokens).
      *
      * @throws IOException with the message of {@link #refusal} or {@link #configurationError}, or naming
      *     the file and the problem when a TLS or tokens file cannot be read or parsed
      */
-    public static Authentication start(DgramdOptions options) throws IOException {
+    public static Authentication start(AuthConfig options) throws IOException {
         String error = configurationError(options);
         if (error == null) {
             error = refusal(options);
@@ -70,7 +69,7 @@ public final class Authentication implements AutoCloseable {
         if (authenticator == null) {
             d.append(", callers not authenticated");
         }
-        if (authenticator == null && UnixSocket.path(options.listen()) == null && !isLoopback(options.listen())) {
+        if (authenticator == null && !options.unixSocket() && !isLoopback(options.listenHost())) {
             log.warn("{} on {}: whoever reaches it may use every socket and the Admin service",
                     ssl == null ? "--insecure: unauthenticated plaintext"
                             : "TLS without --tls-client-ca or --tokens-file: callers are not authenticated",
@@ -82,12 +81,12 @@ public final class Authentication implements AutoCloseable {
     /**
      * The secure default: a refusal when the daemon would serve unauthenticated plaintext on an address
      * other than loopback (127.0.0.0/8, ::1, a name that resolves to one of them), that is without
-     * TLS, without a tokens file and without {@link DgramdOptions#insecure}; else null. A unix socket
+     * TLS, without a tokens file and without {@link AuthConfig#insecure}; else null. A unix socket
      * is never refused (its file mode guards it), nor a host that does not resolve (binding fails).
      */
-    public static String refusal(DgramdOptions options) {
+    public static String refusal(AuthConfig options) {
         if (options.insecure() || options.tlsCert() != null || options.tokensFile() != null
-                || UnixSocket.path(options.listen()) != null || isLoopback(options.listen())) {
+                || options.unixSocket() || isLoopback(options.listenHost())) {
             return null;
         }
         return "refusing to listen on " + options.listen() + " without TLS or a tokens file; give "
@@ -98,14 +97,14 @@ public final class Authentication implements AutoCloseable {
      * A problem with how the options combine, or null: a TLS certificate without its key (or the
      * other way round), client certificates without TLS, TLS on a unix socket.
      */
-    public static String configurationError(DgramdOptions options) {
+    public static String configurationError(AuthConfig options) {
         if ((options.tlsCert() == null) != (options.tlsKey() == null)) {
             return "TLS needs a certificate and its key: give both --tls-cert and --tls-key";
         }
         if (options.tlsClientCa() != null && options.tlsCert() == null) {
             return "--tls-client-ca needs TLS: give --tls-cert and --tls-key too";
         }
-        if (options.tlsCert() != null && UnixSocket.path(options.listen()) != null) {
+        if (options.tlsCert() != null && options.unixSocket()) {
             return "TLS is for a HOST:PORT listen address, not " + options.listen()
                     + " (the socket file's mode guards it): drop --tls-cert, --tls-key and --tls-client-ca";
         }
@@ -152,8 +151,7 @@ public final class Authentication implements AutoCloseable {
     }
 
     /** Whether the host of a HOST:PORT listen address is (or resolves to) a loopback address. */
-    static boolean isLoopback(String listen) {
-        String host = DgramdOptions.HostPort.parse(listen, "listen").host();
+    static boolean isLoopback(String host) {
         try {
             return InetAddress.getByName(host).isLoopbackAddress();
         } catch (UnknownHostException e) {

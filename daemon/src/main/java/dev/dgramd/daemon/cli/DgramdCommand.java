@@ -2,6 +2,7 @@ package dev.dgramd.daemon.cli;
 
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
+import dev.dgramd.daemon.auth.AuthConfig;
 import dev.dgramd.daemon.auth.Authentication;
 import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.daemon.policy.PolicyException;
@@ -246,11 +247,12 @@ public final class DgramdCommand implements Callable<Integer> {
      * @throws ParameterException with the one-line reason (status 2)
      */
     void refuseInsecure(DgramdOptions options) {
-        String error = Authentication.configurationError(options);
+        AuthConfig auth = options.authConfig();
+        String error = Authentication.configurationError(auth);
         if (error != null) {
             throw new ParameterException(spec.commandLine(), error);
         }
-        String refusal = Authentication.refusal(options);
+        String refusal = Authentication.refusal(auth);
         if (refusal != null) {
             throw new ParameterException(spec.commandLine(), refusal, spec.findOption("--listen"), listen);
         }

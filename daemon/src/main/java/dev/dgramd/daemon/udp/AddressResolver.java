@@ -24,14 +24,24 @@ public final class AddressResolver implements AutoCloseable {
     private final ThreadPoolExecutor lookups;
 
     public AddressResolver() {
+        this(LOOKUP_THREADS);
+    }
+
+    /** With {@code threads} lookup threads: tests use one, to hold lookups behind a task of their own. */
+    AddressResolver(int threads) {
         AtomicInteger n = new AtomicInteger();
-        lookups = new ThreadPoolExecutor(LOOKUP_THREADS, LOOKUP_THREADS, 30, TimeUnit.SECONDS,
+        lookups = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(LOOKUP_QUEUE), r -> {
                     Thread t = new Thread(r, "dgramd-lookup-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
         lookups.allowCoreThreadTimeOut(true);
+    }
+
+    /** Runs {@code task} on the lookup pool (ahead of lookups asked for after it); for tests. */
+    void execute(Runnable task) {
+        lookups.execute(task);
     }
 
     /** The literal address {@code text}, or null when it is not an IP literal. Never does I/O. */

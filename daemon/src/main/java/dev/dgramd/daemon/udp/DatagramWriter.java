@@ -106,10 +106,15 @@ final class DatagramWriter {
 
     /** Answers {@code d} with {@code error} without sending it, releasing its payload. */
     void fail(UdpSocket.Outgoing d, DgramError error, UdpSocket.SendCompletion done) {
+        fail(d, error, done, d.emitError());
+    }
+
+    /** As {@link #fail(UdpSocket.Outgoing, DgramError, UdpSocket.SendCompletion)}, emitting 'error' only if {@code emitError}. */
+    void fail(UdpSocket.Outgoing d, DgramError error, UdpSocket.SendCompletion done, boolean emitError) {
         int size = d.data().readableBytes();
         d.data().release();
         counters.sendFailed();
-        if (d.emitError()) {
+        if (emitError) {
             emit.accept(new SocketEvent.Error(error));
         }
         done.done(d.id(), 0, error, size);

@@ -31,7 +31,7 @@ public final class SocketRegistry implements AutoCloseable {
 
     private final Transport transport;
     private final TrafficTotals totals = new TrafficTotals();
-    private final AddressResolver resolver = new AddressResolver();
+    private final AddressResolver resolver;
     private final SecureRandom random = new SecureRandom();
     private final Map<String, UdpSocket> open = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> owned = new ConcurrentHashMap<>();
@@ -49,7 +49,13 @@ public final class SocketRegistry implements AutoCloseable {
             });
 
     public SocketRegistry(Transport transport) {
+        this(transport, new AddressResolver());
+    }
+
+    /** With {@code resolver} for every socket's name lookups; the registry closes it. */
+    SocketRegistry(Transport transport, AddressResolver resolver) {
         this.transport = transport;
+        this.resolver = resolver;
     }
 
     /**

@@ -355,7 +355,10 @@ public final class UdpSocket {
      * Sends {@code datagrams} in order, then flushes once. Each one is answered through {@code done}
      * on the event loop: with the bytes sent, or with an error (ERR_SOCKET_DGRAM_NOT_RUNNING,
      * ERR_SOCKET_BAD_PORT, ERR_SOCKET_DGRAM_IS_CONNECTED, EMSGSIZE, EINVAL, ENOTFOUND, ENOBUFS, ...),
-     * which is also emitted as 'error' when the datagram asks for it. Binds the socket first if needed.
+     * which is also emitted as 'error' when the datagram asks for it: not the error of the bind or
+     * connect it waited for (emitted once, by that bind or connect), nor ERR_SOCKET_DGRAM_NOT_RUNNING
+     * (after close() Node throws; 'close' stays the last event). Binds the socket first if needed;
+     * when that implicit bind fails, the datagram fails with the bind's error and nothing is sent.
      */
     public void send(List<Outgoing> datagrams, SendCompletion done) {
         if (loop.inEventLoop()) {
@@ -379,7 +382,8 @@ public final class UdpSocket {
     private boolean sendOne(Outgoing d, SendCompletion done) {
         DgramError invalid = validate(d);
         if (invalid != null) {
-            writer.fail(d, invalid, done);
+            // After close() a send is refused without an event, as Node throws: 'close' stays the last event.
+            writer.fail(d, invalid, done, d.emitError() && !closed);
             return false;
         }
         return dispatch(d, done);
@@ -388,7 +392,13 @@ public final class UdpSocket {
     /** Sends a validated datagram now, or once the pending bind/connect is done. */
     private boolean dispatch(Outgoing d, SendCompletion done) {
         if (bindState == BindState.UNBOUND) {
-            startBind(0, config.family().anyAddress());
+            DgramError bindFailed = LoopCalls.failureOf(startBind(0, config.family().anyAddress()));
+            if (bindFailed != null) {
+                // Refused or failed at once (a guard, SO_REUSEPORT on NIO): the send gets the bind's
+                // error, emitted once already by the bind, and nothing is written on the unbound channel.
+                writer.fail(d, bindFailed, done, false);
+                return false;
+            }
         }
         if (isBusy()) {
             int size = d.data().readableBytes();
@@ -412,7 +422,8 @@ public final class UdpSocket {
                 public void fail(DgramError error) {
                     pendingBytes -= size;
                     pendingSends--;
-                    writer.fail(d, error, done);
+                    // The bind or connect error was emitted once already; at close nothing is emitted.
+                    writer.fail(d, error, done, false);
                 }
             });
             return false;
@@ -680,7 +691,11 @@ public final class UdpSocket {
     /** Runs {@code op} once bound, binding implicitly (port 0, all interfaces) if needed. */
     private void afterBind(Pending op) {
         if (bindState == BindState.UNBOUND) {
-            startBind(0, config.family().anyAddress());
+            DgramError bindFailed = LoopCalls.failureOf(startBind(0, config.family().anyAddress()));
+            if (bindFailed != null) {
+                op.fail(bindFailed); // failed at once: nothing pending would ever run op
+                return;
+            }
         }
         if (bindState == BindState.BOUND) {
             op.run();

@@ -86,7 +86,7 @@ final class AuthTestSupport {
         final Server server;
 
         WhoamiServer(DgramdOptions options, AdminAccess adminAccess) throws IOException {
-            auth = Authentication.start(options);
+            auth = Authentication.start(options.authConfig());
             NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                     .addService(auth.intercept(whoami("test.Whoami", WHOAMI)))
                     .addService(auth.intercept(ServerInterceptors.intercept(whoami("test.AdminWhoami", ADMIN_WHOAMI),

@@ -42,15 +42,15 @@ class SecureDefaultTest {
     void loopbackNeedsNothingElseEverythingDoes() {
         for (String loopback : List.of("127.0.0.1:50051", "127.0.0.2:1", "127.255.255.254:1", "localhost:50051",
                 "[::1]:50051", "unix:/run/dgramd.sock", "[::ffff:127.0.0.1]:1")) {
-            assertThat(Authentication.refusal(new DgramdOptions().listen(loopback))).as(loopback).isNull();
+            assertThat(Authentication.refusal(new DgramdOptions().listen(loopback).authConfig())).as(loopback).isNull();
         }
         for (String beyond : List.of("0.0.0.0:50051", "[::]:50051", "10.1.2.3:50051", "192.168.0.1:1", "[fe80::1]:1",
                 "128.0.0.1:1")) {
-            assertThat(Authentication.refusal(new DgramdOptions().listen(beyond))).as(beyond)
+            assertThat(Authentication.refusal(new DgramdOptions().listen(beyond).authConfig())).as(beyond)
                     .startsWith("refusing to listen on " + beyond + " without TLS or a tokens file");
-            assertThat(Authentication.refusal(new DgramdOptions().listen(beyond).insecure(true))).as(beyond).isNull();
-            assertThat(Authentication.refusal(new DgramdOptions().listen(beyond).tokensFile(Path.of("t")))).isNull();
-            assertThat(Authentication.refusal(tlsOptions().listen(beyond))).isNull();
+            assertThat(Authentication.refusal(new DgramdOptions().listen(beyond).insecure(true).authConfig())).as(beyond).isNull();
+            assertThat(Authentication.refusal(new DgramdOptions().listen(beyond).tokensFile(Path.of("t")).authConfig())).isNull();
+            assertThat(Authentication.refusal(tlsOptions().listen(beyond).authConfig())).isNull();
         }
     }
 

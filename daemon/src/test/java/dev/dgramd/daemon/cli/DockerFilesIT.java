@@ -56,11 +56,11 @@ class DockerFilesIT {
 
         // The image listens on all interfaces: alone it refuses to start; given tokens (or TLS) it starts.
         assertThat(file.env).doesNotContainKey("DGRAMD_INSECURE");
-        assertThat(Authentication.refusal(options)).as("the image without credentials")
+        assertThat(Authentication.refusal(options.authConfig())).as("the image without credentials")
                 .startsWith("refusing to listen on 0.0.0.0:" + port + " without TLS or a tokens file");
         Map<String, String> withTokens = new LinkedHashMap<>(file.env);
         withTokens.put("DGRAMD_TOKENS_FILE", "/run/secrets/dgramd-tokens");
-        assertThat(Authentication.refusal(parse(withTokens, args).options())).as("with a tokens file").isNull();
+        assertThat(Authentication.refusal(parse(withTokens, args).options().authConfig())).as("with a tokens file").isNull();
 
         CommandLine health = DgramdCommand.commandLine();
         List<String> healthArgs = afterJar(file.healthcheck, jar);
@@ -97,8 +97,8 @@ class DockerFilesIT {
         DgramdOptions options = command.options();
         assertThat(options.policy().source()).isEqualTo("defaults");
         assertThat(env).doesNotContainKey("DGRAMD_INSECURE");
-        assertThat(Authentication.refusal(options)).as("a sidecar on loopback needs no credentials").isNull();
-        assertThat(Authentication.configurationError(options)).isNull();
+        assertThat(Authentication.refusal(options.authConfig())).as("a sidecar on loopback needs no credentials").isNull();
+        assertThat(Authentication.configurationError(options.authConfig())).isNull();
         String metricsPort = ":" + DgramdOptions.HostPort.parse(options.metrics(), "metrics").port();
         assertThat((List<String>) dgramd.get("ports")).anyMatch(p -> p.endsWith(metricsPort));
         assertThat(dgramd.get("read_only")).isEqualTo(true);
@@ -130,8 +130,8 @@ class DockerFilesIT {
         assertHonoured(env, command);
         DgramdOptions options = command.options();
         assertThat(env).doesNotContainKey("DGRAMD_INSECURE");
-        assertThat(Authentication.refusal(options)).as("a sidecar on loopback needs no credentials").isNull();
-        assertThat(Authentication.configurationError(options)).isNull();
+        assertThat(Authentication.refusal(options.authConfig())).as("a sidecar on loopback needs no credentials").isNull();
+        assertThat(Authentication.configurationError(options.authConfig())).isNull();
         int grpcPort = DgramdOptions.HostPort.parse(options.listen(), "listen").port();
         int metricsPort = DgramdOptions.HostPort.parse(options.metrics(), "metrics").port();
         // Loopback: the kubelet cannot dial it, so the probes run the jar's health check in the container.
