@@ -30,7 +30,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
@@ -266,25 +265,8 @@ class ManyClientsTest {
     /** All of the session's datagrams on one SendStream call, one batch per socket. */
     private static void sendThroughSendStream(DgramGrpc.DgramStub async, int session, List<String> ids, int[] ports,
                                               List<Set<String>> expected) throws Exception {
-        List<SendStreamResponse> results = new java.util.concurrent.CopyOnWriteArrayList<>();
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        StreamObserver<SendStreamRequest> requests = async.withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
-                .sendStream(new StreamObserver<>() {
-                    @Override
-                    public void onNext(SendStreamResponse value) {
-                        results.add(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        done.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        done.complete(null);
-                    }
-                });
+        SendStreamRecorder stream = SendStreamRecorder.open(async.withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS));
+        StreamObserver<SendStreamRequest> requests = stream.requests();
         ConcurrentHashMap<Long, Integer> sizes = new ConcurrentHashMap<>();
         long id = 0;
         for (int i = 0; i < SOCKETS_PER_SESSION; i++) {
@@ -300,13 +282,12 @@ class ManyClientsTest {
             requests.onNext(batch.build()); // 10 small batches: the client buffers them
         }
         requests.onCompleted();
-        try {
-            done.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            throw new AssertionError("SendStream of session " + session + " failed", e.getCause());
+        Throwable failure = stream.end().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        if (failure != null) {
+            throw new AssertionError("SendStream of session " + session + " failed", failure);
         }
         int answered = 0;
-        for (SendStreamResponse b : results) {
+        for (SendStreamResponse b = stream.poll(); b != null; b = stream.poll()) {
             for (SendResult r : b.getResultsList()) {
                 assertThat(r.hasError()).as("result %s", r).isFalse();
                 assertThat(r.getBytes()).isEqualTo(sizes.get(r.getId()));

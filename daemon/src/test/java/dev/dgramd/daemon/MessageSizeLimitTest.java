@@ -23,9 +23,6 @@ import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.StreamObserver;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -64,34 +61,16 @@ class MessageSizeLimitTest {
         String id = stub().createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build())
                 .getSocketId();
         try (DatagramSocket peer = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            BlockingQueue<SendStreamResponse> results = new LinkedBlockingQueue<>();
-            CompletableFuture<Throwable> end = new CompletableFuture<>();
-            StreamObserver<SendStreamRequest> requests = DgramGrpc.newStub(channel)
-                    .sendStream(new StreamObserver<>() {
-                        @Override
-                        public void onNext(SendStreamResponse value) {
-                            results.add(value);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {
-                            end.complete(t);
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                            end.complete(null);
-                        }
-                    });
+            SendStreamRecorder stream = SendStreamRecorder.open(channel);
+            StreamObserver<SendStreamRequest> requests = stream.requests();
             requests.onNext(batch(id, peer.getLocalPort(), 1, 1, 100));
-            SendStreamResponse first = results.poll(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            assertThat(first).as("the small batch's results").isNotNull();
+            SendStreamResponse first = stream.next(); // the small batch's results
             assertThat(first.getResults(0).hasError()).isFalse();
 
             requests.onNext(batch(id, peer.getLocalPort(), 2, 3, 60_000)); // 180 kB in one message
-            Throwable failure = end.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            Throwable failure = stream.end().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
             assertTooLarge(failure);
-            assertThat(results).as("nothing of the large batch was answered").isEmpty();
+            assertThat(stream.poll()).as("nothing of the large batch was answered").isNull();
         }
         // the daemon goes on; so does the socket
         assertThat(stub().send(SendRequest.newBuilder().setSocketId(id).setData(ByteString.copyFromUtf8("x"))

@@ -18,23 +18,18 @@ import dev.dgramd.proto.v1.ListSocketsRequest;
 import dev.dgramd.proto.v1.OutboundDatagram;
 import dev.dgramd.proto.v1.SendRequest;
 import dev.dgramd.proto.v1.SendStreamRequest;
-import dev.dgramd.proto.v1.SendStreamResponse;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.Channel;
-import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -64,9 +59,7 @@ class PrincipalIsolationTest {
 
     @BeforeEach
     void start() throws Exception {
-        Path tokens = dir.resolve("tokens");
-        Files.writeString(tokens, ALICE + " alice\n" + BOB + " bob\n" + OPS + " ops\n");
-        Files.setPosixFilePermissions(tokens, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Path tokens = Tokens.write(dir.resolve("tokens"), ALICE + " alice", BOB + " bob", OPS + " ops");
         Policy policy = Policy.parse("""
                 admins: [ops]
                 principals:
@@ -85,9 +78,7 @@ class PrincipalIsolationTest {
     }
 
     private Channel as(String token) {
-        Metadata headers = new Metadata();
-        headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
-        return ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+        return Tokens.as(channel, token);
     }
 
     private DgramGrpc.DgramBlockingStub dgram(String token) {
@@ -149,26 +140,12 @@ class PrincipalIsolationTest {
 
         // SendStream: bob's datagrams for alice's socket fail as for no socket, and none leaves.
         try (DatagramSocket sink = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
-            CompletableFuture<SendStreamResponse> result = new CompletableFuture<>();
-            StreamObserver<SendStreamRequest> stream = DgramGrpc.newStub(as(BOB)).sendStream(new StreamObserver<>() {
-                @Override
-                public void onNext(SendStreamResponse value) {
-                    result.complete(value);
-                }
-
-                @Override
-                public void onError(Throwable t) {
-                    result.completeExceptionally(t);
-                }
-
-                @Override
-                public void onCompleted() {
-                }
-            });
+            SendStreamRecorder recorder = SendStreamRecorder.open(as(BOB));
+            StreamObserver<SendStreamRequest> stream = recorder.requests();
             stream.onNext(SendStreamRequest.newBuilder().setSocketId(alices).addDatagrams(OutboundDatagram.newBuilder()
                     .setId(1).setPort(sink.getLocalPort()).setAddress("127.0.0.1")
                     .setData(ByteString.copyFromUtf8("relay?"))).build());
-            assertThat(result.get(SECONDS, TimeUnit.SECONDS).getResults(0).getError().getCode())
+            assertThat(recorder.next().getResults(0).getError().getCode())
                     .isEqualTo("ERR_SOCKET_DGRAM_NOT_RUNNING");
             stream.onCompleted();
             // alice's own send to the same sink arrives first and alone.

@@ -11,18 +11,13 @@ import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.OutboundDatagram;
 import dev.dgramd.proto.v1.SendStreamRequest;
-import dev.dgramd.proto.v1.SendStreamResponse;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.Channel;
-import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.MetadataUtils;
-import io.grpc.stub.StreamObserver;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -30,7 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -49,8 +43,6 @@ class RevokedTokenTest {
     private static final long TIMEOUT_SECONDS = DaemonTestBase.TIMEOUT_SECONDS;
     private static final String ALICE = "alice-0123456789abcdef";
     private static final String BOB = "bob-0123456789abcdef";
-    private static final Metadata.Key<String> AUTHORIZATION =
-            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
     @TempDir
     Path dir;
@@ -82,40 +74,27 @@ class RevokedTokenTest {
         EventRecorder aliceEvents = EventRecorder.subscribe(DgramGrpc.newStub(alice), aliceSocket);
         bind(alice, aliceSocket);
         aliceEvents.next(SocketEvent.EventCase.LISTENING);
-        CompletableFuture<Void> aliceSends = new CompletableFuture<>();
-        CompletableFuture<SendStreamResponse> firstResult = new CompletableFuture<>();
-        StreamObserver<SendStreamRequest> sendStream = DgramGrpc.newStub(alice).sendStream(new StreamObserver<>() {
-            @Override
-            public void onNext(SendStreamResponse value) {
-                firstResult.complete(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                aliceSends.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                aliceSends.complete(null);
-            }
-        });
-        sendStream.onNext(SendStreamRequest.newBuilder().setSocketId(aliceSocket).addDatagrams(OutboundDatagram.newBuilder()
-                .setId(1).setPort(9).setAddress("127.0.0.1").setData(ByteString.copyFromUtf8("x"))).build());
-        firstResult.get(TIMEOUT_SECONDS, TimeUnit.SECONDS); // the stream runs
+        SendStreamRecorder aliceSends = SendStreamRecorder.open(alice);
+        aliceSends.requests().onNext(SendStreamRequest.newBuilder().setSocketId(aliceSocket)
+                .addDatagrams(OutboundDatagram.newBuilder().setId(1).setPort(9).setAddress("127.0.0.1")
+                        .setData(ByteString.copyFromUtf8("x"))).build());
+        aliceSends.next(); // the stream runs
 
         String bobSocket = create(bob);
         EventRecorder bobEvents = EventRecorder.subscribe(DgramGrpc.newStub(bob), bobSocket);
         int bobPort = bind(bob, bobSocket);
         bobEvents.next(SocketEvent.EventCase.LISTENING);
         CompletableFuture<Void> aliceSocketClosed = DaemonTestBase.tapUntilClose(
-                ClientInterceptors.intercept(channel, token(BOB)), aliceSocket);
+                as(BOB), aliceSocket);
 
         replace(tokens, BOB + " bob");
 
-        for (CompletableFuture<Void> ended : List.of(aliceEvents.done(), aliceSends)) {
-            assertThatThrownBy(() -> ended.get(TIMEOUT_SECONDS, TimeUnit.SECONDS))
-                    .isInstanceOf(ExecutionException.class).cause().isInstanceOfSatisfying(StatusRuntimeException.class,
+        Throwable sendsEnded = aliceSends.end().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        assertThatThrownBy(() -> aliceEvents.done().get(TIMEOUT_SECONDS, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class);
+        Throwable eventsEnded = aliceEvents.done().handle((v, t) -> t).get();
+        for (Throwable ended : List.of(eventsEnded, sendsEnded)) {
+            assertThat(ended).isInstanceOfSatisfying(StatusRuntimeException.class,
                             e -> {
                                 assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
                                 assertThat(errorInfo(e).getReason()).isEqualTo("ERR_DGRAMD_UNAUTHENTICATED");
@@ -137,13 +116,7 @@ class RevokedTokenTest {
     }
 
     private Channel as(String token) {
-        return ClientInterceptors.intercept(channel, token(token));
-    }
-
-    private static io.grpc.ClientInterceptor token(String token) {
-        Metadata headers = new Metadata();
-        headers.put(AUTHORIZATION, "Bearer " + token);
-        return MetadataUtils.newAttachHeadersInterceptor(headers);
+        return Tokens.as(channel, token);
     }
 
     private static String create(Channel channel) {
@@ -157,8 +130,7 @@ class RevokedTokenTest {
     }
 
     private static void write(Path file, String... lines) throws Exception {
-        Files.write(file, List.of(lines));
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        Tokens.write(file, lines);
     }
 
     /** Replaces the tokens file the safe way: a new file renamed over it. */

@@ -15,9 +15,7 @@ import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
-import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -28,7 +26,6 @@ import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ClientCalls;
-import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.ServerCalls;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.io.ByteArrayInputStream;
@@ -191,9 +188,7 @@ final class AuthTestSupport {
 
     /** {@code channel}, each call carrying {@code authorization: <value>}. */
     static Channel withAuthorization(Channel channel, String value) {
-        Metadata headers = new Metadata();
-        headers.put(Authenticator.AUTHORIZATION, value);
-        return ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+        return dev.dgramd.daemon.Tokens.withAuthorization(channel, value);
     }
 
     /** {@code channel}, each call carrying {@code authorization: Bearer <token>}. */
