@@ -5,7 +5,7 @@
 // synchronously (the setters and getters Node answers at once).
 const EventEmitter = require('node:events');
 const dns = require('node:dns');
-const { promisify } = require('node:util');
+const { deprecate, promisify } = require('node:util');
 const { bridge } = require('./bridge');
 const {
   codes, errnoException, exceptionWithHostPort, bufferSizeError, dgramdError,
@@ -202,7 +202,7 @@ class State {
     this.queue = undefined;
     this.updateHold();
     bridge.unregister(this.sock);
-    this.socket.emit('close');
+    process.nextTick(() => this.socket.emit('close'));
   }
 }
 
@@ -714,6 +714,32 @@ Socket.prototype.unref = function unref() {
   }
   return this;
 };
+
+// Node's deprecated (DEP0112) internals. There is no libuv handle: _handle is the socket's state
+// while it is open (null once closed), and setting it to null closes the socket.
+const STATE_PROPERTIES = {
+  _handle: [(s) => (s.open ? s : null), (socket, s, v) => { if (v === null && s.open) socket.close(); }],
+  _receiving: [(s) => s.receiving, (socket, s, v) => { s.receiving = v; }],
+  _bindState: [(s) => s.bindState, (socket, s, v) => { s.bindState = v; }],
+  _queue: [(s) => s.queue, (socket, s, v) => { s.queue = v; }],
+  _reuseAddr: [(s) => s.reuseAddr, (socket, s, v) => { s.reuseAddr = v; }],
+};
+for (const [name, [get, set]] of Object.entries(STATE_PROPERTIES)) {
+  Object.defineProperty(Socket.prototype, name, {
+    get: deprecate(function getDeprecated() { return get(this[kState]); },
+      `Socket.prototype.${name} is deprecated`, 'DEP0112'),
+    set: deprecate(function setDeprecated(value) { set(this, this[kState], value); },
+      `Socket.prototype.${name} is deprecated`, 'DEP0112'),
+  });
+}
+
+Socket.prototype._healthCheck = deprecate(function _healthCheck() {
+  healthCheck(this);
+}, 'Socket.prototype._healthCheck() is deprecated', 'DEP0112');
+
+Socket.prototype._stopReceiving = deprecate(function _stopReceiving() {
+  this[kState].receiving = false;
+}, 'Socket.prototype._stopReceiving() is deprecated', 'DEP0112');
 
 /** dgramd extension: 'message' events the daemon dropped because this socket's reader fell behind. */
 Object.defineProperty(Socket.prototype, 'droppedMessages', {
