@@ -43,9 +43,10 @@ function readPem(file, what) {
 
 /**
  * A grpc-js client for one daemon. options: target, token, tlsCa, tlsCert, tlsKey, tlsServerName
- * (file paths). TLS is used when any TLS option is set.
+ * (file paths). TLS is used when any TLS option is set. connectNow: connect at once rather than
+ * at the first call.
  */
-function newClient(options) {
+function newClient(options, connectNow) {
   const tls = options.tlsCa || options.tlsCert || options.tlsKey;
   const credentials = tls
     ? grpc.credentials.createSsl(
@@ -55,8 +56,11 @@ function newClient(options) {
     : grpc.credentials.createInsecure();
   const channelOptions = { 'grpc.max_receive_message_length': 16 * 1024 * 1024 };
   if (options.tlsServerName) channelOptions['grpc.ssl_target_name_override'] = options.tlsServerName;
+  // The channel first, connecting while the .proto is being loaded.
+  const channel = new grpc.Channel(options.target, credentials, channelOptions);
+  if (connectNow) channel.getConnectivityState(true);
   const Dgram = dgramService();
-  return new Dgram(options.target, credentials, channelOptions);
+  return new Dgram(options.target, credentials, { ...channelOptions, channelOverride: channel });
 }
 
 /** The metadata every call carries: the bearer token, when there is one. */

@@ -223,11 +223,9 @@ async function syncOp(op) {
 function handle(op, pendingSends) {
   switch (op.op) {
     case 'conn': {
-      const client = newClient(op.options);
       connections.set(op.conn, {
-        client, metadata: callMetadata(op.options), sendCall: null, nextId: 1, inflight: new Map(),
+        client: newClient(op.options, op.warm), metadata: callMetadata(op.options), sendCall: null, nextId: 1, inflight: new Map(),
       });
-      if (op.warm) client.getChannel().getConnectivityState(true); // connect now, before the first call
       return;
     }
     case 'socket':
