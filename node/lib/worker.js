@@ -274,8 +274,10 @@ function handle(op, pendingSends) {
         remote.ended();
         return;
       }
-      remote.whenOpen((gone) => {
+      // After the sends written before it are answered: Node's send completes before a close.
+      remote.whenOpen(async (gone) => {
         if (gone) return;
+        await remote.drained();
         unary(remote, 'Close', {}).then(
           (r) => { if (r.already_closed) remote.ended(); },
           () => remote.ended());
