@@ -174,7 +174,7 @@ class State {
       this.bindState = UNBOUND;
       this.updateHold();
       const ex = /^ERR_/.test(err.code) ? dgramdError(err.code, err.message)
-        : exceptionWithHostPort(err.code, 'bind', ip, port, err.errno);
+        : withPolicy(exceptionWithHostPort(err.code, 'bind', ip, port, err.errno), err);
       this.socket.emit('error', ex);
       return;
     }
@@ -182,7 +182,7 @@ class State {
     this.connectArgs = null;
     this.connectState = DISCONNECTED;
     const ex = /^ERR_/.test(err.code) ? dgramdError(err.code, err.message)
-      : exceptionWithHostPort(err.code, 'connect', address, port, err.errno);
+      : withPolicy(exceptionWithHostPort(err.code, 'connect', address, port, err.errno), err);
     if (callback) {
       this.socket.removeListener('connect', callback);
       callback(ex);
@@ -213,13 +213,20 @@ function systemError(err) {
   return errnoException(err.code, err.syscall, err.errno);
 }
 
+/** Node's error `ex` for the daemon's `err`, keeping the policy rule the daemon's message names. */
+function withPolicy(ex, err) {
+  const rule = /\s\(policy: .*\)$/.exec(err.message || '');
+  if (rule) ex.message += rule[0];
+  return ex;
+}
+
 /** A sync call's failure as node:dgram throws it from `syscall`. */
 function thrown(err, syscall) {
   if (/^ERR_/.test(err.code)) {
     if (err.code === 'ERR_SOCKET_DGRAM_NOT_RUNNING') return codes.ERR_SOCKET_DGRAM_NOT_RUNNING();
     return dgramdError(err.code, err.message);
   }
-  return errnoException(err.code, syscall, err.errno);
+  return withPolicy(errnoException(err.code, syscall, err.errno), err);
 }
 
 function stateOf(socket) {
@@ -537,7 +544,7 @@ function doSend(ex, socket, ip, list, address, port, callback) {
     if (!callback) return; // Node reports a send's failure only to its callback
     if (err) {
       const ex = /^ERR_/.test(err.code) ? dgramdError(err.code, err.message)
-        : exceptionWithHostPort(err.code, 'send', address, port, err.errno);
+        : withPolicy(exceptionWithHostPort(err.code, 'send', address, port, err.errno), err);
       callback(ex);
     } else {
       callback(null, bytes);
