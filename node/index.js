@@ -36,6 +36,7 @@ Socket[kConnection] = fromEnvironment();
 // Start the worker (loading gRPC) and connect to the default daemon now, while the program is
 // still starting, so that a first bind answers about as soon as Node's would. The worker and the
 // connection never keep the process alive.
-Socket[kConnection].warm();
+// (Not inside that worker itself, should a preload of the program load this package there.)
+if (!(require('node:worker_threads').workerData || {}).dgramdWorker) Socket[kConnection].warm();
 
 module.exports = api(null);

@@ -36,7 +36,7 @@ class Bridge {
     this.syncPort = port1;
     this.syncPort.unref(); // read with receiveMessageOnPort only
     this.worker = new Worker(path.join(__dirname, 'worker.js'), {
-      workerData: { cell, syncPort: port2, callTimeoutMs: CALL_TIMEOUT_MS },
+      workerData: { dgramdWorker: true, cell, syncPort: port2, callTimeoutMs: CALL_TIMEOUT_MS },
       transferList: [port2],
       execArgv: [], // not the program's preloads (a --require of this package would start another worker)
       stdout: false,
