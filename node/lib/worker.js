@@ -22,6 +22,11 @@ const syncPort = workerData.syncPort;
 const connections = new Map();
 /** Main-side socket id -> Remote. */
 const sockets = new Map();
+/**
+ * Closes not yet done. A bind waits for the closes issued before it: node:dgram's close() frees the
+ * port at once, so a program may bind it again right after (in the 'close' listener, say).
+ */
+const closing = new Set();
 
 class Remote {
   constructor(sock, conn, create) {
@@ -119,6 +124,15 @@ class Remote {
     sockets.delete(this.sock);
     if (this.call) this.call.cancel();
     if (this.closing) parentPort.postMessage({ t: 'closed', sock: this.sock });
+    if (this.closeDone) this.closeDone();
+  }
+
+  /** Marks the socket closing; resolves (and leaves `closing`) once the daemon has closed it. */
+  startClose() {
+    this.closing = true;
+    const done = new Promise((resolve) => { this.closeDone = resolve; });
+    closing.add(done);
+    done.then(() => closing.delete(done));
   }
 
   /** Resolves once every datagram written for this socket has been answered. */
@@ -252,14 +266,19 @@ function handle(op, pendingSends) {
   switch (op.op) {
     case 'bind': {
       const bind = { port: op.port, address: op.address, exclusive: !!op.exclusive };
-      if (remote.state === 'none') {
-        remote.open(bind);
-        return;
-      }
-      remote.whenOpen((gone) => {
-        if (gone) return;
-        unary(remote, 'Bind', bind).catch((err) => failed(remote, 'bind', err));
-      });
+      const start = () => {
+        if (remote.closing) return;
+        if (remote.state === 'none') {
+          remote.open(bind);
+          return;
+        }
+        remote.whenOpen((gone) => {
+          if (gone) return;
+          unary(remote, 'Bind', bind).catch((err) => failed(remote, 'bind', err));
+        });
+      };
+      if (closing.size === 0) start();
+      else Promise.all([...closing]).then(start);
       return;
     }
     case 'connect':
@@ -269,7 +288,7 @@ function handle(op, pendingSends) {
       });
       return;
     case 'close': {
-      remote.closing = true;
+      remote.startClose();
       if (remote.state === 'none') {
         remote.ended();
         return;

@@ -207,3 +207,19 @@ test('the ESM entry exports what node:dgram exports', { timeout: TIMEOUT }, asyn
   }
   assert.strictEqual(typeof dgram.Socket.prototype[Symbol.asyncDispose], 'function');
 });
+
+test('a port is free again right after close(), as Node frees it at once', { timeout: TIMEOUT }, async () => {
+  const first = await bound(dgram);
+  const { port } = first.address();
+  // Connected, so that sends go out at once (no lookup): the close waits for these to be answered,
+  // and the bind below must wait for the close.
+  await new Promise((resolve) => first.connect(port, '127.0.0.1', resolve));
+  for (let i = 0; i < 2000; i++) first.send('in flight');
+  first.close();
+  const again = await bound(dgram, 'udp4', '127.0.0.1', port); // bound within the same turn as close()
+  assert.strictEqual(again.address().port, port);
+  const closed = new Promise((resolve) => again.close(resolve));
+  await closed;
+  const third = await bound(dgram, 'udp4', '127.0.0.1', port); // and in the turn after 'close'
+  await closeAll(third);
+});
