@@ -33,9 +33,10 @@ function api(connection) {
 
 const BaseSocket = Socket;
 Socket[kConnection] = fromEnvironment();
-// Start the worker (loading gRPC) and connect to the default daemon now, while the program is
-// still starting, so that a first bind answers about as soon as Node's would. The worker and the
-// connection never keep the process alive.
+// Start the worker and connect to the default daemon now: require() returns once the worker has
+// loaded gRPC and the contract (100-300 ms, as if this thread had loaded them), so that a first
+// bind answers about as soon as Node's would. The worker and the connection never keep the
+// process alive.
 // (Not inside that worker itself, should a preload of the program load this package there.)
 if (!(require('node:worker_threads').workerData || {}).dgramdWorker) Socket[kConnection].warm();
 

@@ -85,6 +85,17 @@ class Bridge {
     this.worker.postMessage(ops, transfer);
   }
 
+  /**
+   * Waits (blocking, bounded) until the worker has handled every op posted so far and connection
+   * `conn` is ready or has failed (at most 1 s): after its 'conn' op, gRPC and the contract are
+   * loaded. Returns false if the worker did not answer in time.
+   */
+  ready(conn) {
+    const seq = ++this.seq;
+    this.post({ op: 'sync', seq, sock: 0, conn, method: 'ready', request: {} });
+    return !this.await(seq, 'ready').err;
+  }
+
   /** Holds (+1) or releases (-1) the event loop. */
   hold(delta) {
     this.holds += delta;
@@ -108,6 +119,11 @@ class Bridge {
   sync(sock, method, request) {
     const seq = ++this.seq;
     this.post({ op: 'sync', seq, sock, method, request });
+    return this.await(seq, method);
+  }
+
+  /** Flushes the outbox and blocks until the worker's answer `seq` (of `method`) is in. */
+  await(seq, method) {
     this.flush();
     const deadline = Date.now() + CALL_TIMEOUT_MS + 1000;
     for (;;) {

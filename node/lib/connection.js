@@ -30,9 +30,14 @@ class Connection {
     return this.conn;
   }
 
-  /** Registers the connection now and has the worker connect, ahead of the first socket. */
+  /**
+   * Registers the connection now and has the worker connect, ahead of the first socket; waits
+   * until the worker has loaded gRPC and the contract and the connection is up or has failed
+   * (bounded: 1 s at most for the connection).
+   */
   warm() {
     if (!this.conn) this.conn = bridge.connection(this.options, true);
+    bridge.ready(this.conn);
   }
 }
 

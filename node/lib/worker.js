@@ -12,7 +12,11 @@
 // {t: 'sent', results} and {t: 'closed', sock}. Sync answers go to the sync port, then the shared cell
 // is set to their sequence number.
 const { parentPort, workerData } = require('node:worker_threads');
-const { newClient, callMetadata, callError, eventError } = require('./contract');
+const { newClient, callMetadata, callError, eventError, grpc } = require('./contract');
+
+const { connectivityState } = grpc;
+/** How long loading the package waits for the default daemon's connection (see bridge.ready). */
+const READY_WAIT_MS = 1000;
 
 const CALL_TIMEOUT_MS = workerData.callTimeoutMs;
 const cell = new Int32Array(workerData.cell);
@@ -246,7 +250,8 @@ function handle(op, pendingSends) {
       sockets.set(op.sock, new Remote(op.sock, op.conn, op.create));
       return;
     case 'sync':
-      syncOp(op);
+      if (op.method === 'ready') whenConnected(op.conn, READY_WAIT_MS, () => reply(op.seq, { value: {} }));
+      else syncOp(op);
       return;
     default: break;
   }
@@ -326,6 +331,22 @@ parentPort.on('message', (ops) => {
   }
   flush(sends);
 });
+
+/** Calls done once the connection is ready or failed (or after at most waitMs). */
+function whenConnected(conn, waitMs, done) {
+  const c = connections.get(conn);
+  if (!c) return done();
+  const channel = c.client.getChannel();
+  const deadline = Date.now() + waitMs;
+  const check = () => {
+    const state = channel.getConnectivityState(true);
+    if (state === connectivityState.READY || state === connectivityState.TRANSIENT_FAILURE || Date.now() >= deadline) {
+      return done();
+    }
+    channel.watchConnectivityState(state, deadline, check);
+  };
+  check();
+}
 
 /** Writes the sends gathered so far, one SendBatch per run of the same socket. */
 function flush(sends) {
