@@ -58,6 +58,11 @@ class Remote {
   open(bind) {
     this.state = 'creating';
     const c = connections.get(this.conn);
+    if (c.broken) {
+      this.state = 'none';
+      this.failBroken(c.broken);
+      return;
+    }
     const request = { create: this.create };
     if (bind) request.bind = bind;
     const call = c.client.Events(request, c.metadata);
@@ -122,6 +127,17 @@ class Remote {
     parentPort.postMessage({ t: 'gone', sock: this.sock, created, err: error });
   }
 
+  /** The connection cannot be made: the socket is lost at its first call. */
+  failBroken(error) {
+    const waiting = this.waiting;
+    this.waiting = [];
+    this.state = 'gone';
+    sockets.delete(this.sock);
+    for (const fn of waiting) fn(new Error('gone'));
+    if (this.closing) parentPort.postMessage({ t: 'closed', sock: this.sock });
+    else parentPort.postMessage({ t: 'gone', sock: this.sock, created: false, err: error });
+  }
+
   ended() {
     if (this.state === 'gone') return;
     this.state = 'gone';
@@ -156,6 +172,7 @@ class Remote {
 
 function unary(remote, method, request) {
   const c = connections.get(remote.conn);
+  if (c.broken) return Promise.reject(c.broken);
   return new Promise((resolve, reject) => {
     c.client[method]({ socket_id: remote.socketId, ...request }, c.metadata,
       { deadline: Date.now() + CALL_TIMEOUT_MS },
@@ -228,8 +245,9 @@ function reply(seq, answer) {
 async function syncOp(op) {
   const remote = sockets.get(op.sock);
   if (!remote) return reply(op.seq, { err: GONE });
+  const c = connections.get(remote.conn);
   const gone = await new Promise((resolve) => remote.whenOpen(resolve));
-  if (gone) return reply(op.seq, { err: GONE });
+  if (gone) return reply(op.seq, { err: c.broken || GONE });
   await remote.drained();
   try {
     reply(op.seq, { value: await unary(remote, op.method, op.request) });
@@ -241,8 +259,15 @@ async function syncOp(op) {
 function handle(op, pendingSends) {
   switch (op.op) {
     case 'conn': {
+      let client = null;
+      let broken = null;
+      try {
+        client = newClient(op.options, op.warm);
+      } catch (err) { // a malformed target or unreadable PEM file: every call of it fails with this
+        broken = { code: 'ERR_DGRAMD_CALL_FAILED', message: `dgramd: cannot connect to ${op.options.target}: ${err.message}` };
+      }
       connections.set(op.conn, {
-        client: newClient(op.options, op.warm), metadata: callMetadata(op.options), sendCall: null, nextId: 1, inflight: new Map(),
+        client, broken, metadata: callMetadata(op.options), sendCall: null, nextId: 1, inflight: new Map(),
       });
       return;
     }
@@ -335,7 +360,7 @@ parentPort.on('message', (ops) => {
 /** Calls done once the connection is ready or failed (or after at most waitMs). */
 function whenConnected(conn, waitMs, done) {
   const c = connections.get(conn);
-  if (!c) return done();
+  if (!c || c.broken) return done();
   const channel = c.client.getChannel();
   const deadline = Date.now() + waitMs;
   const check = () => {
