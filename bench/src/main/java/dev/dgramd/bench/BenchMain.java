@@ -230,11 +230,11 @@ public final class BenchMain {
     static String table(List<Row> rows, Map<String, String> failures,
             List<Map<String, Object>> targets, Map<String, Object> busy, double seconds) {
         StringBuilder sb = new StringBuilder();
-        String fmt = "%-12s %-6s %-8s %14s %-9s %8s  %s%n";
+        String fmt = "%-12s %-6s %-11s %14s %-9s %8s  %s%n";
         sb.append('\n');
         sb.append(String.format(Locale.ROOT, fmt, "scenario", "size", "impl", "figure", "unit",
                 "vs node", "cpu-s/M (per process)"));
-        sb.append(String.format(Locale.ROOT, fmt, "-".repeat(12), "-".repeat(6), "-".repeat(8),
+        sb.append(String.format(Locale.ROOT, fmt, "-".repeat(12), "-".repeat(6), "-".repeat(11),
                 "-".repeat(14), "-".repeat(9), "-".repeat(8), "-".repeat(40)));
         for (Row r : rows) {
             StringBuilder cpu = new StringBuilder();

@@ -43,8 +43,14 @@ final class Child implements AutoCloseable {
 
     /** Starts a line-protocol peer; its stderr goes to {@code log}. */
     static Child peer(String name, List<String> command, Path log) throws IOException {
+        return peer(name, command, log, Map.of());
+    }
+
+    /** As above, with {@code env} added to the environment. */
+    static Child peer(String name, List<String> command, Path log, Map<String, String> env) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().putAll(env);
         return new Child(name, pb.start(), log, true);
     }
 

@@ -58,6 +58,9 @@ final class Echo {
             impls.add("node");
         }
         impls.add("dgramd");
+        if (env.hasDropIn()) {
+            impls.add("dgramd-node");
+        }
         impls.add("netty");
         for (String impl : impls) {
             List<Cpu.Source> sources = new ArrayList<>();
@@ -67,10 +70,10 @@ final class Echo {
             Rtts r;
             Map<String, Double> seconds;
             switch (impl) {
-                case "node" -> {
-                    Child c = env.nodePeer("node-echo-client", "echo-client.js", Env.holder());
+                case "node", "dgramd-node" -> {
+                    Child c = env.nodeImplPeer(impl, impl + "-echo-client", "echo-client.js", Env.holder());
                     try {
-                        sources.add(0, Cpu.Source.pid("node(client)", c.pid()));
+                        sources.addAll(0, env.nodeImplCpu(impl, c));
                         Cpu cpu = Cpu.start(sources);
                         Map<String, Object> m = c.request(Json.obj("cmd", "ping", "port", port, "size", SIZE,
                                 "count", count, "warmup", warmup), Duration.ofSeconds(120));

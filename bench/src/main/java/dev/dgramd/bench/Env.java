@@ -31,6 +31,7 @@ final class Env implements AutoCloseable {
     private final Path daemonJar;
     private final String node; // null: no Node baseline
     private final String nodeVersion;
+    private final Path dropIn; // node/, the node:dgram drop-in, with its dependencies installed; or null
     private final Path logs;
     private final List<Child> children = new java.util.concurrent.CopyOnWriteArrayList<>();
     private Path scripts;
@@ -52,6 +53,7 @@ final class Env implements AutoCloseable {
         String[] n = options.noNode ? null : probeNode(options.node);
         this.node = n == null ? null : n[0];
         this.nodeVersion = n == null ? null : n[1];
+        this.dropIn = n == null ? null : findDropIn();
         this.logs = options.out.resolve("logs").resolve(stamp).toAbsolutePath();
         Files.createDirectories(logs);
         if (options.jfr != null) {
@@ -100,6 +102,61 @@ final class Env implements AutoCloseable {
     }
 
     /** The daemon jar: the option, else daemon/target/dgramd.jar in the working directory or above. */
+    /**
+     * Whether the Node.js drop-in (node/, with {@code npm ci} done) is there: its rows run the Node
+     * baseline's own scripts with node:dgram redirected to it, against the shared daemon.
+     */
+    boolean hasDropIn() {
+        return dropIn != null;
+    }
+
+    /**
+     * The Node peer of implementation {@code impl}: "node" (Node's own sockets) or "dgramd-node"
+     * (the same script on the drop-in); with the CPU sources that serve it (the drop-in's daemon too).
+     */
+    Child nodeImplPeer(String impl, String name, String script, Map<String, Object>[] ready, String... args)
+            throws IOException {
+        return impl.equals("node") ? nodePeer(name, script, ready, args) : dropInPeer(name, script, ready, args);
+    }
+
+    /** CPU sources of a Node peer of {@code impl} (see {@link #nodeImplPeer}). */
+    List<Cpu.Source> nodeImplCpu(String impl, Child c) throws IOException {
+        List<Cpu.Source> sources = new ArrayList<>(List.of(Cpu.Source.pid(impl, c.pid())));
+        if (!impl.equals("node") && daemon().cpu() != null) {
+            sources.add(daemon().cpu());
+        }
+        return sources;
+    }
+
+    /** node/ above the working directory, if its dependencies are installed. */
+    private static Path findDropIn() {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path pkg = dir.resolve("node");
+            if (Files.isRegularFile(pkg.resolve("test/redirect.js"))
+                    && Files.isDirectory(pkg.resolve("node_modules/@grpc/grpc-js"))) {
+                return pkg;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A Node peer running {@code script} on the drop-in: {@code node --require node/test/redirect.js},
+     * so the script's node:dgram sockets live in the shared daemon.
+     */
+    Child dropInPeer(String name, String script, Map<String, Object>[] ready, String... args)
+            throws IOException {
+        if (dropIn == null) {
+            throw new BenchException("no Node.js drop-in (node/ with npm ci done)");
+        }
+        List<String> cmd = new ArrayList<>(List.of(node, "--require", dropIn.resolve("test/redirect.js").toString(),
+                scripts().resolve(script).toString()));
+        cmd.addAll(List.of(args));
+        Child c = track(Child.peer(name, cmd, logFile(name), Map.of("DGRAMD_TARGET", daemon().target())));
+        ready[0] = c.next(Duration.ofSeconds(20));
+        return c;
+    }
+
     private static Path findDaemonJar(Path option) {
         if (option != null) {
             if (!Files.isRegularFile(option)) {

@@ -83,6 +83,9 @@ final class Inbound {
                 impls.add("node");
             }
             impls.add("dgramd");
+            if (env.hasDropIn()) {
+                impls.add("dgramd-node");
+            }
             impls.add("netty");
             for (String impl : impls) {
                 try (Receiver r = open(env, impl, size)) {
@@ -95,14 +98,15 @@ final class Inbound {
 
     static Receiver open(Env env, String impl, int size) throws IOException {
         switch (impl) {
-            case "node" -> {
+            case "node", "dgramd-node" -> {
                 Map<String, Object>[] ready = Env.holder();
-                Child c = env.nodePeer("node-recv-" + size, "recv.js", ready, Integer.toString(Env.RCVBUF));
+                Child c = env.nodeImplPeer(impl, impl + "-recv-" + size, "recv.js", ready, Integer.toString(Env.RCVBUF));
                 int port = ((Number) ready[0].get("port")).intValue();
+                List<Cpu.Source> cpu = env.nodeImplCpu(impl, c);
                 return new Receiver() {
                     @Override
                     public String impl() {
-                        return "node";
+                        return impl;
                     }
 
                     @Override
@@ -123,7 +127,7 @@ final class Inbound {
 
                     @Override
                     public List<Cpu.Source> cpu() {
-                        return List.of(Cpu.Source.pid("node", c.pid()));
+                        return cpu;
                     }
 
                     @Override

@@ -60,6 +60,9 @@ final class Outbound {
                 impls.add("node");
             }
             impls.add("dgramd");
+            if (env.hasDropIn()) {
+                impls.add("dgramd-node");
+            }
             impls.add("netty");
             for (String impl : impls) {
                 try (Sender s = open(env, impl)) {
@@ -99,7 +102,7 @@ final class Outbound {
                     if (sent.firstError() != null && !sent.firstError().isEmpty()) {
                         row.detail("firstError", sent.firstError());
                     }
-                    if ("node".equals(impl)) {
+                    if (impl.endsWith("node")) {
                         row.detail("inFlight", NODE_IN_FLIGHT);
                     }
                     rows.add(row);
@@ -116,13 +119,14 @@ final class Outbound {
 
     static Sender open(Env env, String impl) throws IOException {
         switch (impl) {
-            case "node" -> {
+            case "node", "dgramd-node" -> {
                 Map<String, Object>[] ready = Env.holder();
-                Child c = env.nodePeer("node-send", "send.js", ready);
+                Child c = env.nodeImplPeer(impl, impl + "-send", "send.js", ready);
+                List<Cpu.Source> cpu = env.nodeImplCpu(impl, c);
                 return new Sender() {
                     @Override
                     public String impl() {
-                        return "node";
+                        return impl;
                     }
 
                     @Override
@@ -136,7 +140,7 @@ final class Outbound {
 
                     @Override
                     public List<Cpu.Source> cpu() {
-                        return List.of(Cpu.Source.pid("node", c.pid()));
+                        return cpu;
                     }
 
                     @Override

@@ -58,6 +58,18 @@ final class ExternalTools {
         Assumptions.abort(reason);
     }
 
+    /**
+     * Prepares the npm project in {@code dir} for a test: node and npm must be on the PATH (see
+     * {@link #requireOnPath}), then {@code npm ci} must succeed within the timeout.
+     */
+    static void npmCi(Path dir, Duration timeout, String what) throws IOException, InterruptedException {
+        requireOnPath("node", what, "Install Node.js 20+ with npm.");
+        requireOnPath("npm", what, "Install Node.js 20+ with npm.");
+        Result npm = run(dir, timeout, "npm", "ci", "--no-audit", "--no-fund");
+        org.assertj.core.api.Assertions.assertThat(npm.exitCode())
+                .as("exit code of npm ci in %s; output:%n%s", dir, npm.output()).isZero();
+    }
+
     /** Runs a command in {@code dir}, stdout and stderr merged, killed after the timeout (a failure). */
     static Result run(Path dir, Duration timeout, String... command) throws IOException, InterruptedException {
         return run(dir, timeout, Map.of(), command);

@@ -4,19 +4,34 @@ import io.netty.util.NetUtil;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
 
 /** Addresses written as Node writes them. */
 public final class Addresses {
     private Addresses() {
     }
 
-    /** "127.0.0.1", "::1", "fe80::1%eth0". */
+    /** "127.0.0.1", "::1", "fe80::1%eth0": a scope is named by its interface, as libuv names it. */
     public static String text(InetAddress address) {
         String text = NetUtil.toAddressString(address);
         if (address instanceof Inet6Address six && six.getScopeId() != 0) {
-            text += "%" + (six.getScopedInterface() != null ? six.getScopedInterface().getName() : six.getScopeId());
+            text += "%" + scopeName(six);
         }
         return text;
+    }
+
+    /** The interface name of a scoped address (received ones carry only the index), or the index. */
+    private static String scopeName(Inet6Address six) {
+        if (six.getScopedInterface() != null) {
+            return six.getScopedInterface().getName();
+        }
+        try {
+            NetworkInterface iface = NetworkInterface.getByIndex(six.getScopeId());
+            return iface != null ? iface.getName() : String.valueOf(six.getScopeId());
+        } catch (SocketException e) {
+            return String.valueOf(six.getScopeId());
+        }
     }
 
     /**

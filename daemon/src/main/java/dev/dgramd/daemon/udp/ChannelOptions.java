@@ -178,11 +178,9 @@ final class ChannelOptions {
             if (scope.chars().allMatch(Character::isDigit) && !scope.isEmpty()) {
                 return Integer.parseInt(scope);
             }
+            // An unknown interface name is scope 0, the default interface, as libuv's if_nametoindex gives.
             NetworkInterface ni = NetworkInterface.getByName(scope);
-            if (ni == null) {
-                throw DgramError.system(SystemError.EINVAL, syscall, null, 0);
-            }
-            return ni.getIndex();
+            return ni == null ? 0 : ni.getIndex();
         } catch (SocketException | NumberFormatException e) {
             throw DgramError.system(SystemError.EINVAL, syscall, null, 0);
         }
