@@ -2,6 +2,7 @@ package dev.dgramd.daemon.grpc;
 
 import com.google.protobuf.Empty;
 import dev.dgramd.daemon.auth.Principal;
+import dev.dgramd.daemon.budget.EventBudget;
 import dev.dgramd.daemon.policy.Enforcer;
 import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.daemon.udp.SocketConfig;
@@ -66,19 +67,20 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     private final SocketRegistry registry;
     private final Enforcer enforcer;
     private final EventLoopGroup loops;
-    private final long maxQueuedEventBytes;
+    private final EventBudget budget;
     private final DropCounters drops;
+    private volatile boolean stopping;
     private final Duration orphanGrace;
     private final Map<String, EventStream> streams = new ConcurrentHashMap<>();
 
     /**
-     * @param maxQueuedEventBytes per socket, the bytes of events kept for a reader that is behind
-     * @param drops counts the events dropped beyond that, and the orphans reaped
+     * @param budget pays for the events kept for readers that are absent or behind, per socket and daemon-wide
+     * @param drops counts the events dropped beyond it, and the orphans reaped
      * @param orphanGrace how long a socket whose Events stream went away waits for a new one before it
      *     is closed; zero never closes it. A socket that never had an Events stream is never reaped.
      * @throws IllegalArgumentException when {@code orphanGrace} is negative
      */
-    public DgramService(SocketRegistry registry, Enforcer enforcer, EventLoopGroup loops, long maxQueuedEventBytes,
+    public DgramService(SocketRegistry registry, Enforcer enforcer, EventLoopGroup loops, EventBudget budget,
                         DropCounters drops, Duration orphanGrace) {
         if (orphanGrace.isNegative()) {
             throw new IllegalArgumentException("orphanGrace must be >= 0, got " + orphanGrace);
@@ -86,9 +88,17 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         this.registry = registry;
         this.enforcer = enforcer;
         this.loops = loops;
-        this.maxQueuedEventBytes = maxQueuedEventBytes;
+        this.budget = budget;
         this.drops = drops;
         this.orphanGrace = orphanGrace;
+    }
+
+    /**
+     * The daemon is stopping: from now on a socket's 'close' goes out ahead of the 'message' and
+     * 'error' events still queued for it, which are dropped and counted. Call before closing the sockets.
+     */
+    public void stopping() {
+        stopping = true;
     }
 
     /** The event stream of open socket {@code id}, or null; for admin calls. */
@@ -129,15 +139,20 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         String principal = Principal.current();
         return registry.create(config, currentLoop(), principal, enforcer.maxSockets(principal),
                 ctx -> enforcer.guard(principal, ctx.id()), ctx -> {
-            EventStream stream = new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes, drops, orphanGrace,
-                    () -> reap(ctx.id()));
+            EventStream stream = new EventStream(ctx.eventLoop(), family, budget.open(principal), () -> stopping,
+                    drops, orphanGrace, () -> reap(ctx.id()));
             streams.put(ctx.id(), stream);
             return stream;
         }).whenComplete((socket, error) -> {
             if (error != null) {
                 enforcer.audit(principal, null, "createSocket", error);
             } else {
-                socket.closeFuture().whenComplete((v, e) -> streams.remove(socket.id()));
+                socket.closeFuture().whenComplete((v, e) -> {
+                    EventStream closed = streams.remove(socket.id());
+                    if (closed != null) {
+                        closed.socketClosed();
+                    }
+                });
             }
         });
     }

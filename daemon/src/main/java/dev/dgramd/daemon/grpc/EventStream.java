@@ -2,6 +2,7 @@ package dev.dgramd.daemon.grpc;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
+import dev.dgramd.daemon.budget.EventBudget;
 import dev.dgramd.daemon.udp.Addresses;
 import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.daemon.udp.SocketConfig;
@@ -21,15 +22,25 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The bridge from one socket's events to its Events stream. Lives on the socket's event loop.
  *
  * <p>Events wait in a queue while no stream is attached or the attached stream is not ready.
- * The queue is bounded in bytes: a 'message' or 'error' that does not fit is dropped and counted,
- * and the counts go out with the next batch. 'listening', 'connect' and 'close' are never dropped
- * (a socket emits few of them).
+ * 'message' and 'error' events are paid for from the socket's {@link EventBudget.Account}: one that
+ * the account cannot pay for is dropped and counted, and the counts go out with the next batch.
+ * The bytes stay paid for after a batch is handed to gRPC, until the stream is ready again (its
+ * transport has written all but a few KiB of what it was given), so what gRPC holds for a stalled
+ * reader counts too. 'listening', 'connect' and 'close' are never dropped (a socket emits few).
+ * A drop is the listener's ({@link #droppedMessagesTotal()} less {@link #droppedMessagesBudgetTotal()})
+ * when the socket's own bound was full (its reader absent or behind), the daemon's when the
+ * daemon-wide budget or the principal's share of it was full, or the daemon was stopping.
+ *
+ * <p>Stopping: when the daemon stops ({@code stopping} true when 'close' comes), the 'message' and
+ * 'error' events still queued are dropped and counted, so that 'close' goes out next even to a
+ * reader that is behind.
  *
  * <p>Orphans: when an attached stream is cancelled (the client cancelled it, or its connection
  * died), {@code reap} runs after the orphan grace unless a new stream attaches first; the new
@@ -44,30 +55,40 @@ final class EventStream implements SocketObserver {
 
     private final EventLoop loop;
     private final SocketConfig.Family family;
-    private final long maxQueuedBytes;
+    private final EventBudget.Account account;
+    private final BooleanSupplier stopping;
     private final DropCounters drops;
     private final ArrayDeque<SocketEvent> queue = new ArrayDeque<>();
-    private long queuedBytes;
+    /** Bytes of batches handed to the subscriber, still paid for until it is ready again. */
+    private long inTransport;
     private long droppedMessages;
+    private long droppedMessagesBudget;
     private long droppedErrors;
+    private long kernelDropped;
     // Written on the loop, read by admin calls from any thread.
     private volatile long droppedMessagesTotal;
+    private volatile long droppedMessagesBudgetTotal;
     private volatile long droppedErrorsTotal;
     private volatile ServerCallStreamObserver<EventBatch> subscriber;
     private boolean finished;
+    /** 'close' is in the queue: the socket is gone, the stream has yet to take it. */
+    private boolean closeQueued;
     private final long orphanGraceNanos;
     private final Runnable reap;
     private ScheduledFuture<?> reapTimer;
 
     /**
+     * @param account pays for the socket's queued 'message' and 'error' events; closed with the stream
+     * @param stopping true once the daemon is stopping: 'close' then goes out ahead of queued messages
      * @param orphanGrace how long a socket whose stream was cancelled waits for a new one; zero: forever
      * @param reap closes the socket when the grace ran out; runs on {@code loop}
      */
-    EventStream(EventLoop loop, SocketConfig.Family family, long maxQueuedBytes, DropCounters drops,
-                Duration orphanGrace, Runnable reap) {
+    EventStream(EventLoop loop, SocketConfig.Family family, EventBudget.Account account, BooleanSupplier stopping,
+                DropCounters drops, Duration orphanGrace, Runnable reap) {
         this.loop = loop;
         this.family = family;
-        this.maxQueuedBytes = maxQueuedBytes;
+        this.account = account;
+        this.stopping = stopping;
         this.drops = drops;
         this.orphanGraceNanos = orphanGrace.toNanos();
         this.reap = reap;
@@ -80,28 +101,57 @@ final class EventStream implements SocketObserver {
         }
         if (event instanceof SocketEvent.Close) {
             cancelReap(); // closed anyway
-        }
-        long cost = cost(event);
-        boolean droppable = event instanceof SocketEvent.Message || event instanceof SocketEvent.Error;
-        if (droppable && queuedBytes + cost > maxQueuedBytes) {
-            if (event instanceof SocketEvent.Message) {
-                droppedMessages++;
-                droppedMessagesTotal++; // single writer: the loop
-                drops.messages.increment();
-            } else {
-                droppedErrors++;
-                droppedErrorsTotal++;
-                drops.errors.increment();
+            closeQueued = true;
+            if (stopping.getAsBoolean()) {
+                dropQueued();
             }
-            return;
+        } else if (event instanceof SocketEvent.Message || event instanceof SocketEvent.Error) {
+            EventBudget.Outcome paid = account.tryReserve(cost(event));
+            if (paid != EventBudget.Outcome.TAKEN) {
+                dropped(event, paid == EventBudget.Outcome.BUDGET_FULL);
+                return;
+            }
         }
         queue.add(event);
-        queuedBytes += cost;
+    }
+
+    @Override
+    public void onKernelDrops(long datagrams) {
+        kernelDropped += datagrams;
     }
 
     @Override
     public void onBurstEnd() {
         drain();
+    }
+
+    private void dropped(SocketEvent event, boolean daemonWide) {
+        if (event instanceof SocketEvent.Message) {
+            droppedMessages++;
+            droppedMessagesTotal++; // single writer: the loop
+            drops.messages.increment();
+            if (daemonWide) {
+                droppedMessagesBudget++;
+                droppedMessagesBudgetTotal++;
+                drops.messagesBudget.increment();
+            }
+        } else {
+            droppedErrors++;
+            droppedErrorsTotal++;
+            drops.errors.increment();
+        }
+    }
+
+    /** Stopping: drops the queued 'message' and 'error' events, so that what comes next goes out next. */
+    private void dropQueued() {
+        for (java.util.Iterator<SocketEvent> it = queue.iterator(); it.hasNext(); ) {
+            SocketEvent e = it.next();
+            if (e instanceof SocketEvent.Message || e instanceof SocketEvent.Error) {
+                it.remove();
+                account.release(cost(e));
+                dropped(e, true);
+            }
+        }
     }
 
     /**
@@ -141,6 +191,11 @@ final class EventStream implements SocketObserver {
             return;
         }
         subscriber = null;
+        releaseInTransport(); // the cancelled call's transport lets go of them
+        if (closeQueued) {
+            release(); // no one can attach to a closed socket: the queue is dead
+            return;
+        }
         if (!finished && orphanGraceNanos > 0 && reapTimer == null) {
             reapTimer = loop.schedule(this::orphaned, orphanGraceNanos, TimeUnit.NANOSECONDS);
         }
@@ -165,6 +220,19 @@ final class EventStream implements SocketObserver {
         return droppedMessagesTotal;
     }
 
+    /**
+     * Of {@link #droppedMessagesTotal()}, those dropped because the daemon-wide budget (or the
+     * principal's share) was full, or the daemon was stopping; from any thread.
+     */
+    long droppedMessagesBudgetTotal() {
+        return droppedMessagesBudgetTotal;
+    }
+
+    /** Bytes of events this socket holds now (queued, or in gRPC's transport); from any thread. */
+    long bufferedBytes() {
+        return account.held();
+    }
+
     /** 'error' events dropped so far for the same reason; from any thread. */
     long droppedErrorsTotal() {
         return droppedErrorsTotal;
@@ -179,19 +247,27 @@ final class EventStream implements SocketObserver {
         if (subscriber != null && subscriber.isCancelled()) {
             detach(subscriber); // its cancel handler is on its way; send it nothing more
         }
-        while (subscriber != null && (!queue.isEmpty() || droppedMessages > 0 || droppedErrors > 0)
-                && subscriber.isReady()) {
+        while (subscriber != null && subscriber.isReady()) {
+            releaseInTransport(); // ready: gRPC has written (nearly) all it was given
+            if (queue.isEmpty() && droppedMessages == 0 && droppedErrors == 0 && kernelDropped == 0) {
+                break;
+            }
             EventBatch.Builder batch = EventBatch.newBuilder().setDroppedMessages(droppedMessages)
-                    .setDroppedErrors(droppedErrors);
+                    .setDroppedErrors(droppedErrors).setDroppedMessagesBudget(droppedMessagesBudget)
+                    .setKernelDroppedMessages(kernelDropped);
             droppedMessages = 0;
+            droppedMessagesBudget = 0;
             droppedErrors = 0;
+            kernelDropped = 0;
             int bytes = 0;
             boolean close = false;
             while (!queue.isEmpty() && batch.getEventsCount() < MAX_BATCH_EVENTS && bytes < MAX_BATCH_BYTES) {
                 SocketEvent e = queue.poll();
-                long cost = cost(e);
-                queuedBytes -= cost;
-                bytes += (int) cost;
+                if (e instanceof SocketEvent.Message || e instanceof SocketEvent.Error) {
+                    long cost = cost(e);
+                    inTransport += cost;
+                    bytes += (int) cost;
+                }
                 batch.addEvents(toProto(e));
                 if (e instanceof SocketEvent.Close) {
                     close = true;
@@ -204,10 +280,37 @@ final class EventStream implements SocketObserver {
                 finished = true;
                 subscriber = null;
                 queue.clear();
-                queuedBytes = 0;
+                inTransport = 0;
+                account.close(); // gives back what the queue and the transport held
                 s.onCompleted();
             }
         }
+    }
+
+    private void releaseInTransport() {
+        if (inTransport > 0) {
+            account.release(inTransport);
+            inTransport = 0;
+        }
+    }
+
+    /**
+     * The socket is closed: when no stream is attached to take its 'close', gives back what the
+     * queue held (no stream can attach any more). From any thread.
+     */
+    void socketClosed() {
+        loop.execute(() -> {
+            if (subscriber == null) {
+                release();
+            }
+        });
+    }
+
+    private void release() {
+        finished = true;
+        queue.clear();
+        inTransport = 0;
+        account.close();
     }
 
     private static long cost(SocketEvent e) {

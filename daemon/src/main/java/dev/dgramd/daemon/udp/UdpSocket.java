@@ -27,6 +27,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,6 +63,8 @@ public final class UdpSocket {
      */
     private static final int DATAGRAMS_PER_WAKEUP = 4 * DATAGRAMS_PER_READ;
     private static final DatagramTap[] NO_TAPS = {};
+    /** How long after a read burst the kernel's drops counter is read (off the datagram path, at most once per period). */
+    private static final long KERNEL_DROPS_DELAY_MS = 100;
 
     /** A datagram to send; {@code data} is released by the socket. Port 0 and address null: the connected peer. */
     public record Outgoing(long id, ByteBuf data, int port, String address, boolean emitError) {}
@@ -119,6 +122,9 @@ public final class UdpSocket {
     private String lastTargetHost;
     private int lastTargetPort = -1;
     private InetSocketAddress lastTarget;
+    // The kernel's drops counter as last read, and whether a read is scheduled (event-loop confined).
+    private long kernelDropsSeen;
+    private boolean kernelDropsCheckScheduled;
 
     UdpSocket(String id, String owner, SocketConfig config, DatagramChannel channel, AddressResolver resolver,
               SocketObserver observer, Consumer<UdpSocket> onClosed, SocketCounters counters, SocketGuard guard) {
@@ -321,6 +327,7 @@ public final class UdpSocket {
     }
 
     private void finishClose() {
+        checkKernelDrops(); // the last count goes out ahead of 'close'
         DgramError notRunning = DgramError.notRunning();
         while (!pending.isEmpty()) {
             pending.poll().fail(notRunning);
@@ -1102,6 +1109,32 @@ public final class UdpSocket {
         return s == null || s.isEmpty();
     }
 
+    private void scheduledKernelDropsCheck() {
+        kernelDropsCheckScheduled = false;
+        if (!closed) {
+            checkKernelDrops();
+        }
+    }
+
+    /**
+     * Reads the kernel's drops counter of the socket; when it grew, counts the difference and tells
+     * the observer. On the loop, a few times a second at most: one getsockopt(2), never per datagram.
+     */
+    private void checkKernelDrops() {
+        long now = Sockopts.kernelDrops(channel);
+        if (now > kernelDropsSeen) {
+            long more = now - kernelDropsSeen;
+            kernelDropsSeen = now;
+            counters.kernelDropped(more);
+            try {
+                observer.onKernelDrops(more);
+                observer.onBurstEnd();
+            } catch (RuntimeException e) {
+                SocketLog.warn(log, id, "socket {}: event observer failed", id, e);
+            }
+        }
+    }
+
     /** Turns received datagrams into 'message' events and read errors into 'error' events. */
     private final class Receiver extends ChannelInboundHandlerAdapter {
         @Override
@@ -1124,6 +1157,10 @@ public final class UdpSocket {
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
             observer.onBurstEnd();
+            if (!kernelDropsCheckScheduled) {
+                kernelDropsCheckScheduled = true;
+                loop.schedule(UdpSocket.this::scheduledKernelDropsCheck, KERNEL_DROPS_DELAY_MS, TimeUnit.MILLISECONDS);
+            }
         }
 
         @Override
