@@ -19,6 +19,7 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private final CompletableFuture<String> announced = new CompletableFuture<>();
     private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong kernelDropped = new AtomicLong();
     private final boolean manualFlow;
     private volatile ClientCallStreamObserver<EventsRequest> call;
 
@@ -61,6 +62,7 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
             announced.complete(batch.getSocketId());
         }
         dropped.addAndGet(batch.getDroppedMessages());
+        kernelDropped.addAndGet(batch.getKernelDroppedMessages());
         events.addAll(batch.getEventsList());
     }
 
@@ -110,6 +112,11 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
 
     long dropped() {
         return dropped.get();
+    }
+
+    /** The datagrams the kernel dropped on the socket, as the batches so far told. */
+    long kernelDropped() {
+        return kernelDropped.get();
     }
 
     @Override
