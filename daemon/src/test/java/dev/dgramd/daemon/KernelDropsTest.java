@@ -3,6 +3,7 @@ package dev.dgramd.daemon;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import dev.dgramd.daemon.budget.EventBudget;
 import dev.dgramd.daemon.policy.Policy;
 import dev.dgramd.proto.v1.AdminGrpc;
 import dev.dgramd.proto.v1.BindRequest;
@@ -89,6 +90,7 @@ class KernelDropsTest {
             assertThat(AdminGrpc.newBlockingStub(channel).withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
                     .stats(StatsRequest.getDefaultInstance()).getKernelDropped()).isGreaterThanOrEqualTo(kernel);
             assertThat(metric("dgramd_datagrams_dropped_total\\{where=\"kernel\"\\}")).isGreaterThanOrEqualTo(kernel);
+            assertThat(metric("dgramd_buffered_event_limit_bytes")).isEqualTo(EventBudget.defaultLimit());
             // The event stream tells the same count; with the messages received it makes up the burst.
             long received = 0;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
