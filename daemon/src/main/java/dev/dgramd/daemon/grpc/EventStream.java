@@ -103,7 +103,7 @@ final class EventStream implements SocketObserver {
             cancelReap(); // closed anyway
             closeQueued = true;
             if (stopping.getAsBoolean()) {
-                dropQueued();
+                dropQueued(true);
             }
         } else if (event instanceof SocketEvent.Message || event instanceof SocketEvent.Error) {
             EventBudget.Outcome paid = account.tryReserve(cost(event));
@@ -142,14 +142,18 @@ final class EventStream implements SocketObserver {
         }
     }
 
-    /** Stopping: drops the queued 'message' and 'error' events, so that what comes next goes out next. */
-    private void dropQueued() {
+    /**
+     * Drops (and counts) the queued 'message' and 'error' events: when stopping, so that what comes
+     * next goes out next ({@code daemonWide}); or when the socket is closed and no stream is there
+     * to take them (the reader's loss).
+     */
+    private void dropQueued(boolean daemonWide) {
         for (java.util.Iterator<SocketEvent> it = queue.iterator(); it.hasNext(); ) {
             SocketEvent e = it.next();
             if (e instanceof SocketEvent.Message || e instanceof SocketEvent.Error) {
                 it.remove();
                 account.release(cost(e));
-                dropped(e, true);
+                dropped(e, daemonWide);
             }
         }
     }
@@ -193,7 +197,7 @@ final class EventStream implements SocketObserver {
         subscriber = null;
         releaseInTransport(); // the cancelled call's transport lets go of them
         if (closeQueued) {
-            release(); // no one can attach to a closed socket: the queue is dead
+            release(); // closed: no new stream can find the socket, only one already on its way
             return;
         }
         if (!finished && orphanGraceNanos > 0 && reapTimer == null) {
@@ -306,9 +310,13 @@ final class EventStream implements SocketObserver {
         });
     }
 
+    /**
+     * The socket is closed and no stream is attached: gives back what the queue and the transport
+     * held. The few events that cannot be dropped ('close' among them) stay queued for a stream whose
+     * attach was already on its way when the socket closed.
+     */
     private void release() {
-        finished = true;
-        queue.clear();
+        dropQueued(false);
         inTransport = 0;
         account.close();
     }

@@ -334,6 +334,7 @@ public final class UdpSocket {
         }
         channel.close().addListener(f -> {
             emit(new SocketEvent.Close());
+            onClosed.accept(this); // gone from the registry before a tap hears of the close
             DatagramTap[] ended = taps;
             taps = NO_TAPS;
             for (DatagramTap tap : ended) {
@@ -343,7 +344,6 @@ public final class UdpSocket {
                     SocketLog.warn(log, id, "socket {}: tap failed", id, e);
                 }
             }
-            onClosed.accept(this);
             closeFuture.complete(null);
         });
     }
