@@ -34,7 +34,8 @@ import org.junit.jupiter.api.Test;
  * {@code soak.count} (100,000) datagrams of {@code soak.size} (1,200) bytes at {@code soak.rate}
  * (13,000) a second at it. The daemon must read every one: the kernel may drop none on the socket's
  * default receive buffer (a receive loop that stalls for milliseconds overflows it). Prints what
- * was sent, received and dropped where. {@code soak.jvmArgs} adds daemon JVM options (e.g.
+ * was sent, received and dropped where, and the CPU and run-queue time of the daemon's event loop
+ * threads. {@code soak.warmup} datagrams go first, unmeasured; {@code soak.jvmArgs} adds daemon JVM options (e.g.
  * {@code -Xlog:gc}); the daemon's output is in {@code target/inbound-loss-soak.log}.
  */
 @Tag("soak")
@@ -44,6 +45,8 @@ class InboundLossSoakIT {
     static final int RATE = Integer.getInteger("soak.rate", 13_000);
     /** The socket's receive buffer asked at creation (CreateSocketRequest.recv_buffer_size); 0: the daemon's default. */
     static final int RECV_BUFFER = Integer.getInteger("soak.recvBuffer", 0);
+    /** Datagrams sent (at the same rate) and read before the measured ones, to warm the daemon's JIT up. */
+    static final int WARMUP = Integer.getInteger("soak.warmup", 0);
     static final long TIMEOUT_SECONDS = 60;
     private static final Pattern LISTENING =
             Pattern.compile("dgramd listening on 127\\.0\\.0\\.1:(\\d+) \\(transport epoll\\)");
@@ -72,29 +75,41 @@ class InboundLossSoakIT {
                 int port = stub.bind(BindRequest.newBuilder().setSocketId(id).setAddress("127.0.0.1").build())
                         .getAddress().getPort();
                 reader.next(EventCase.LISTENING);
-                java.util.Map<String, long[]> schedBefore = schedStats(daemon.pid());
-                long start = System.nanoTime();
-                try (DatagramChannel sender = DatagramChannel.open()) {
-                    ByteBuffer payload = ByteBuffer.allocateDirect(SIZE);
-                    InetSocketAddress to = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
-                    long nanosPer = TimeUnit.SECONDS.toNanos(1) / RATE;
-                    for (int n = 0; n < COUNT; n++) {
-                        long early = start + n * nanosPer - System.nanoTime();
-                        if (early > 0) {
-                            LockSupport.parkNanos(early); // pacing the load
+                long warmed = 0;
+                if (WARMUP > 0) {
+                    send(port, WARMUP);
+                    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
+                    while (warmed < WARMUP && System.nanoTime() < until) {
+                        var e = reader.poll();
+                        if (e == null) {
+                            SocketInfo now = AdminGrpc.newBlockingStub(channel)
+                                    .withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
+                                    .listSockets(ListSocketsRequest.getDefaultInstance()).getSockets(0);
+                            if (warmed + now.getKernelDropped() + reader.dropped() >= WARMUP) {
+                                break;
+                            }
+                            Thread.sleep(20); // polling counters that no event announces
+                        } else if (e.getEventCase() == EventCase.MESSAGE) {
+                            warmed++;
                         }
-                        payload.clear();
-                        sender.send(payload, to);
                     }
                 }
+                long kernelBefore = AdminGrpc.newBlockingStub(channel).withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
+                        .listSockets(ListSocketsRequest.getDefaultInstance()).getSockets(0).getKernelDropped();
+                long droppedBefore = reader.dropped();
+                java.util.Map<String, long[]> schedBefore = schedStats(daemon.pid());
+                long start = System.nanoTime();
+                send(port, COUNT);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 java.util.Map<String, long[]> schedAfter = schedStats(daemon.pid());
                 StringBuilder sched = new StringBuilder();
                 schedAfter.forEach((thread, after) -> {
-                    long[] before = schedBefore.getOrDefault(thread, new long[2]);
+                    long[] before = schedBefore.getOrDefault(thread, new long[4]);
                     if (thread.contains("loop")) {
-                        sched.append(String.format(java.util.Locale.ROOT, "; %s ran %.0f ms, waited for a CPU %.0f ms",
-                                thread, (after[0] - before[0]) / 1e6, (after[1] - before[1]) / 1e6));
+                        sched.append(String.format(java.util.Locale.ROOT,
+                                "; %s ran %.0f ms (user %d ms, system %d ms), waited for a CPU %.0f ms", thread,
+                                (after[0] - before[0]) / 1e6, (after[2] - before[2]) * 10, (after[3] - before[3]) * 10,
+                                (after[1] - before[1]) / 1e6));
                     }
                 });
                 long received = 0;
@@ -106,21 +121,22 @@ class InboundLossSoakIT {
                     }
                     info = AdminGrpc.newBlockingStub(channel).withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
                             .listSockets(ListSocketsRequest.getDefaultInstance()).getSockets(0);
-                    if (received + reader.dropped() + info.getKernelDropped() >= COUNT) {
+                    if (received + reader.dropped() - droppedBefore + info.getKernelDropped() - kernelBefore >= COUNT) {
                         break;
                     }
                     Thread.sleep(50); // polling counters that no event announces
                 }
-                String report = String.format(java.util.Locale.ROOT, "InboundLossSoakIT: sent %d x %d B in %.2f s"
-                                + " (%.0f/s); received %d; dropped: kernel %d, daemon %d, listener %d",
-                        COUNT, SIZE, seconds, COUNT / seconds, received, info.getKernelDropped(),
+                long kernel = info.getKernelDropped() - kernelBefore;
+                String report = String.format(java.util.Locale.ROOT, "InboundLossSoakIT: after %d to warm up, sent %d x %d B"
+                                + " in %.2f s (%.0f/s); received %d; dropped: kernel %d, daemon %d, listener %d",
+                        WARMUP, COUNT, SIZE, seconds, COUNT / seconds, received, kernel,
                         info.getDroppedMessagesBudget(), info.getDroppedMessages() - info.getDroppedMessagesBudget())
                         + sched + String.format(java.util.Locale.ROOT, "; load average %s", Files.readString(
                                 Path.of("/proc/loadavg")).trim());
                 System.out.println(report);
                 Files.writeString(Path.of("target/inbound-loss-soak.txt"), report + "\n");
-                assertThat(received + reader.dropped() + info.getKernelDropped()).as(report).isEqualTo(COUNT);
-                assertThat(info.getKernelDropped()).as(report).isZero();
+                assertThat(received + reader.dropped() - droppedBefore + kernel).as(report).isEqualTo(COUNT);
+                assertThat(kernel).as(report).isZero();
             }
         } finally {
             if (channel != null) {
@@ -131,9 +147,27 @@ class InboundLossSoakIT {
         }
     }
 
+    /** Sends {@code count} datagrams to {@code port} at {@link #RATE} a second. */
+    private static void send(int port, int count) throws java.io.IOException {
+        try (DatagramChannel sender = DatagramChannel.open()) {
+            ByteBuffer payload = ByteBuffer.allocateDirect(SIZE);
+            InetSocketAddress to = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+            long start = System.nanoTime();
+            long nanosPer = TimeUnit.SECONDS.toNanos(1) / RATE;
+            for (int n = 0; n < count; n++) {
+                long early = start + n * nanosPer - System.nanoTime();
+                if (early > 0) {
+                    LockSupport.parkNanos(early); // pacing the load
+                }
+                payload.clear();
+                sender.send(payload, to);
+            }
+        }
+    }
+
     /**
-     * Per thread of process {@code pid} (by name, tids summed): ns on a CPU and ns runnable but
-     * waiting for one, from /proc/PID/task/TID/schedstat.
+     * Per thread of process {@code pid} (by name, tids summed): ns on a CPU, ns runnable but waiting
+     * for one (/proc/PID/task/TID/schedstat), and clock ticks in user and system mode (its stat).
      */
     private static java.util.Map<String, long[]> schedStats(long pid) throws java.io.IOException {
         java.util.Map<String, long[]> byName = new java.util.TreeMap<>();
@@ -142,9 +176,13 @@ class InboundLossSoakIT {
                 try {
                     String name = Files.readString(task.resolve("comm")).trim();
                     String[] f = Files.readString(task.resolve("schedstat")).trim().split("\\s+");
-                    long[] sum = byName.computeIfAbsent(name, n -> new long[2]);
+                    String stat = Files.readString(task.resolve("stat"));
+                    String[] t = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    long[] sum = byName.computeIfAbsent(name, n -> new long[4]);
                     sum[0] += Long.parseLong(f[0]);
                     sum[1] += Long.parseLong(f[1]);
+                    sum[2] += Long.parseLong(t[11]); // utime: field 14, the 12th after the name
+                    sum[3] += Long.parseLong(t[12]); // stime
                 } catch (java.io.IOException e) {
                     // the thread ended meanwhile
                 }

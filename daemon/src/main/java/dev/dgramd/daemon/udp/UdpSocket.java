@@ -63,6 +63,10 @@ public final class UdpSocket {
      */
     private static final int DATAGRAMS_PER_WAKEUP = 4 * DATAGRAMS_PER_READ;
     private static final DatagramTap[] NO_TAPS = {};
+    private static final ReceiveBuffers RECEIVE_BUFFERS_V4 = new ReceiveBuffers(
+            SocketConfig.Family.IPV4.maxPayload() * DATAGRAMS_PER_READ, DATAGRAMS_PER_WAKEUP);
+    private static final ReceiveBuffers RECEIVE_BUFFERS_V6 = new ReceiveBuffers(
+            SocketConfig.Family.IPV6.maxPayload() * DATAGRAMS_PER_READ, DATAGRAMS_PER_WAKEUP);
     /** How long after a read burst the kernel's drops counter is read (off the datagram path, at most once per period). */
     private static final long KERNEL_DROPS_DELAY_MS = 100;
 
@@ -141,10 +145,10 @@ public final class UdpSocket {
         this.ipv6 = config.family() == SocketConfig.Family.IPV6;
         int maxPayload = config.family().maxPayload();
         if (channel.config().setOption(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxPayload)) {
-            // epoll: recvmmsg reads up to DATAGRAMS_PER_READ datagrams per system call
-            channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR,
-                    new FixedRecvByteBufAllocator(maxPayload * DATAGRAMS_PER_READ)
-                            .maxMessagesPerRead(DATAGRAMS_PER_WAKEUP));
+            // epoll: recvmmsg reads up to DATAGRAMS_PER_READ datagrams per system call, into a
+            // buffer each event loop keeps (ReceiveBuffers says why)
+            channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR, config.family() == SocketConfig.Family.IPV6
+                    ? RECEIVE_BUFFERS_V6 : RECEIVE_BUFFERS_V4);
         } else {
             channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER));
         }
