@@ -966,12 +966,24 @@ public final class Socket implements AutoCloseable {
     }
 
     /**
-     * dgramd extension: how many 'message' events the daemon dropped for this socket because its
-     * listeners fell behind (more than {@link ClientOptions#eventBatchesInFlight} batches waiting).
-     * Node has no such bound: its process would buffer without limit.
+     * dgramd extension: how many 'message' events the daemon dropped for this socket: because its
+     * listeners fell behind (more than {@link ClientOptions#eventBatchesInFlight} batches waiting),
+     * or because the daemon's event budget was full. {@link #dropped()} breaks it down and adds the
+     * datagrams the kernel dropped. Node has no such bound: its process would buffer without limit.
      */
     public long droppedMessages() {
         return remote.droppedMessages();
+    }
+
+    /**
+     * dgramd extension: every datagram lost on its way to this socket's 'message' listeners, by
+     * where: the daemon host's kernel, the daemon's budget, or the daemon for these listeners
+     * ({@code daemon() + listeners() == droppedMessages()}). Node reports none of these.
+     */
+    public DroppedMessages dropped() {
+        long budget = remote.droppedMessagesBudget(); // first: the total is counted before its part
+        long all = remote.droppedMessages();
+        return new DroppedMessages(remote.droppedMessagesKernel(), budget, all - budget);
     }
 
     // ------------------------------------------------------------------------------- ref/unref

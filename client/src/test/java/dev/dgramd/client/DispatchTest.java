@@ -158,6 +158,11 @@ class DispatchTest extends DaemonFixture {
             await(marker);
             assertThat(s.droppedMessages()).isPositive();
             assertThat(received.get() + s.droppedMessages()).isLessThanOrEqualTo(n + 1);
+            // The socket's own bound was full, not the daemon's budget: these are the listeners' drops.
+            DroppedMessages dropped = s.dropped();
+            assertThat(dropped.listeners()).isEqualTo(s.droppedMessages());
+            assertThat(dropped.daemon()).isZero();
+            assertThat(dropped.total()).isEqualTo(dropped.kernel() + s.droppedMessages());
         } finally {
             tight.close();
         }

@@ -17,13 +17,17 @@ import picocli.CommandLine.Spec;
         description = {
             "Lists the open sockets, oldest first: id, type, name (SocketOptions.name;",
             "- for none), local and remote address, datagrams and bytes received (RX) and",
-            "sent (TX), send failures, events dropped, whether an Events stream is attached",
-            "(no: an orphan, waiting for its client within its keep-alive), taps, creation time.",
+            "sent (TX), send failures, events dropped (DROPPED: 'message' and 'error' events",
+            "the daemon dropped), inbound datagrams lost by where (KERNEL: the socket's",
+            "receive buffer was full; BUDGET: the daemon-wide event budget was full; LISTENER:",
+            "the socket's own bound was full, its reader absent or behind), bytes of events",
+            "held for its reader (BUFFERED), whether an Events stream is attached (no: an",
+            "orphan, waiting for its client within its keep-alive), taps, creation time.",
             ""
         })
 final class ListCommand implements Runnable {
     private static final String[] HEADER = {"ID", "TYPE", "NAME", "LOCAL", "REMOTE", "RX", "RX_BYTES", "TX",
-        "TX_BYTES", "FAILED", "DROPPED", "ATTACHED", "TAPS", "CREATED"};
+        "TX_BYTES", "FAILED", "DROPPED", "KERNEL", "BUDGET", "LISTENER", "BUFFERED", "ATTACHED", "TAPS", "CREATED"};
 
     @Spec
     CommandSpec spec;
@@ -61,6 +65,10 @@ final class ListCommand implements Runnable {
                 Long.toString(s.getBytesSent()),
                 Long.toString(s.getSendFailures()),
                 Long.toString(s.getDroppedMessages() + s.getDroppedErrors()),
+                Long.toString(s.getKernelDropped()),
+                Long.toString(s.getDroppedMessagesBudget()),
+                Long.toString(s.getDroppedMessages() - s.getDroppedMessagesBudget()),
+                Long.toString(s.getBufferedEventBytes()),
                 s.getEventsAttached() ? "yes" : "no",
                 Integer.toString(s.getTaps()),
                 Instant.ofEpochSecond(s.getCreatedTime().getSeconds(), s.getCreatedTime().getNanos())

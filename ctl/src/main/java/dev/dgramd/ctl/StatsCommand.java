@@ -48,6 +48,10 @@ final class StatsCommand implements Runnable {
         line(out, "dropped_messages", s.getDroppedMessages());
         line(out, "dropped_errors", s.getDroppedErrors());
         line(out, "tap_dropped", s.getTapDropped());
+        line(out, "dropped_kernel", s.getKernelDropped());
+        line(out, "dropped_budget", s.getDroppedMessagesBudget());
+        line(out, "dropped_listener", s.getDroppedMessages() - s.getDroppedMessagesBudget());
+        line(out, "buffered_events", s.getBufferedEventBytes() + " of " + s.getBufferedEventBytesLimit() + " bytes");
         out.flush();
     }
 

@@ -117,11 +117,13 @@ class DgramctlTest {
         Run r = ctl("ls");
         assertThat(r.code).as(r.err).isZero();
         List<String> lines = r.out.lines().toList();
-        assertThat(lines.get(0)).startsWith("ID").contains("TYPE", "NAME", "LOCAL", "REMOTE", "RX", "TX", "ATTACHED", "CREATED");
+        assertThat(lines.get(0)).startsWith("ID").contains("TYPE", "NAME", "LOCAL", "REMOTE", "RX", "TX", "KERNEL", "BUDGET",
+                "LISTENER", "BUFFERED", "ATTACHED", "CREATED");
         String boundLine = lines.stream().filter(l -> l.startsWith(bound)).findFirst().orElseThrow();
         assertThat(boundLine.split("\\s+")).startsWith(bound, "udp4", "-", "127.0.0.1:" + port, "-", "1", "4", "0", "0");
         String unboundLine = lines.stream().filter(l -> l.startsWith(unbound)).findFirst().orElseThrow();
-        assertThat(unboundLine.split("\\s+")).startsWith(unbound, "udp6", "syslog-in", "-", "-", "0", "0", "0", "0", "0", "0", "no");
+        assertThat(unboundLine.split("\\s+")).startsWith(unbound, "udp6", "syslog-in", "-", "-", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0",
+                "no");
 
         Run quiet = ctl("ls", "-q");
         assertThat(quiet.out.lines().toList()).contains(bound, unbound).allMatch(l -> l.matches("[0-9a-f]{32}"));

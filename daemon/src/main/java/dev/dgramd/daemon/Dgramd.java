@@ -2,6 +2,7 @@ package dev.dgramd.daemon;
 
 import dev.dgramd.daemon.auth.Authentication;
 import dev.dgramd.daemon.auth.UnixSocket;
+import dev.dgramd.daemon.budget.EventBudget;
 import dev.dgramd.daemon.grpc.AdminAccess;
 import dev.dgramd.daemon.grpc.AdminService;
 import dev.dgramd.daemon.grpc.DgramService;
@@ -48,6 +49,7 @@ public final class Dgramd implements AutoCloseable {
 
     private final Transport transport;
     private final SocketRegistry registry;
+    private final DgramService dgram;
     private final Server server;
     private final HealthStatusManager health;
     private final InetSocketAddress address;
@@ -56,10 +58,11 @@ public final class Dgramd implements AutoCloseable {
     private final Path unixSocket;
     private boolean closed;
 
-    private Dgramd(Transport transport, SocketRegistry registry, Server server, HealthStatusManager health,
+    private Dgramd(Transport transport, SocketRegistry registry, DgramService dgram, Server server, HealthStatusManager health,
                    InetSocketAddress address, MetricsEndpoint metrics, Authentication auth, Path unixSocket) {
         this.transport = transport;
         this.registry = registry;
+        this.dgram = dgram;
         this.server = server;
         this.health = health;
         this.address = address;
@@ -86,10 +89,12 @@ public final class Dgramd implements AutoCloseable {
         HealthStatusManager health = new HealthStatusManager();
         DropCounters drops = new DropCounters();
         Enforcer enforcer = new Enforcer(options.policy());
-        DgramService dgram = new DgramService(registry, enforcer, transport.group(), options.maxQueuedEventBytes(),
-                drops, options.orphanGrace());
+        EventBudget budget = new EventBudget(options.maxBufferedEventBytes() == 0 ? EventBudget.defaultLimit()
+                : options.maxBufferedEventBytes(), options.maxQueuedEventBytes());
+        DgramService dgram = new DgramService(registry, enforcer, transport.group(), budget, drops,
+                options.orphanGrace());
         auth.onPrincipalsRemoved(dgram::revoke);
-        AdminService admin = new AdminService(registry, enforcer, drops, version(), transport.name(), started);
+        AdminService admin = new AdminService(registry, enforcer, drops, budget, version(), transport.name(), started);
         // Without authentication every caller is anonymous and may use Admin, as it may use Dgram;
         // with it, only the policy's admins may.
         AdminAccess adminAccess = auth.authenticates() ? new AdminAccess(enforcer::isAdmin) : new AdminAccess();
@@ -110,7 +115,7 @@ public final class Dgramd implements AutoCloseable {
             if (options.metrics() != null) {
                 DgramdOptions.HostPort at = DgramdOptions.HostPort.parse(options.metrics(), "metrics");
                 metrics = MetricsEndpoint.start(new InetSocketAddress(InetAddress.getByName(at.host()), at.port()),
-                        registry, drops, version(), transport.name());
+                        registry, drops, budget, version(), transport.name());
             }
             NettyServerBuilder builder = NettyServerBuilder
                     .forAddress(bindTo)
@@ -163,10 +168,13 @@ public final class Dgramd implements AutoCloseable {
             log.info("dgramd listening on unix:{} (transport {})", unix, transport.name());
         }
         log.info("dgramd access: {}; policy: {}", auth.describe(), options.policy().source());
+        log.info("dgramd event buffers: {} bytes daemon-wide ({}), {} per socket", budget.limit(),
+                options.maxBufferedEventBytes() == 0 ? "a quarter of the heap" : "--max-buffered-event-bytes",
+                budget.perSocket());
         health.setStatus("", ServingStatus.SERVING);
         health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
         health.setStatus(ADMIN_SERVICE_NAME, ServingStatus.SERVING);
-        return new Dgramd(transport, registry, server, health, bound, metrics, auth, unix);
+        return new Dgramd(transport, registry, dgram, server, health, bound, metrics, auth, unix);
     }
 
     /** The gRPC port, useful after listening on port 0; -1 on a unix socket. */
@@ -213,7 +221,8 @@ public final class Dgramd implements AutoCloseable {
     }
 
     /**
-     * Stops gracefully: closes every socket (each Events stream ends with 'close'), then stops the
+     * Stops gracefully: closes every socket (each Events stream ends with 'close', ahead of the
+     * 'message' events still queued for a reader that is behind: those are dropped and counted), then stops the
      * gRPC server and the event loops. Bounded to a few seconds; idempotent.
      */
     @Override
@@ -224,6 +233,7 @@ public final class Dgramd implements AutoCloseable {
         closed = true;
         log.info("dgramd stopping: closing {} socket(s)", registry.size());
         health.enterTerminalState();
+        dgram.stopping(); // each 'close' goes out ahead of the messages still queued
         try {
             registry.closeAll().get(CLOSE_SOCKETS_SECONDS, TimeUnit.SECONDS);
         } catch (TimeoutException e) {

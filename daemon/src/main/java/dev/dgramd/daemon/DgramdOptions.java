@@ -26,6 +26,7 @@ public final class DgramdOptions {
     private int eventLoopThreads;
     private boolean nativeTransport = true;
     private long maxQueuedEventBytes = DEFAULT_MAX_QUEUED_EVENT_BYTES;
+    private long maxBufferedEventBytes;
     private int maxMessageBytes = 8 << 20;
     private String metrics;
     private Duration orphanGrace = DEFAULT_ORPHAN_GRACE;
@@ -96,6 +97,28 @@ public final class DgramdOptions {
 
     public long maxQueuedEventBytes() {
         return maxQueuedEventBytes;
+    }
+
+    /**
+     * Daemon-wide, how many bytes of events all sockets together may hold for readers that are
+     * absent or behind (queued, or written to gRPC and not yet sent); beyond it 'message' events are
+     * dropped and counted. 0 (the default): a quarter of the JVM's maximum heap
+     * ({@link dev.dgramd.daemon.budget.EventBudget#defaultLimit()}). A principal holds at most half of it.
+     *
+     * @throws IllegalArgumentException when {@code bytes} is neither 0 nor at least 1 MiB
+     */
+    public DgramdOptions maxBufferedEventBytes(long bytes) {
+        if (bytes != 0 && bytes < dev.dgramd.daemon.budget.EventBudget.MIN_LIMIT) {
+            throw new IllegalArgumentException("maxBufferedEventBytes must be 0 (a quarter of the heap) or >= "
+                    + dev.dgramd.daemon.budget.EventBudget.MIN_LIMIT + ", got " + bytes);
+        }
+        this.maxBufferedEventBytes = bytes;
+        return this;
+    }
+
+    /** The daemon-wide event budget set, or 0 for the default derived from the heap. */
+    public long maxBufferedEventBytes() {
+        return maxBufferedEventBytes;
     }
 
     /**
@@ -302,7 +325,8 @@ public final class DgramdOptions {
     @Override
     public String toString() {
         return "DgramdOptions{listen=" + listen + ", eventLoopThreads=" + eventLoopThreads + ", nativeTransport="
-                + nativeTransport + ", maxQueuedEventBytes=" + maxQueuedEventBytes + ", maxMessageBytes="
+                + nativeTransport + ", maxQueuedEventBytes=" + maxQueuedEventBytes
+                + ", maxBufferedEventBytes=" + maxBufferedEventBytes + ", maxMessageBytes="
                 + maxMessageBytes + ", metrics=" + metrics + ", orphanGrace=" + orphanGrace
                 + ", keepAliveTime=" + keepAliveTime + ", keepAliveTimeout=" + keepAliveTimeout
                 + ", permitKeepAliveTime=" + permitKeepAliveTime

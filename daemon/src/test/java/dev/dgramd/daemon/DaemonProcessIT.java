@@ -150,7 +150,7 @@ class DaemonProcessIT {
     }
 
     /** A process's output (stdout and stderr), read by a thread: its lines as they come, and all of it. */
-    private static final class Output {
+    static final class Output {
         private static final String END = "\u0000end";
         private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
         private final StringBuffer text = new StringBuffer();

@@ -20,6 +20,7 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
     private final CompletableFuture<String> announced = new CompletableFuture<>();
     private volatile boolean attachedToNamed;
     private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong kernelDropped = new AtomicLong();
     private final boolean manualFlow;
     private volatile ClientCallStreamObserver<EventsRequest> call;
 
@@ -63,6 +64,7 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
             announced.complete(batch.getSocketId());
         }
         dropped.addAndGet(batch.getDroppedMessages());
+        kernelDropped.addAndGet(batch.getKernelDroppedMessages());
         events.addAll(batch.getEventsList());
     }
 
@@ -117,6 +119,11 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
 
     long dropped() {
         return dropped.get();
+    }
+
+    /** The datagrams the kernel dropped on the socket, as the batches so far told. */
+    long kernelDropped() {
+        return kernelDropped.get();
     }
 
     @Override

@@ -186,6 +186,8 @@ public final class RemoteSocket {
     private volatile Utf8 lastDestination = new Utf8("", NO_BYTES);
     private final SerialExecutor executor;
     private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong droppedBudget = new AtomicLong();
+    private final AtomicLong droppedKernel = new AtomicLong();
     private final Events events;
 
     private final ArrayDeque<Object> ops = new ArrayDeque<>(); // SendOp | Barrier; guarded by this
@@ -400,9 +402,19 @@ public final class RemoteSocket {
         return executor.inThisExecutor();
     }
 
-    /** 'message' events the daemon dropped because this socket's listeners fell behind. */
+    /** 'message' events the daemon dropped, for whatever reason (its budget, or this socket's bound). */
     public long droppedMessages() {
         return dropped.get();
+    }
+
+    /** Of {@link #droppedMessages()}, those dropped because the daemon's event budget was full (or it was stopping). */
+    public long droppedMessagesBudget() {
+        return droppedBudget.get();
+    }
+
+    /** Datagrams the daemon host's kernel dropped on this socket before the daemon read them. */
+    public long droppedMessagesKernel() {
+        return droppedKernel.get();
     }
 
     /** Payload bytes of sends not yet answered by the daemon (queued or in flight). */
@@ -420,7 +432,13 @@ public final class RemoteSocket {
     private void onBatch(Decoded batch) {
         if (batch.droppedMessages > 0) {
             dropped.addAndGet(batch.droppedMessages);
-            log.debug("socket {}: daemon dropped {} message(s)", id, batch.droppedMessages);
+            droppedBudget.addAndGet(batch.droppedMessagesBudget);
+            log.debug("socket {}: daemon dropped {} message(s), {} for its budget", id, batch.droppedMessages,
+                    batch.droppedMessagesBudget);
+        }
+        if (batch.kernelDroppedMessages > 0) {
+            droppedKernel.addAndGet(batch.kernelDroppedMessages);
+            log.debug("socket {}: the daemon's kernel dropped {} datagram(s)", id, batch.kernelDroppedMessages);
         }
         Barrier gate;
         synchronized (this) {
@@ -943,6 +961,8 @@ public final class RemoteSocket {
         String socketId; // EventsResponse.socket_id: the first batch of a call that created its socket
         int bindError = -1; // the event that is the 'error' of the bind made with the socket, if any
         long droppedMessages;
+        long droppedMessagesBudget; // EventsResponse.dropped_messages_budget: of droppedMessages
+        long kernelDroppedMessages; // EventsResponse.kernel_dropped_messages
         long droppedErrors;
         int count;
         byte[][] data;
@@ -1032,6 +1052,10 @@ public final class RemoteSocket {
                     int len = in.length();
                     batch.socketId = new String(buf, in.pos, len, StandardCharsets.UTF_8);
                     in.pos += len;
+                } else if (tag == SendPipeline.Wire.tag(6, SendPipeline.Wire.VARINT)) {
+                    batch.droppedMessagesBudget = in.varint64();
+                } else if (tag == SendPipeline.Wire.tag(7, SendPipeline.Wire.VARINT)) {
+                    batch.kernelDroppedMessages = in.varint64();
                 } else {
                     in.skip(tag);
                 }

@@ -125,9 +125,19 @@ public final class DgramdCommand implements Callable<Integer> {
 
     @Option(names = "--max-queued-event-bytes", paramLabel = "BYTES", defaultValue = "4194304",
             description = "Per socket, the bytes of events kept for a client that reads its event stream "
-                    + "slowly; 'message' events beyond it are dropped and counted. At least 65536. "
+                    + "slowly (or has none); 'message' events beyond it are dropped and counted. "
+                    + "At least 65536. "
                     + "Default: ${DEFAULT-VALUE}. Env: DGRAMD_MAX_QUEUED_EVENT_BYTES.")
     long maxQueuedEventBytes;
+
+    @Option(names = "--max-buffered-event-bytes", paramLabel = "BYTES", defaultValue = "0",
+            description = "Daemon-wide, the bytes of events all sockets together may hold for clients that "
+                    + "read their event streams slowly or not at all; 'message' events beyond it are dropped "
+                    + "and counted. A principal holds at most half of it; beyond its first 64 KiB a socket "
+                    + "takes only from the first three quarters. 0 means a quarter of the maximum heap "
+                    + "(-Xmx). At least 1048576 otherwise. "
+                    + "Default: ${DEFAULT-VALUE}. Env: DGRAMD_MAX_BUFFERED_EVENT_BYTES.")
+    long maxBufferedEventBytes;
 
     @Option(names = "--max-message-bytes", paramLabel = "BYTES", defaultValue = "8388608",
             description = "Largest request message accepted (a SendStreamRequest, say); a larger one fails "
@@ -220,6 +230,7 @@ public final class DgramdCommand implements Callable<Integer> {
         check("--event-loop-threads", eventLoopThreads, options::eventLoopThreads);
         options.nativeTransport(transport != TransportChoice.NIO);
         check("--max-queued-event-bytes", maxQueuedEventBytes, options::maxQueuedEventBytes);
+        check("--max-buffered-event-bytes", maxBufferedEventBytes, options::maxBufferedEventBytes);
         check("--max-message-bytes", maxMessageBytes, options::maxMessageBytes);
         check("--metrics", metrics, options::metrics);
         check("--orphan-grace", orphanGrace, v -> options.orphanGrace(duration(v)));

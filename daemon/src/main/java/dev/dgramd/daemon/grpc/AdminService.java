@@ -3,6 +3,7 @@ package dev.dgramd.daemon.grpc;
 import com.google.protobuf.Duration;
 import com.google.protobuf.Timestamp;
 import dev.dgramd.daemon.auth.Principal;
+import dev.dgramd.daemon.budget.EventBudget;
 import dev.dgramd.daemon.policy.Enforcer;
 import dev.dgramd.daemon.udp.SocketConfig;
 import dev.dgramd.daemon.udp.SocketCounters;
@@ -56,18 +57,21 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     private final SocketRegistry registry;
     private final Enforcer enforcer;
     private final DropCounters drops;
+    private final EventBudget budget;
     private final String version;
     private final String transport;
     private final Instant started;
 
     /**
+     * @param budget the daemon-wide event budget, for its use and limit
      * @param version the daemon's version; {@code transport} "epoll" or "nio"; {@code started} its start
      */
     public AdminService(SocketRegistry registry, Enforcer enforcer, DropCounters drops,
-                        String version, String transport, Instant started) {
+                        EventBudget budget, String version, String transport, Instant started) {
         this.registry = registry;
         this.enforcer = enforcer;
         this.drops = drops;
+        this.budget = budget;
         this.version = version;
         this.transport = transport;
         this.started = started;
@@ -97,6 +101,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                 .setBytesSent(c.bytesSent())
                 .setSendFailures(c.sendFailures())
                 .setErrorsEmitted(c.errorsEmitted())
+                .setKernelDropped(c.kernelDropped())
                 .setCreatedTime(timestamp(c.created()))
                 .setTaps(s.tapCount());
         String name = registry.name(s.id());
@@ -114,6 +119,8 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
         EventStream events = DgramService.eventStream(s);
         if (events != null) {
             info.setDroppedMessages(events.droppedMessagesTotal())
+                    .setDroppedMessagesBudget(events.droppedMessagesBudgetTotal())
+                    .setBufferedEventBytes(events.bufferedBytes())
                     .setDroppedErrors(events.droppedErrorsTotal())
                     .setEventsAttached(events.attached());
         }
@@ -142,6 +149,10 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                 .setDroppedMessages(drops.messages())
                 .setDroppedErrors(drops.errors())
                 .setTapDropped(drops.tapDatagrams())
+                .setDroppedMessagesBudget(drops.messagesBudget())
+                .setKernelDropped(t.kernelDropped())
+                .setBufferedEventBytes(budget.used())
+                .setBufferedEventBytesLimit(budget.limit())
                 .build());
         out.onCompleted();
     }

@@ -1,6 +1,7 @@
 package dev.dgramd.daemon.grpc;
 
 import dev.dgramd.daemon.auth.Principal;
+import dev.dgramd.daemon.budget.EventBudget;
 import dev.dgramd.daemon.policy.Enforcer;
 import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.daemon.udp.SocketConfig;
@@ -90,19 +91,20 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     private final SocketRegistry registry;
     private final Enforcer enforcer;
     private final EventLoopGroup loops;
-    private final long maxQueuedEventBytes;
+    private final EventBudget budget;
     private final DropCounters drops;
+    private volatile boolean stopping;
     private final Duration orphanGrace;
     private final Set<SendStreamCall> sendStreams = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
-     * @param maxQueuedEventBytes per socket, the bytes of events kept for a reader that is behind
-     * @param drops counts the events dropped beyond that, and the orphans reaped
+     * @param budget pays for the events kept for readers that are absent or behind, per socket and daemon-wide
+     * @param drops counts the events dropped beyond it, and the orphans reaped
      * @param orphanGrace how long a socket whose Events stream went away waits for a new one before it
      *     is closed; zero never closes it. A socket that never had an Events stream is never reaped.
      * @throws IllegalArgumentException when {@code orphanGrace} is negative
      */
-    public DgramService(SocketRegistry registry, Enforcer enforcer, EventLoopGroup loops, long maxQueuedEventBytes,
+    public DgramService(SocketRegistry registry, Enforcer enforcer, EventLoopGroup loops, EventBudget budget,
                         DropCounters drops, Duration orphanGrace) {
         if (orphanGrace.isNegative()) {
             throw new IllegalArgumentException("orphanGrace must be >= 0, got " + orphanGrace);
@@ -110,9 +112,17 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         this.registry = registry;
         this.enforcer = enforcer;
         this.loops = loops;
-        this.maxQueuedEventBytes = maxQueuedEventBytes;
+        this.budget = budget;
         this.drops = drops;
         this.orphanGrace = orphanGrace;
+    }
+
+    /**
+     * The daemon is stopping: from now on a socket's 'close' goes out ahead of the 'message' and
+     * 'error' events still queued for it, which are dropped and counted. Call before closing the sockets.
+     */
+    public void stopping() {
+        stopping = true;
     }
 
     /** The event stream of {@code socket}: every socket this service creates is observed by one. */
@@ -175,8 +185,8 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
                 request.getIpv6Only(), request.getRecvBufferSize(), request.getSendBufferSize());
         return registry.open(name, config, currentLoop(), principal, enforcer.maxSockets(principal),
                 ctx -> enforcer.guard(principal, ctx.id()),
-                ctx -> new EventStream(ctx.eventLoop(), family, maxQueuedEventBytes, drops, socketKeepAlive,
-                        () -> reap(ctx.id())))
+                ctx -> new EventStream(ctx.eventLoop(), family, budget.open(principal), () -> stopping, drops,
+                        socketKeepAlive, () -> reap(ctx.id())))
                 .thenApply(opened -> {
                     if (!opened.attached()) {
                         return opened;
@@ -194,6 +204,9 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
                 .whenComplete((opened, error) -> {
                     if (error != null) {
                         enforcer.audit(principal, null, "createSocket", error);
+                    } else if (!opened.attached()) {
+                        // The socket's budget account closes with it.
+                        opened.socket().closeFuture().whenComplete((v, e) -> eventStream(opened.socket()).socketClosed());
                     }
                 });
     }

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class DropCounters {
     final LongAdder messages = new LongAdder();
+    final LongAdder messagesBudget = new LongAdder();
     final LongAdder errors = new LongAdder();
     final LongAdder tapDatagrams = new LongAdder();
     final LongAdder orphansReaped = new LongAdder();
@@ -16,6 +17,15 @@ public final class DropCounters {
     /** 'message' events dropped because an Events reader was absent or behind. */
     public long messages() {
         return messages.sum();
+    }
+
+    /**
+     * Of {@link #messages()}, those dropped because the daemon-wide event budget (or a principal's
+     * share of it) was full, or the daemon was stopping; the rest were dropped because their
+     * socket's own bound was full (its reader absent or behind).
+     */
+    public long messagesBudget() {
+        return messagesBudget.sum();
     }
 
     /** 'error' events dropped for the same reason. */

@@ -1,5 +1,6 @@
 package dev.dgramd.daemon.grpc;
 
+import dev.dgramd.daemon.budget.EventBudget;
 import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.daemon.udp.SocketConfig;
 import dev.dgramd.daemon.udp.SocketEvent;
@@ -10,15 +11,25 @@ import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The bridge from one socket's events to its Events stream. Lives on the socket's event loop.
  *
  * <p>Events wait in a queue while no stream is attached or the attached stream is not ready.
- * The queue is bounded in bytes: a 'message' or 'error' that does not fit is dropped and counted,
- * and the counts go out with the next batch. 'listening', 'connect' and 'close' are never dropped
- * (a socket emits few of them).
+ * 'message' and 'error' events are paid for from the socket's {@link EventBudget.Account}: one that
+ * the account cannot pay for is dropped and counted, and the counts go out with the next batch.
+ * The bytes stay paid for after a batch is handed to gRPC, until the stream is ready again (its
+ * transport has written all but a few KiB of what it was given), so what gRPC holds for a stalled
+ * reader counts too. 'listening', 'connect' and 'close' are never dropped (a socket emits few).
+ * A drop is the listener's ({@link #droppedMessagesTotal()} less {@link #droppedMessagesBudgetTotal()})
+ * when the socket's own bound was full (its reader absent or behind), the daemon's when the
+ * daemon-wide budget or the principal's share of it was full, or the daemon was stopping.
+ *
+ * <p>Stopping: when the daemon stops ({@code stopping} true when 'close' comes), the 'message' and
+ * 'error' events still queued are dropped and counted, so that 'close' goes out next even to a
+ * reader that is behind.
  *
  * <p>Orphans: when an attached stream is cancelled (the client cancelled it, or its connection
  * died), {@code reap} runs after the socket's keep-alive unless a new stream attaches first; the
@@ -32,37 +43,47 @@ final class EventStream implements SocketObserver {
     private static final int MAX_BATCH_EVENTS = 1024;
 
     private final EventLoop loop;
-    private final long maxQueuedBytes;
+    private final Protos protos;
+    private final EventBudget.Account account;
+    private final BooleanSupplier stopping;
     private final DropCounters drops;
     private final ArrayDeque<SocketEvent> queue = new ArrayDeque<>();
-    private long queuedBytes;
+    /** Bytes of batches handed to the subscriber, still paid for until it is ready again. */
+    private long inTransport;
     private long droppedMessages;
+    private long droppedMessagesBudget;
     private long droppedErrors;
+    private long kernelDropped;
     // Written on the loop, read by admin calls from any thread.
     private volatile long droppedMessagesTotal;
+    private volatile long droppedMessagesBudgetTotal;
     private volatile long droppedErrorsTotal;
     private volatile ServerCallStreamObserver<EventsResponse> subscriber;
     private boolean finished;
+    /** 'close' is in the queue: the socket is gone, the stream has yet to take it. */
+    private boolean closeQueued;
     /** A keep-alive that never reaps. */
     static final Duration FOREVER = Duration.ofNanos(-1);
     private long keepAliveNanos;
     private final Runnable reap;
     private ScheduledFuture<?> reapTimer;
-    private final Protos protos;
 
     /**
+     * @param account pays for the socket's queued 'message' and 'error' events; closed with the stream
+     * @param stopping true once the daemon is stopping: 'close' then goes out ahead of queued messages
      * @param keepAlive how long a socket whose stream was cancelled waits for a new one (zero: it is
      *     reaped at once); {@link #FOREVER} never reaps it
      * @param reap closes the socket when the grace ran out; runs on {@code loop}
      */
-    EventStream(EventLoop loop, SocketConfig.Family family, long maxQueuedBytes, DropCounters drops,
-                Duration keepAlive, Runnable reap) {
+    EventStream(EventLoop loop, SocketConfig.Family family, EventBudget.Account account, BooleanSupplier stopping,
+                DropCounters drops, Duration keepAlive, Runnable reap) {
         this.loop = loop;
-        this.maxQueuedBytes = maxQueuedBytes;
+        this.protos = new Protos(family);
+        this.account = account;
+        this.stopping = stopping;
         this.drops = drops;
         this.keepAliveNanos = keepAlive.toNanos();
         this.reap = reap;
-        this.protos = new Protos(family);
     }
 
     @Override
@@ -72,23 +93,23 @@ final class EventStream implements SocketObserver {
         }
         if (event instanceof SocketEvent.Close) {
             cancelReap(); // closed anyway
-        }
-        long cost = cost(event);
-        boolean droppable = event instanceof SocketEvent.Message || event instanceof SocketEvent.Error;
-        if (droppable && queuedBytes + cost > maxQueuedBytes) {
-            if (event instanceof SocketEvent.Message) {
-                droppedMessages++;
-                droppedMessagesTotal++; // single writer: the loop
-                drops.messages.increment();
-            } else {
-                droppedErrors++;
-                droppedErrorsTotal++;
-                drops.errors.increment();
+            closeQueued = true;
+            if (stopping.getAsBoolean()) {
+                dropQueued(true);
             }
-            return;
+        } else if (event instanceof SocketEvent.Message || event instanceof SocketEvent.Error) {
+            EventBudget.Outcome paid = account.tryReserve(cost(event));
+            if (paid != EventBudget.Outcome.TAKEN) {
+                dropped(event, paid == EventBudget.Outcome.BUDGET_FULL);
+                return;
+            }
         }
         queue.add(event);
-        queuedBytes += cost;
+    }
+
+    @Override
+    public void onKernelDrops(long datagrams) {
+        kernelDropped += datagrams;
     }
 
     @Override
@@ -96,9 +117,37 @@ final class EventStream implements SocketObserver {
         drain();
     }
 
-    /** Changes how long the socket waits for a new stream once its stream went away; from any thread. */
-    void keepAlive(Duration keepAlive) {
-        loop.execute(() -> keepAliveNanos = keepAlive.toNanos());
+    private void dropped(SocketEvent event, boolean daemonWide) {
+        if (event instanceof SocketEvent.Message) {
+            droppedMessages++;
+            droppedMessagesTotal++; // single writer: the loop
+            drops.messages.increment();
+            if (daemonWide) {
+                droppedMessagesBudget++;
+                droppedMessagesBudgetTotal++;
+                drops.messagesBudget.increment();
+            }
+        } else {
+            droppedErrors++;
+            droppedErrorsTotal++;
+            drops.errors.increment();
+        }
+    }
+
+    /**
+     * Drops (and counts) the queued 'message' and 'error' events: when stopping, so that what comes
+     * next goes out next ({@code daemonWide}); or when the socket is closed and no stream is there
+     * to take them (the reader's loss).
+     */
+    private void dropQueued(boolean daemonWide) {
+        for (java.util.Iterator<SocketEvent> it = queue.iterator(); it.hasNext(); ) {
+            SocketEvent e = it.next();
+            if (e instanceof SocketEvent.Message || e instanceof SocketEvent.Error) {
+                it.remove();
+                account.release(cost(e));
+                dropped(e, daemonWide);
+            }
+        }
     }
 
     /**
@@ -109,6 +158,11 @@ final class EventStream implements SocketObserver {
      */
     void attach(ServerCallStreamObserver<EventsResponse> stream, String createdId) {
         attach(stream, createdId, null);
+    }
+
+    /** Changes how long the socket waits for a new stream once its stream went away; from any thread. */
+    void keepAlive(Duration keepAlive) {
+        loop.execute(() -> keepAliveNanos = keepAlive.toNanos());
     }
 
     /**
@@ -152,24 +206,20 @@ final class EventStream implements SocketObserver {
         });
     }
 
-    /** On the loop: puts {@code first} ahead of the queue, in place of any 'listening' or 'connect' queued. */
+    /**
+     * On the loop: puts {@code first} ahead of the queue, in place of any 'listening' or 'connect'
+     * queued (events the budget does not pay for).
+     */
     private void queueFirst(java.util.List<SocketEvent> first) {
-        queue.removeIf(e -> {
-            boolean stale = e instanceof SocketEvent.Listening || e instanceof SocketEvent.Connect;
-            if (stale) {
-                queuedBytes -= cost(e);
-            }
-            return stale;
-        });
+        queue.removeIf(e -> e instanceof SocketEvent.Listening || e instanceof SocketEvent.Connect);
         for (int i = first.size() - 1; i >= 0; i--) {
             queue.addFirst(first.get(i));
-            queuedBytes += cost(first.get(i));
         }
     }
 
     /**
      * Ends the attached stream, if any, with {@code status} (from any thread); the socket then waits
-     * for a new stream as when a stream is cancelled (an orphan, reaped after the grace).
+     * for a new stream as when a stream is cancelled (an orphan, reaped after its keep-alive).
      */
     void end(io.grpc.StatusRuntimeException status) {
         loop.execute(() -> {
@@ -187,6 +237,11 @@ final class EventStream implements SocketObserver {
             return;
         }
         subscriber = null;
+        releaseInTransport(); // the cancelled call's transport lets go of them
+        if (closeQueued) {
+            release(); // closed: no new stream can find the socket, only one already on its way
+            return;
+        }
         if (!finished && keepAliveNanos >= 0 && reapTimer == null) {
             reapTimer = loop.schedule(this::orphaned, keepAliveNanos, TimeUnit.NANOSECONDS);
         }
@@ -211,6 +266,19 @@ final class EventStream implements SocketObserver {
         return droppedMessagesTotal;
     }
 
+    /**
+     * Of {@link #droppedMessagesTotal()}, those dropped because the daemon-wide budget (or the
+     * principal's share) was full, or the daemon was stopping; from any thread.
+     */
+    long droppedMessagesBudgetTotal() {
+        return droppedMessagesBudgetTotal;
+    }
+
+    /** Bytes of events this socket holds now (queued, or in gRPC's transport); from any thread. */
+    long bufferedBytes() {
+        return account.held();
+    }
+
     /** 'error' events dropped so far for the same reason; from any thread. */
     long droppedErrorsTotal() {
         return droppedErrorsTotal;
@@ -225,19 +293,27 @@ final class EventStream implements SocketObserver {
         if (subscriber != null && subscriber.isCancelled()) {
             detach(subscriber); // its cancel handler is on its way; send it nothing more
         }
-        while (subscriber != null && (!queue.isEmpty() || droppedMessages > 0 || droppedErrors > 0)
-                && subscriber.isReady()) {
+        while (subscriber != null && subscriber.isReady()) {
+            releaseInTransport(); // ready: gRPC has written (nearly) all it was given
+            if (queue.isEmpty() && droppedMessages == 0 && droppedErrors == 0 && kernelDropped == 0) {
+                break;
+            }
             EventsResponse.Builder batch = EventsResponse.newBuilder().setDroppedMessages(droppedMessages)
-                    .setDroppedErrors(droppedErrors);
+                    .setDroppedErrors(droppedErrors).setDroppedMessagesBudget(droppedMessagesBudget)
+                    .setKernelDroppedMessages(kernelDropped);
             droppedMessages = 0;
+            droppedMessagesBudget = 0;
             droppedErrors = 0;
+            kernelDropped = 0;
             int bytes = 0;
             boolean close = false;
             while (!queue.isEmpty() && batch.getEventsCount() < MAX_BATCH_EVENTS && bytes < MAX_BATCH_BYTES) {
                 SocketEvent e = queue.poll();
-                long cost = cost(e);
-                queuedBytes -= cost;
-                bytes += (int) cost;
+                if (e instanceof SocketEvent.Message || e instanceof SocketEvent.Error) {
+                    long cost = cost(e);
+                    inTransport += cost;
+                    bytes += (int) cost;
+                }
                 batch.addEvents(protos.event(e));
                 if (e instanceof SocketEvent.Close) {
                     close = true;
@@ -250,10 +326,41 @@ final class EventStream implements SocketObserver {
                 finished = true;
                 subscriber = null;
                 queue.clear();
-                queuedBytes = 0;
+                inTransport = 0;
+                account.close(); // gives back what the queue and the transport held
                 s.onCompleted();
             }
         }
+    }
+
+    private void releaseInTransport() {
+        if (inTransport > 0) {
+            account.release(inTransport);
+            inTransport = 0;
+        }
+    }
+
+    /**
+     * The socket is closed: when no stream is attached to take its 'close', gives back what the
+     * queue held (no stream can attach any more). From any thread.
+     */
+    void socketClosed() {
+        loop.execute(() -> {
+            if (subscriber == null) {
+                release();
+            }
+        });
+    }
+
+    /**
+     * The socket is closed and no stream is attached: gives back what the queue and the transport
+     * held. The few events that cannot be dropped ('close' among them) stay queued for a stream whose
+     * attach was already on its way when the socket closed.
+     */
+    private void release() {
+        dropQueued(false);
+        inTransport = 0;
+        account.close();
     }
 
     private static long cost(SocketEvent e) {

@@ -2,6 +2,7 @@ package dev.dgramd.daemon.metrics;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.dgramd.daemon.budget.EventBudget;
 import dev.dgramd.daemon.grpc.DropCounters;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.TrafficTotals;
@@ -69,9 +70,9 @@ public final class MetricsEndpoint implements AutoCloseable {
      * @throws IOException when {@code address} cannot be bound
      */
     public static MetricsEndpoint start(InetSocketAddress address, SocketRegistry sockets, DropCounters drops,
-                                        String version, String transport) throws IOException {
+                                        EventBudget budget, String version, String transport) throws IOException {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        register(registry, sockets, drops, version, transport);
+        register(registry, sockets, drops, budget, version, transport);
         new ClassLoaderMetrics().bindTo(registry);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
@@ -106,8 +107,14 @@ public final class MetricsEndpoint implements AutoCloseable {
         return endpoint;
     }
 
+    private static <T> void droppedAt(PrometheusMeterRegistry registry, String where, T source,
+                                      ToDoubleFunction<T> count) {
+        FunctionCounter.builder("dgramd.datagrams.dropped", source, count).tag("where", where)
+                .description("Inbound datagrams dropped, by where").register(registry);
+    }
+
     private static void register(PrometheusMeterRegistry registry, SocketRegistry sockets, DropCounters drops,
-                                 String version, String transport) {
+                                 EventBudget budget, String version, String transport) {
         TrafficTotals totals = sockets.totals();
         Gauge.builder("dgramd.sockets.open", sockets, SocketRegistry::size)
                 .description("Sockets open now").register(registry);
@@ -131,6 +138,16 @@ public final class MetricsEndpoint implements AutoCloseable {
         FunctionCounter.builder("dgramd.events.dropped", drops, DropCounters::errors)
                 .tag("event", "error")
                 .description("Events dropped because an Events reader was absent or behind").register(registry);
+        // Every datagram lost on the way in, by where: the kernel (a socket's receive buffer was full),
+        // the daemon (its event budget was full, or it was stopping), the listener (the socket's
+        // own bound was full: its reader was absent or behind).
+        droppedAt(registry, "kernel", totals, TrafficTotals::kernelDropped);
+        droppedAt(registry, "daemon", drops, DropCounters::messagesBudget);
+        droppedAt(registry, "listener", drops, d -> d.messages() - d.messagesBudget());
+        Gauge.builder("dgramd.buffered.event", budget, EventBudget::used).baseUnit(BaseUnits.BYTES)
+                .description("Bytes of events held for Events readers now, all sockets").register(registry);
+        Gauge.builder("dgramd.buffered.event.limit", budget, EventBudget::limit).baseUnit(BaseUnits.BYTES)
+                .description("The daemon-wide ceiling on those bytes (--max-buffered-event-bytes)").register(registry);
         counter(registry, "dgramd.tap.dropped", null, "Datagrams not copied to a Tap stream whose reader was behind",
                 drops, DropCounters::tapDatagrams);
         Gauge.builder("dgramd.info", () -> 1)

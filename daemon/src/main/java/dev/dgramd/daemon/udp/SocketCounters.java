@@ -16,6 +16,7 @@ public final class SocketCounters {
     private volatile long bytesSent;
     private volatile long sendFailures;
     private volatile long errorsEmitted;
+    private volatile long kernelDropped;
 
     SocketCounters(TrafficTotals totals) {
         this.totals = totals;
@@ -43,6 +44,11 @@ public final class SocketCounters {
     void errorEmitted() {
         errorsEmitted++;
         totals.errorsEmitted.increment();
+    }
+
+    void kernelDropped(long datagrams) {
+        kernelDropped += datagrams;
+        totals.kernelDropped.add(datagrams);
     }
 
     /** When the socket was created. */
@@ -78,5 +84,13 @@ public final class SocketCounters {
     /** 'error' events emitted. */
     public long errorsEmitted() {
         return errorsEmitted;
+    }
+
+    /**
+     * Datagrams the kernel dropped on the socket because its receive buffer was full, as last read
+     * from the socket (at most about 100 ms after its last read burst, and at its close); 0 on NIO.
+     */
+    public long kernelDropped() {
+        return kernelDropped;
     }
 }

@@ -9,6 +9,13 @@ public interface SocketObserver {
     /** Called for every event, in emission order. */
     void onEvent(SocketEvent event);
 
+    /**
+     * The kernel dropped {@code datagrams} more on this socket (its receive buffer was full), as
+     * last read from it; reported at most a few times a second, between events. Does nothing by default.
+     */
+    default void onKernelDrops(long datagrams) {
+    }
+
     /** Called when a burst of events ends (after a read loop, or after a non-message event): a good time to flush. */
     void onBurstEnd();
 }

@@ -40,6 +40,9 @@ final class Sockopts {
     private static final int MCAST_LEAVE_SOURCE_GROUP = 47;
     private static final int AF_INET6 = 10;
     private static final int SOCKADDR_STORAGE = 128;
+    /** getsockopt(SOL_SOCKET, SO_MEMINFO): SK_MEMINFO_VARS (9) u32 values; the last, SK_MEMINFO_DROPS, is sk_drops. */
+    private static final RawUnixChannelOption SO_MEMINFO = new RawUnixChannelOption("SO_MEMINFO", 1, 55, 9 * 4);
+    private static final int SK_MEMINFO_DROPS = 8;
 
     private Sockopts() {
     }
@@ -108,6 +111,26 @@ final class Sockopts {
         req.order(ByteOrder.BIG_ENDIAN).putShort((short) 0).putInt(0).put(address.getAddress());
         req.order(ByteOrder.nativeOrder()).putInt(address.getScopeId());
         req.position(start + SOCKADDR_STORAGE);
+    }
+
+    /**
+     * Linux's drops counter of the socket (the one /proc/net/udp shows, read with SO_MEMINFO):
+     * datagrams the kernel dropped because the receive buffer was full, since the socket was made.
+     * A 32-bit counter in the kernel. -1 when it cannot be read (NIO transport, closed socket).
+     */
+    static long kernelDrops(Channel ch) {
+        if (!(ch instanceof UnixChannel) || !ch.isOpen()) {
+            return -1;
+        }
+        try {
+            ByteBuffer info = ch.config().getOption(SO_MEMINFO);
+            if (info == null || info.capacity() < (SK_MEMINFO_DROPS + 1) * 4) {
+                return -1;
+            }
+            return Integer.toUnsignedLong(info.order(ByteOrder.nativeOrder()).getInt(SK_MEMINFO_DROPS * 4));
+        } catch (ChannelException e) {
+            return -1;
+        }
     }
 
     private static final ByteBuffer EMPTY = ByteBuffer.allocateDirect(1);

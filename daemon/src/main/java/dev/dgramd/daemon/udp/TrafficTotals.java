@@ -15,6 +15,7 @@ public final class TrafficTotals {
     final LongAdder bytesSent = new LongAdder();
     final LongAdder sendFailures = new LongAdder();
     final LongAdder errorsEmitted = new LongAdder();
+    final LongAdder kernelDropped = new LongAdder();
 
     TrafficTotals() {
     }
@@ -57,5 +58,10 @@ public final class TrafficTotals {
     /** 'error' events emitted. */
     public long errorsEmitted() {
         return errorsEmitted.sum();
+    }
+
+    /** Datagrams the kernel dropped on the sockets before they were read ({@link SocketCounters#kernelDropped()}). */
+    public long kernelDropped() {
+        return kernelDropped.sum();
     }
 }

@@ -16,6 +16,7 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +46,12 @@ public final class UdpSocket {
      * event batch, so under load fewer, larger batches go out; a lone datagram still goes at once.
      */
     private static final int DATAGRAMS_PER_WAKEUP = 4 * DATAGRAMS_PER_READ;
+    private static final ReceiveBuffers RECEIVE_BUFFERS_V4 = new ReceiveBuffers(
+            SocketConfig.Family.IPV4.maxPayload() * DATAGRAMS_PER_READ, DATAGRAMS_PER_WAKEUP);
+    private static final ReceiveBuffers RECEIVE_BUFFERS_V6 = new ReceiveBuffers(
+            SocketConfig.Family.IPV6.maxPayload() * DATAGRAMS_PER_READ, DATAGRAMS_PER_WAKEUP);
+    /** How long after a read burst the kernel's drops counter is read (off the datagram path, at most once per period). */
+    private static final long KERNEL_DROPS_DELAY_MS = 100;
 
     /** A datagram to send; {@code data} is released by the socket. Port 0 and address null: the connected peer. */
     public record Outgoing(long id, ByteBuf data, int port, String address, boolean emitError) {}
@@ -100,6 +107,9 @@ public final class UdpSocket {
     private int pendingSends;
     private int lookups;
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+    // The kernel's drops counter as last read, and whether a read is scheduled (event-loop confined).
+    private long kernelDropsSeen;
+    private boolean kernelDropsCheckScheduled;
 
     UdpSocket(String id, String owner, SocketConfig config, DatagramChannel channel, AddressResolver resolver,
               SocketObserver observer, Consumer<UdpSocket> onClosed, SocketCounters counters, SocketGuard guard) {
@@ -119,10 +129,10 @@ public final class UdpSocket {
         this.calls = new LoopCalls(loop);
         int maxPayload = config.family().maxPayload();
         if (channel.config().setOption(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxPayload)) {
-            // epoll: recvmmsg reads up to DATAGRAMS_PER_READ datagrams per system call
-            channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR,
-                    new FixedRecvByteBufAllocator(maxPayload * DATAGRAMS_PER_READ)
-                            .maxMessagesPerRead(DATAGRAMS_PER_WAKEUP));
+            // epoll: recvmmsg reads up to DATAGRAMS_PER_READ datagrams per system call, into a
+            // buffer each event loop keeps (ReceiveBuffers says why)
+            channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR, config.family() == SocketConfig.Family.IPV6
+                    ? RECEIVE_BUFFERS_V6 : RECEIVE_BUFFERS_V4);
         } else {
             channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER));
         }
@@ -310,6 +320,7 @@ public final class UdpSocket {
     }
 
     private void finishClose() {
+        checkKernelDrops(); // the last count goes out ahead of 'close'
         DgramError notRunning = DgramError.notRunning();
         while (!pending.isEmpty()) {
             pending.poll().fail(notRunning);
@@ -754,6 +765,32 @@ public final class UdpSocket {
         return s == null || s.isEmpty();
     }
 
+    private void scheduledKernelDropsCheck() {
+        kernelDropsCheckScheduled = false;
+        if (!closed) {
+            checkKernelDrops();
+        }
+    }
+
+    /**
+     * Reads the kernel's drops counter of the socket; when it grew, counts the difference and tells
+     * the observer. On the loop, a few times a second at most: one getsockopt(2), never per datagram.
+     */
+    private void checkKernelDrops() {
+        long now = Sockopts.kernelDrops(channel);
+        if (now > kernelDropsSeen) {
+            long more = now - kernelDropsSeen;
+            kernelDropsSeen = now;
+            counters.kernelDropped(more);
+            try {
+                observer.onKernelDrops(more);
+                observer.onBurstEnd();
+            } catch (RuntimeException e) {
+                SocketLog.warn(log, id, "socket {}: event observer failed", id, e);
+            }
+        }
+    }
+
     /** Turns received datagrams into 'message' events and read errors into 'error' events. */
     private final class Receiver extends ChannelInboundHandlerAdapter {
         @Override
@@ -776,6 +813,10 @@ public final class UdpSocket {
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
             observer.onBurstEnd();
+            if (!kernelDropsCheckScheduled) {
+                kernelDropsCheckScheduled = true;
+                loop.schedule(UdpSocket.this::scheduledKernelDropsCheck, KERNEL_DROPS_DELAY_MS, TimeUnit.MILLISECONDS);
+            }
         }
 
         @Override

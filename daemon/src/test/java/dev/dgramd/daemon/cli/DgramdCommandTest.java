@@ -42,6 +42,7 @@ class DgramdCommandTest {
         SAMPLES.put("--event-loop-threads", "3");
         SAMPLES.put("--transport", "nio");
         SAMPLES.put("--max-queued-event-bytes", "131072");
+        SAMPLES.put("--max-buffered-event-bytes", "67108864");
         SAMPLES.put("--max-message-bytes", "262144");
         SAMPLES.put("--metrics", "127.0.0.1:9464");
         SAMPLES.put("--orphan-grace", "500ms");
@@ -67,6 +68,7 @@ class DgramdCommandTest {
         assertThat(options.eventLoopThreads()).isZero();
         assertThat(options.nativeTransport()).isTrue();
         assertThat(options.maxQueuedEventBytes()).isEqualTo(4L << 20);
+        assertThat(options.maxBufferedEventBytes()).as("0: a quarter of the heap").isZero();
         assertThat(options.maxMessageBytes()).isEqualTo(8 << 20);
         assertThat(options.metrics()).isNull();
         assertThat(options.orphanGrace()).isEqualTo(java.time.Duration.ofSeconds(10));
