@@ -2,21 +2,14 @@ package dev.dgramd.daemon.udp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.FixedRecvByteBufAllocator;
-import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.socket.DatagramChannel;
-import io.netty.channel.socket.DatagramPacket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,21 +31,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class UdpSocket {
     private static final Logger log = LoggerFactory.getLogger(UdpSocket.class);
-    private static final int RECEIVE_BUFFER = 65_536;
-    /** Datagrams one recvmmsg(2) call may return (epoll); each gets room for the largest payload. */
-    private static final int DATAGRAMS_PER_READ = 16;
-    /**
-     * Datagrams read per readiness event, at most (up to four recvmmsg calls): they become one
-     * event batch, so under load fewer, larger batches go out; a lone datagram still goes at once.
-     */
-    private static final int DATAGRAMS_PER_WAKEUP = 4 * DATAGRAMS_PER_READ;
-    private static final ReceiveBuffers RECEIVE_BUFFERS_V4 = new ReceiveBuffers(
-            SocketConfig.Family.IPV4.maxPayload() * DATAGRAMS_PER_READ, DATAGRAMS_PER_WAKEUP);
-    private static final ReceiveBuffers RECEIVE_BUFFERS_V6 = new ReceiveBuffers(
-            SocketConfig.Family.IPV6.maxPayload() * DATAGRAMS_PER_READ, DATAGRAMS_PER_WAKEUP);
-    /** How long after a read burst the kernel's drops counter is read (off the datagram path, at most once per period). */
-    private static final long KERNEL_DROPS_DELAY_MS = 100;
-
     /** A datagram to send; {@code data} is released by the socket. Port 0 and address null: the connected peer. */
     public record Outgoing(long id, ByteBuf data, int port, String address, boolean emitError) {}
 
@@ -95,6 +73,7 @@ public final class UdpSocket {
     private final DatagramWriter writer;
     private final ChannelOptions options;
     private final LoopCalls calls;
+    private final DatagramReader reader;
 
     // Event-loop confined state.
     private BindState bindState = BindState.UNBOUND;
@@ -107,10 +86,6 @@ public final class UdpSocket {
     private int pendingSends;
     private int lookups;
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
-    // The kernel's drops counter as last read, and whether a read is scheduled (event-loop confined).
-    private long kernelDropsSeen;
-    private boolean kernelDropsCheckScheduled;
-
     UdpSocket(String id, String owner, SocketConfig config, DatagramChannel channel, AddressResolver resolver,
               SocketObserver observer, Consumer<UdpSocket> onClosed, SocketCounters counters, SocketGuard guard) {
         this.id = id;
@@ -127,17 +102,8 @@ public final class UdpSocket {
         this.writer = new DatagramWriter(channel, config.family(), guard, counters, taps, this::emit);
         this.options = new ChannelOptions(channel, config, guard);
         this.calls = new LoopCalls(loop);
-        int maxPayload = config.family().maxPayload();
-        if (channel.config().setOption(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxPayload)) {
-            // epoll: recvmmsg reads up to DATAGRAMS_PER_READ datagrams per system call, into a
-            // buffer each event loop keeps (ReceiveBuffers says why)
-            channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR, config.family() == SocketConfig.Family.IPV6
-                    ? RECEIVE_BUFFERS_V6 : RECEIVE_BUFFERS_V4);
-        } else {
-            channel.config().setOption(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER));
-        }
-        channel.config().setOption(ChannelOption.AUTO_CLOSE, false);
-        channel.pipeline().addLast(new Receiver());
+        this.reader = new DatagramReader(id, channel, config.family(), counters, taps, observer, this::emit,
+                () -> closed);
     }
 
     /** The socket's id, unique within its registry. */
@@ -320,7 +286,7 @@ public final class UdpSocket {
     }
 
     private void finishClose() {
-        checkKernelDrops(); // the last count goes out ahead of 'close'
+        reader.checkKernelDrops(); // the last count goes out ahead of 'close'
         DgramError notRunning = DgramError.notRunning();
         while (!pending.isEmpty()) {
             pending.poll().fail(notRunning);
@@ -763,68 +729,5 @@ public final class UdpSocket {
 
     private static boolean isEmpty(String s) {
         return s == null || s.isEmpty();
-    }
-
-    private void scheduledKernelDropsCheck() {
-        kernelDropsCheckScheduled = false;
-        if (!closed) {
-            checkKernelDrops();
-        }
-    }
-
-    /**
-     * Reads the kernel's drops counter of the socket; when it grew, counts the difference and tells
-     * the observer. On the loop, a few times a second at most: one getsockopt(2), never per datagram.
-     */
-    private void checkKernelDrops() {
-        long now = Sockopts.kernelDrops(channel);
-        if (now > kernelDropsSeen) {
-            long more = now - kernelDropsSeen;
-            kernelDropsSeen = now;
-            counters.kernelDropped(more);
-            try {
-                observer.onKernelDrops(more);
-                observer.onBurstEnd();
-            } catch (RuntimeException e) {
-                SocketLog.warn(log, id, "socket {}: event observer failed", id, e);
-            }
-        }
-    }
-
-    /** Turns received datagrams into 'message' events and read errors into 'error' events. */
-    private final class Receiver extends ChannelInboundHandlerAdapter {
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            DatagramPacket packet = (DatagramPacket) msg;
-            try {
-                ByteBuf content = packet.content();
-                byte[] data = new byte[content.readableBytes()];
-                content.getBytes(content.readerIndex(), data);
-                counters.received(data.length);
-                if (taps.active()) {
-                    taps.copy(DatagramTap.Direction.RECEIVED, packet.sender(), data);
-                }
-                observer.onEvent(new SocketEvent.Message(data, packet.sender()));
-            } finally {
-                packet.release();
-            }
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            observer.onBurstEnd();
-            if (!kernelDropsCheckScheduled) {
-                kernelDropsCheckScheduled = true;
-                loop.schedule(UdpSocket.this::scheduledKernelDropsCheck, KERNEL_DROPS_DELAY_MS, TimeUnit.MILLISECONDS);
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (closed) {
-                return;
-            }
-            emit(new SocketEvent.Error(DgramError.system(SystemError.of(cause), "recvmsg", null, 0)));
-        }
     }
 }
