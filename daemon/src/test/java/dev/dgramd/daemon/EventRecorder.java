@@ -97,6 +97,11 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
         return events.poll();
     }
 
+    /** The next event, waiting at most {@code timeout}; null if none came. */
+    SocketEvent poll(long timeout, TimeUnit unit) throws InterruptedException {
+        return events.poll(timeout, unit);
+    }
+
     /** The socket id the first batch of a creating call announced; fails the test if none comes in time. */
     String announcedId() throws Exception {
         return announced.get(DaemonTestBase.TIMEOUT_SECONDS, TimeUnit.SECONDS);

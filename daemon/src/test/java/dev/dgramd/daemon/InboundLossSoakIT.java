@@ -62,10 +62,13 @@ class InboundLossSoakIT {
         }
         command.addAll(List.of("-jar", jar.toString(), "--listen", "127.0.0.1:0"));
         Path log = Path.of("target/inbound-loss-soak.log");
-        Process daemon = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process daemon = new ProcessBuilder(command).redirectErrorStream(true).start();
+        DaemonProcessIT.Output out = DaemonProcessIT.Output.of(daemon);
         ManagedChannel channel = null;
         try {
-            int grpcPort = awaitPort(log, daemon);
+            Matcher listening = LISTENING.matcher(out.awaitLine(LISTENING, TIMEOUT_SECONDS));
+            assertThat(listening.find()).isTrue();
+            int grpcPort = Integer.parseInt(listening.group(1));
             channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
             DgramGrpc.DgramBlockingStub stub = DgramGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -80,7 +83,8 @@ class InboundLossSoakIT {
                     send(port, WARMUP);
                     long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
                     while (warmed < WARMUP && System.nanoTime() < until) {
-                        var e = reader.poll();
+                        // wait for the next event a little; when none comes, ask the counters
+                        var e = reader.poll(20, TimeUnit.MILLISECONDS);
                         if (e == null) {
                             SocketInfo now = AdminGrpc.newBlockingStub(channel)
                                     .withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
@@ -88,7 +92,6 @@ class InboundLossSoakIT {
                             if (warmed + now.getKernelDropped() + reader.dropped() >= WARMUP) {
                                 break;
                             }
-                            Thread.sleep(20); // polling counters that no event announces
                         } else if (e.getEventCase() == EventCase.MESSAGE) {
                             warmed++;
                         }
@@ -124,7 +127,9 @@ class InboundLossSoakIT {
                     if (received + reader.dropped() - droppedBefore + info.getKernelDropped() - kernelBefore >= COUNT) {
                         break;
                     }
-                    Thread.sleep(50); // polling counters that no event announces
+                    // drops are counted, never announced: wait a little for the next event, then ask again
+                    var e = reader.poll(50, TimeUnit.MILLISECONDS);
+                    received += e != null && e.getEventCase() == EventCase.MESSAGE ? 1 : 0;
                 }
                 long kernel = info.getKernelDropped() - kernelBefore;
                 String report = String.format(java.util.Locale.ROOT, "InboundLossSoakIT: after %d to warm up, sent %d x %d B"
@@ -144,6 +149,7 @@ class InboundLossSoakIT {
             }
             daemon.destroy();
             daemon.waitFor(10, TimeUnit.SECONDS);
+            Files.writeString(log, out.text());
         }
     }
 
@@ -189,17 +195,5 @@ class InboundLossSoakIT {
             }
         }
         return byName;
-    }
-
-    private static int awaitPort(Path log, Process daemon) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
-        while (System.nanoTime() < deadline && daemon.isAlive()) {
-            Matcher m = LISTENING.matcher(Files.readString(log));
-            if (m.find()) {
-                return Integer.parseInt(m.group(1));
-            }
-            Thread.sleep(50); // the log file has no event to wait on
-        }
-        throw new AssertionError("the daemon did not start: " + Files.readString(log));
     }
 }
