@@ -4,28 +4,7 @@ import dev.dgramd.client.internal.ClientCore;
 import dev.dgramd.client.internal.Errors;
 import dev.dgramd.client.internal.KeepAlive;
 import dev.dgramd.client.internal.RemoteSocket;
-import dev.dgramd.proto.v1.AddMembershipRequest;
-import dev.dgramd.proto.v1.AddSourceSpecificMembershipRequest;
-import dev.dgramd.proto.v1.AddressRequest;
-import dev.dgramd.proto.v1.BindRequest;
-import dev.dgramd.proto.v1.ConnectRequest;
-import dev.dgramd.proto.v1.CreateSocketRequest;
-import dev.dgramd.proto.v1.DisconnectRequest;
-import dev.dgramd.proto.v1.DropMembershipRequest;
-import dev.dgramd.proto.v1.DropSourceSpecificMembershipRequest;
-import dev.dgramd.proto.v1.GetRecvBufferSizeRequest;
-import dev.dgramd.proto.v1.GetRecvBufferSizeResponse;
-import dev.dgramd.proto.v1.GetSendBufferSizeRequest;
-import dev.dgramd.proto.v1.GetSendBufferSizeResponse;
-import dev.dgramd.proto.v1.SetBroadcastRequest;
-import dev.dgramd.proto.v1.SetMulticastInterfaceRequest;
-import dev.dgramd.proto.v1.SetMulticastLoopbackRequest;
-import dev.dgramd.proto.v1.SetMulticastTtlRequest;
-import dev.dgramd.proto.v1.SetRecvBufferSizeRequest;
-import dev.dgramd.proto.v1.SetRecvBufferSizeResponse;
-import dev.dgramd.proto.v1.SetSendBufferSizeRequest;
-import dev.dgramd.proto.v1.SetSendBufferSizeResponse;
-import dev.dgramd.proto.v1.SetTtlRequest;
+import dev.dgramd.client.internal.SocketCalls;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -73,6 +52,7 @@ public final class Socket implements AutoCloseable {
     private final DgramClient client;
     private final String type;
     private final RemoteSocket remote;
+    private final SocketCalls calls;
     private final Emitter emitter = new Emitter();
     private final KeepAlive keepAlive = new KeepAlive();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
@@ -93,23 +73,11 @@ public final class Socket implements AutoCloseable {
     Socket(DgramClient client, ClientCore core, SocketOptions options, MessageListener onMessage) {
         this.client = client;
         this.type = options.type();
-        CreateSocketRequest.Builder req = CreateSocketRequest.newBuilder()
-                .setType("udp6".equals(type) ? dev.dgramd.proto.v1.SocketType.SOCKET_TYPE_UDP6
-                        : dev.dgramd.proto.v1.SocketType.SOCKET_TYPE_UDP4)
-                .setReuseAddr(options.reuseAddr())
-                .setReusePort(options.reusePort())
-                .setIpv6Only(options.ipv6Only())
-                .setRecvBufferSize(options.recvBufferSize())
-                .setSendBufferSize(options.sendBufferSize())
-                .setName(options.name() == null ? "" : options.name());
-        if (options.keepAlive() != null) {
-            req.setKeepAlive(com.google.protobuf.Duration.newBuilder().setSeconds(options.keepAlive().getSeconds())
-                    .setNanos(options.keepAlive().getNano()));
-        }
         if (onMessage != null) {
             emitter.add("message", onMessage, false, false);
         }
-        this.remote = core.newSocket(req.build(), new Events());
+        this.remote = core.newSocket(SocketCalls.createRequest(options), new Events());
+        this.calls = new SocketCalls(remote);
     }
 
     /** {@code "udp4"} or {@code "udp6"}. */
@@ -204,22 +172,18 @@ public final class Socket implements AutoCloseable {
             emitter.add("error", onError[0], false, false);
             emitter.add("listening", onListening[0], false, false);
         }
-        BindRequest.Builder req = BindRequest.newBuilder().setPort(port)
-                .setAddress(address == null ? "" : address).setExclusive(exclusive);
-        if (remote.start(req.build())) {
+        if (calls.createWithBind(port, address, exclusive)) {
             // The first operation: created and bound in one call; 'listening' or the bind's
             // 'error' comes as an event (Events.onListening, Events.onBindError).
             return this;
         }
-        remote.<dev.dgramd.proto.v1.BindResponse>callAsync("Bind",
-                (stub, obs) -> stub.bind(req.setSocketId(remote.id()).build(), obs),
-                true, (resp, error, reported) -> {
+        calls.bind(port, address, exclusive, (bound, error, reported) -> {
                     synchronized (lock) {
                         if (bindState == BindState.BINDING) {
                             if (error == null) {
                                 bindState = BindState.BOUND;
-                                if (resp != null && resp.hasAddress()) {
-                                    localAddress = toInfo(resp.getAddress());
+                                if (bound != null) {
+                                    localAddress = bound;
                                 }
                             } else {
                                 bindState = BindState.UNBOUND;
@@ -282,16 +246,13 @@ public final class Socket implements AutoCloseable {
         if (callback != null) {
             emitter.add("connect", callback, true, false);
         }
-        ConnectRequest.Builder req = ConnectRequest.newBuilder().setPort(port)
-                .setAddress(address == null ? "" : address);
-        remote.<dev.dgramd.proto.v1.ConnectResponse>callAsync("Connect",
-                (stub, obs) -> stub.connect(req.setSocketId(remote.id()).build(), obs), false, (resp, error, reported) -> {
+        calls.connect(port, address, (peer, error, reported) -> {
                     synchronized (lock) {
                         if (connectState == ConnectState.CONNECTING) {
                             if (error == null) {
                                 connectState = ConnectState.CONNECTED;
-                                if (resp != null && resp.hasRemote()) {
-                                    peerAddress = toInfo(resp.getRemote());
+                                if (peer != null) {
+                                    peerAddress = peer;
                                 }
                             } else {
                                 connectState = ConnectState.DISCONNECTED;
@@ -325,7 +286,7 @@ public final class Socket implements AutoCloseable {
                 throw Errors.notRunning();
             }
         }
-        remote.<dev.dgramd.proto.v1.DisconnectResponse>call("Disconnect", (stub, obs) -> stub.disconnect(DisconnectRequest.newBuilder().setSocketId(remote.id()).build(), obs));
+        calls.disconnect();
         synchronized (lock) {
             connectState = ConnectState.DISCONNECTED;
             peerAddress = null;
@@ -714,8 +675,7 @@ public final class Socket implements AutoCloseable {
      */
     public void setBroadcast(boolean flag) {
         requireBound("setBroadcast");
-        remote.<dev.dgramd.proto.v1.SetBroadcastResponse>call("SetBroadcast", (stub, obs) -> stub.setBroadcast(
-                SetBroadcastRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build(), obs));
+        calls.setBroadcast(flag);
     }
 
     /**
@@ -727,8 +687,7 @@ public final class Socket implements AutoCloseable {
      */
     public int setTTL(int ttl) {
         requireBound("setTTL");
-        return remote.<dev.dgramd.proto.v1.SetTtlResponse>call("SetTtl", (stub, obs) -> stub.setTtl(
-                SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build(), obs)).getTtl();
+        return calls.setTtl(ttl);
     }
 
     /**
@@ -740,8 +699,7 @@ public final class Socket implements AutoCloseable {
      */
     public int setMulticastTTL(int ttl) {
         requireBound("setMulticastTTL");
-        return remote.<dev.dgramd.proto.v1.SetMulticastTtlResponse>call("SetMulticastTtl", (stub, obs) -> stub.setMulticastTtl(
-                SetMulticastTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build(), obs)).getTtl();
+        return calls.setMulticastTtl(ttl);
     }
 
     /**
@@ -752,9 +710,7 @@ public final class Socket implements AutoCloseable {
      */
     public boolean setMulticastLoopback(boolean flag) {
         requireBound("setMulticastLoopback");
-        return remote.<dev.dgramd.proto.v1.SetMulticastLoopbackResponse>call("SetMulticastLoopback",
-                (stub, obs) -> stub.setMulticastLoopback(
-                        SetMulticastLoopbackRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build(), obs)).getFlag();
+        return calls.setMulticastLoopback(flag);
     }
 
     /**
@@ -770,9 +726,7 @@ public final class Socket implements AutoCloseable {
             throw Errors.invalidArgType("interfaceAddress", "of type string", null);
         }
         requireBound("setMulticastInterface");
-        remote.<dev.dgramd.proto.v1.SetMulticastInterfaceResponse>call("SetMulticastInterface", (stub, obs) -> stub.setMulticastInterface(
-                SetMulticastInterfaceRequest.newBuilder().setSocketId(remote.id())
-                        .setInterfaceAddress(multicastInterface).build(), obs));
+        calls.setMulticastInterface(multicastInterface);
     }
 
     /** {@code socket.addMembership(multicastAddress)}: the system chooses the interface. */
@@ -789,9 +743,7 @@ public final class Socket implements AutoCloseable {
      */
     public void addMembership(String multicastAddress, String multicastInterface) {
         String iface = membershipInterface(multicastAddress, multicastInterface);
-        remote.<dev.dgramd.proto.v1.AddMembershipResponse>call("AddMembership",
-                (stub, obs) -> stub.addMembership(AddMembershipRequest.newBuilder().setSocketId(remote.id())
-                        .setMulticastAddress(multicastAddress).setInterfaceAddress(iface).build(), obs));
+        calls.membership(true, multicastAddress, iface);
         boundImplicitly();
     }
 
@@ -808,9 +760,7 @@ public final class Socket implements AutoCloseable {
      */
     public void dropMembership(String multicastAddress, String multicastInterface) {
         String iface = membershipInterface(multicastAddress, multicastInterface);
-        remote.<dev.dgramd.proto.v1.DropMembershipResponse>call("DropMembership",
-                (stub, obs) -> stub.dropMembership(DropMembershipRequest.newBuilder().setSocketId(remote.id())
-                        .setMulticastAddress(multicastAddress).setInterfaceAddress(iface).build(), obs));
+        calls.membership(false, multicastAddress, iface);
     }
 
     /** {@code socket.addSourceSpecificMembership(sourceAddress, groupAddress)}. */
@@ -828,10 +778,7 @@ public final class Socket implements AutoCloseable {
     public void addSourceSpecificMembership(String sourceAddress, String groupAddress,
             String multicastInterface) {
         String iface = ssmInterface(sourceAddress, groupAddress, multicastInterface);
-        remote.<dev.dgramd.proto.v1.AddSourceSpecificMembershipResponse>call("AddSourceSpecificMembership",
-                (stub, obs) -> stub.addSourceSpecificMembership(AddSourceSpecificMembershipRequest.newBuilder()
-                        .setSocketId(remote.id()).setSourceAddress(sourceAddress).setGroupAddress(groupAddress)
-                        .setInterfaceAddress(iface).build(), obs));
+        calls.sourceSpecificMembership(true, sourceAddress, groupAddress, iface);
         boundImplicitly();
     }
 
@@ -849,10 +796,7 @@ public final class Socket implements AutoCloseable {
     public void dropSourceSpecificMembership(String sourceAddress, String groupAddress,
             String multicastInterface) {
         String iface = ssmInterface(sourceAddress, groupAddress, multicastInterface);
-        remote.<dev.dgramd.proto.v1.DropSourceSpecificMembershipResponse>call("DropSourceSpecificMembership",
-                (stub, obs) -> stub.dropSourceSpecificMembership(DropSourceSpecificMembershipRequest.newBuilder()
-                        .setSocketId(remote.id()).setSourceAddress(sourceAddress).setGroupAddress(groupAddress)
-                        .setInterfaceAddress(iface).build(), obs));
+        calls.sourceSpecificMembership(false, sourceAddress, groupAddress, iface);
     }
 
     /** Checks a membership call's arguments; returns the interface address to send ("" for none). */
@@ -922,11 +866,7 @@ public final class Socket implements AutoCloseable {
                 throw Errors.bufferSizeUnbound(which);
             }
         }
-        return "recv".equals(which)
-                ? remote.<GetRecvBufferSizeResponse>call("GetRecvBufferSize", (stub, obs) -> stub.getRecvBufferSize(
-                        GetRecvBufferSizeRequest.newBuilder().setSocketId(remote.id()).build(), obs)).getSize()
-                : remote.<GetSendBufferSizeResponse>call("GetSendBufferSize", (stub, obs) -> stub.getSendBufferSize(
-                        GetSendBufferSizeRequest.newBuilder().setSocketId(remote.id()).build(), obs)).getSize();
+        return calls.bufferSize(!"recv".equals(which));
     }
 
     private void setBufferSize(String which, int size) {
@@ -942,13 +882,7 @@ public final class Socket implements AutoCloseable {
         if (size == 0) {
             return;
         }
-        if ("recv".equals(which)) {
-            remote.<SetRecvBufferSizeResponse>call("SetRecvBufferSize", (stub, obs) -> stub.setRecvBufferSize(
-                    SetRecvBufferSizeRequest.newBuilder().setSocketId(remote.id()).setSize(size).build(), obs));
-        } else {
-            remote.<SetSendBufferSizeResponse>call("SetSendBufferSize", (stub, obs) -> stub.setSendBufferSize(
-                    SetSendBufferSizeRequest.newBuilder().setSocketId(remote.id()).setSize(size).build(), obs));
-        }
+        calls.setBufferSize(!"recv".equals(which), size);
     }
 
     /**
@@ -1229,17 +1163,15 @@ public final class Socket implements AutoCloseable {
             }
             reconciling = true;
         }
-        remote.<dev.dgramd.proto.v1.AddressResponse>callAsync("Address",
-                (stub, obs) -> stub.address(AddressRequest.newBuilder().setSocketId(remote.id()).build(), obs), false,
-                (resp, error, reported) -> {
+        calls.address((bound, error, reported) -> {
                     synchronized (lock) {
                         reconciling = false;
                         if (bindState != BindState.BINDING || !implicitBind) {
                             return;
                         }
-                        if (error == null && resp != null) {
+                        if (error == null && bound != null) {
                             bindState = BindState.BOUND;
-                            localAddress = new AddressInfo(resp.getAddress(), resp.getFamily(), resp.getPort());
+                            localAddress = bound;
                         } else if (error != null && "EBADF".equals(error.code())) {
                             bindState = BindState.UNBOUND;
                             implicitBind = false;
@@ -1273,10 +1205,6 @@ public final class Socket implements AutoCloseable {
         if (!emitter.emit("error", false, error)) {
             log.warn("unhandled 'error' event on dgram socket {}", remote.id(), error);
         }
-    }
-
-    private static AddressInfo toInfo(dev.dgramd.proto.v1.AddressInfo a) {
-        return new AddressInfo(a.getAddress(), a.getFamily(), a.getPort());
     }
 
     /** The daemon's events, on the listener thread. */
