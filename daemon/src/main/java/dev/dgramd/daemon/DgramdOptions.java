@@ -158,7 +158,8 @@ public final class DgramdOptions {
      * How long a socket whose client went away (its Events stream was cancelled, or the connection
      * carrying it died) stays open, waiting for a client of its principal to attach a new Events stream; after it
      * the socket is closed. Zero disables reaping. A socket that never had an Events stream attached
-     * is never reaped. Default 10 s.
+     * is never reaped. A socket created with a keep-alive of its own (CreateSocketRequest.keep_alive,
+     * within the policy's quotas.maxKeepAliveSeconds) waits that long instead. Default 10 s.
      *
      * @throws IllegalArgumentException when {@code grace} is null or negative
      */

@@ -150,7 +150,9 @@ public final class DgramdCommand implements Callable<Integer> {
                     + "connection died) stays open for a client of the same principal to attach a new event stream, which then gets "
                     + "the events buffered meanwhile; after it the socket is closed. Milliseconds or seconds: "
                     + "500ms, 10s (a bare number is seconds); 0 never closes. A socket that never had an "
-                    + "event stream is never closed this way. Default: 10s. Env: DGRAMD_ORPHAN_GRACE.")
+                    + "event stream is never closed this way. A socket created with its own keep-alive (a named "
+                    + "socket's SocketOptions.keepAlive, at most the policy's quotas.maxKeepAliveSeconds) waits "
+                    + "that long instead. Default: 10s. Env: DGRAMD_ORPHAN_GRACE.")
     String orphanGrace;
 
     @Option(names = "--keepalive-time", paramLabel = "DURATION", defaultValue = "10s",

@@ -193,8 +193,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
                     }
                     if (opened.socket().config().family() != family) {
                         throw DgramError.of("ERR_INVALID_ARG_VALUE", "The socket named '" + name + "' is "
-                                + opened.socket().config().family().nodeName().replace("IPv", "udp") + ", not "
-                                + family.nodeName().replace("IPv", "udp"));
+                                + opened.socket().config().family().socketType() + ", not " + family.socketType());
                     }
                     if (keepAlive != null) {
                         eventStream(opened.socket()).keepAlive(keepAlive);

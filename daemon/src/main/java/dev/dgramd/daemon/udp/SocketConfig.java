@@ -32,6 +32,11 @@ public record SocketConfig(Family family, boolean reuseAddr, boolean reusePort, 
             this.maxPayload = maxPayload;
         }
 
+        /** "udp4" or "udp6", as the type of {@code dgram.createSocket}. */
+        public String socketType() {
+            return this == IPV4 ? "udp4" : "udp6";
+        }
+
         /** "IPv4" or "IPv6", as Node's {@code family} field. */
         public String nodeName() {
             return nodeName;
