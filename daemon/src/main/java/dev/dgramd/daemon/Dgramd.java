@@ -13,7 +13,13 @@ import dev.dgramd.daemon.metrics.MetricsEndpoint;
 import dev.dgramd.daemon.policy.Enforcer;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.Transport;
+import dev.dgramd.daemon.handover.HandOverListener;
+import dev.dgramd.daemon.handover.HandOverTaker;
 import io.grpc.Server;
+import io.netty.channel.unix.FileDescriptor;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.LockSupport;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
@@ -46,6 +52,10 @@ public final class Dgramd implements AutoCloseable {
     private static final long CLOSE_SOCKETS_SECONDS = 3;
     private static final String SERVICE_NAME = "dgramd.v1.Dgram";
     private static final String ADMIN_SERVICE_NAME = "dgramd.v1.Admin";
+    /** How long each step of a hand-over may take. */
+    private static final java.time.Duration HAND_OVER_STEP = java.time.Duration.ofSeconds(10);
+    /** How long a socket may take to write what it was given before it is handed over. */
+    private static final long FLUSH_MILLIS = 2000;
 
     private final Transport transport;
     private final SocketRegistry registry;
@@ -57,6 +67,10 @@ public final class Dgramd implements AutoCloseable {
     private final Authentication auth;
     private final Path unixSocket;
     private boolean closed;
+    private volatile HandOverListener handOver;
+    /** The sockets went to a new process: closing stops this one without closing them. */
+    private volatile boolean handedOver;
+    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
     private Dgramd(Transport transport, SocketRegistry registry, DgramService dgram, Server server, HealthStatusManager health,
                    InetSocketAddress address, MetricsEndpoint metrics, Authentication auth, Path unixSocket) {
@@ -94,6 +108,10 @@ public final class Dgramd implements AutoCloseable {
         DgramService dgram = new DgramService(registry, enforcer, transport.group(), budget, drops,
                 options.orphanGrace());
         auth.onPrincipalsRemoved(dgram::revoke);
+        HandOverTaker taker = null;
+        if (options.takeOver() != null) {
+            taker = takeOver(options.takeOver(), transport, dgram);
+        }
         AdminService admin = new AdminService(registry, enforcer, drops, budget, version(), transport.name(), started);
         // Without authentication every caller is anonymous and may use Admin, as it may use Dgram;
         // with it, only the policy's admins may.
@@ -130,7 +148,7 @@ public final class Dgramd implements AutoCloseable {
                     .keepAliveTimeout(options.keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
                     .permitKeepAliveTime(options.permitKeepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
                     .permitKeepAliveWithoutCalls(true)
-                    .addService(auth.intercept(malformed.guard(dgram.bindService())))
+                    .addService(auth.intercept(malformed.guard(dgram.definition())))
                     .addService(auth.intercept(ServerInterceptors.intercept(malformed.guard(admin.bindService()),
                             adminAccess)))
                     .addService(health.getHealthService())
@@ -141,7 +159,7 @@ public final class Dgramd implements AutoCloseable {
             if (auth.sslContext() != null) {
                 builder.sslContext(auth.sslContext());
             }
-            server = builder.build().start();
+            server = startServer(builder, taker != null);
             if (unix != null) {
                 try {
                     UnixSocket.restrict(unix);
@@ -151,6 +169,9 @@ public final class Dgramd implements AutoCloseable {
                 }
             }
         } catch (IOException | RuntimeException e) {
+            if (taker != null) {
+                taker.close();
+            }
             if (metrics != null) {
                 metrics.close();
             }
@@ -171,10 +192,125 @@ public final class Dgramd implements AutoCloseable {
         log.info("dgramd event buffers: {} bytes daemon-wide ({}), {} per socket", budget.limit(),
                 options.maxBufferedEventBytes() == 0 ? "a quarter of the heap" : "--max-buffered-event-bytes",
                 budget.perSocket());
-        health.setStatus("", ServingStatus.SERVING);
-        health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
-        health.setStatus(ADMIN_SERVICE_NAME, ServingStatus.SERVING);
-        return new Dgramd(transport, registry, dgram, server, health, bound, metrics, auth, unix);
+        serving(health, ServingStatus.SERVING);
+        Dgramd daemon = new Dgramd(transport, registry, dgram, server, health, bound, metrics, auth, unix);
+        if (taker != null) {
+            taker.done(); // the old process exits
+            taker.close();
+        }
+        if (options.handOverSocket() != null) {
+            try {
+                daemon.handOver = HandOverListener.start(options.handOverSocket(), transport.group(), daemon.giver());
+            } catch (IOException | RuntimeException e) {
+                daemon.close();
+                throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+            }
+        }
+        return daemon;
+    }
+
+    private static void serving(HealthStatusManager health, ServingStatus status) {
+        health.setStatus("", status);
+        health.setStatus(SERVICE_NAME, status);
+        health.setStatus(ADMIN_SERVICE_NAME, status);
+    }
+
+    /**
+     * Takes the sockets of the daemon whose hand-over socket is {@code path}: each one adopted
+     * (reading from now on), then the old process is told to stop listening.
+     */
+    private static HandOverTaker takeOver(Path path, Transport transport, DgramService dgram) throws IOException {
+        if (!transport.name().equals("epoll")) {
+            throw new IOException("--take-over needs the epoll transport, and this daemon runs on " + transport.name());
+        }
+        HandOverTaker taker = HandOverTaker.connect(path, transport.group(), HAND_OVER_STEP);
+        int adopted = 0;
+        for (DgramService.HandedSocket h : taker.sockets()) {
+            try {
+                dgram.adopt(h).get(HAND_OVER_STEP.toMillis(), TimeUnit.MILLISECONDS);
+                adopted++;
+            } catch (Exception e) {
+                log.warn("taking over socket {} failed; it is lost", h.socket().id(), e);
+                closeDescriptor(h.socket().fd());
+            }
+        }
+        log.info("dgramd took over {} of {} socket(s) from unix:{}", adopted, taker.sockets().size(), path);
+        taker.taken(); // the old process stops listening
+        return taker;
+    }
+
+    private static void closeDescriptor(int fd) {
+        try {
+            new FileDescriptor(fd).close();
+        } catch (IOException e) {
+            log.debug("closing descriptor {} failed", fd, e);
+        }
+    }
+
+    /**
+     * Starts the server; after a take-over, tries again for a few seconds while the address is still
+     * the old process's (it has stopped listening, but its listening socket may not be closed yet).
+     */
+    private static Server startServer(NettyServerBuilder builder, boolean tookOver) throws IOException {
+        long deadline = System.nanoTime() + HAND_OVER_STEP.toNanos();
+        while (true) {
+            try {
+                return builder.build().start();
+            } catch (IOException e) {
+                if (!tookOver || System.nanoTime() - deadline > 0) {
+                    throw e;
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5)); // retry: not waiting for an event
+            }
+        }
+    }
+
+    /** What this daemon does when a new process takes its sockets over. */
+    private HandOverListener.Giver giver() {
+        return new HandOverListener.Giver() {
+            @Override
+            public CompletableFuture<List<DgramService.HandedSocket>> stop() {
+                serving(health, ServingStatus.NOT_SERVING);
+                long began = System.nanoTime();
+                return dgram.handOver(FLUSH_MILLIS).whenComplete((sockets, e) -> {
+                    if (sockets != null) {
+                        log.info("hand-over: {} socket(s) stopped in {} ms", sockets.size(),
+                                (System.nanoTime() - began) / 1_000_000);
+                    }
+                });
+            }
+
+            @Override
+            public void resume(List<DgramService.HandedSocket> sockets) {
+                dgram.resume(sockets);
+                serving(health, ServingStatus.SERVING);
+            }
+
+            @Override
+            public void taken(List<DgramService.HandedSocket> sockets) {
+                handedOver = true;
+                dgram.handedOver(sockets);
+            }
+
+            @Override
+            public CompletableFuture<Void> releaseAddresses() {
+                server.shutdown(); // closes the listening socket; the calls still running end by themselves
+                if (metrics != null) {
+                    metrics.close();
+                }
+                HandOverListener l = handOver;
+                if (l != null) {
+                    l.close();
+                }
+                return CompletableFuture.completedFuture(null);
+            }
+
+            @Override
+            public void handedOver() {
+                Thread t = new Thread(Dgramd.this::close, "dgramd-handed-over");
+                t.start();
+            }
+        };
     }
 
     /** The gRPC port, useful after listening on port 0; -1 on a unix socket. */
@@ -231,15 +367,23 @@ public final class Dgramd implements AutoCloseable {
             return;
         }
         closed = true;
-        log.info("dgramd stopping: closing {} socket(s)", registry.size());
+        HandOverListener l = handOver;
+        if (l != null && !handedOver) {
+            l.close();
+        }
         health.enterTerminalState();
-        dgram.stopping(); // each 'close' goes out ahead of the messages still queued
-        try {
-            registry.closeAll().get(CLOSE_SOCKETS_SECONDS, TimeUnit.SECONDS);
-        } catch (TimeoutException e) {
-            log.warn("sockets did not all close within {} s", CLOSE_SOCKETS_SECONDS);
-        } catch (Exception e) {
-            log.warn("closing sockets failed", e);
+        if (handedOver) {
+            log.info("dgramd stopping: its sockets went to the new process");
+        } else {
+            log.info("dgramd stopping: closing {} socket(s)", registry.size());
+            dgram.stopping(); // each 'close' goes out ahead of the messages still queued
+            try {
+                registry.closeAll().get(CLOSE_SOCKETS_SECONDS, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                log.warn("sockets did not all close within {} s", CLOSE_SOCKETS_SECONDS);
+            } catch (Exception e) {
+                log.warn("closing sockets failed", e);
+            }
         }
         server.shutdown();
         try {
@@ -257,10 +401,11 @@ public final class Dgramd implements AutoCloseable {
             metrics.close();
         }
         auth.close();
-        if (unixSocket != null) {
-            UnixSocket.remove(unixSocket);
+        if (unixSocket != null && !handedOver) {
+            UnixSocket.remove(unixSocket); // after a hand-over the path is the new process's
         }
         log.info("dgramd stopped");
+        stopped.complete(null);
     }
 
     /** The daemon's version, e.g. "0.1.0-SNAPSHOT", or "unknown" when the build did not record it. */
@@ -278,8 +423,17 @@ public final class Dgramd implements AutoCloseable {
         }
     }
 
-    /** Blocks until the server has stopped. */
+    /** Blocks until the daemon has stopped: closed, or its sockets handed to a new process. */
     public void awaitTermination() throws InterruptedException {
-        server.awaitTermination();
+        try {
+            stopped.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** True once the daemon's sockets went to a new process ({@link DgramdOptions#handOverSocket}). */
+    public boolean handedOver() {
+        return handedOver;
     }
 }

@@ -30,6 +30,8 @@ public final class DgramdOptions {
     private int maxMessageBytes = 8 << 20;
     private String metrics;
     private Duration orphanGrace = DEFAULT_ORPHAN_GRACE;
+    private Path handOverSocket;
+    private Path takeOver;
     private Duration keepAliveTime = DEFAULT_KEEPALIVE_TIME;
     private Duration keepAliveTimeout = DEFAULT_KEEPALIVE_TIMEOUT;
     private Duration permitKeepAliveTime = DEFAULT_PERMIT_KEEPALIVE_TIME;
@@ -173,6 +175,35 @@ public final class DgramdOptions {
 
     public Duration orphanGrace() {
         return orphanGrace;
+    }
+
+    /**
+     * A unix socket path where this daemon waits for a new dgramd process to take its sockets over
+     * (a restart without losing a socket: {@link #takeOver} on the new one); null (the default):
+     * none. The socket is mode 0600 and only a process of the same user, or root, may use it.
+     */
+    public DgramdOptions handOverSocket(Path path) {
+        this.handOverSocket = path;
+        return this;
+    }
+
+    public Path handOverSocket() {
+        return handOverSocket;
+    }
+
+    /**
+     * The hand-over socket of a running dgramd whose sockets this one takes over when it starts:
+     * the running one stops its sockets and passes them (descriptors and state), stops listening,
+     * and exits; this one then listens on its own addresses (the same ones, usually). Null (the
+     * default): start with no sockets. Needs the epoll transport.
+     */
+    public DgramdOptions takeOver(Path path) {
+        this.takeOver = path;
+        return this;
+    }
+
+    public Path takeOver() {
+        return takeOver;
     }
 
     /**

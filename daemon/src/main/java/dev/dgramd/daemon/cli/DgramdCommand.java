@@ -155,6 +155,21 @@ public final class DgramdCommand implements Callable<Integer> {
                     + "that long instead. Default: 10s. Env: DGRAMD_ORPHAN_GRACE.")
     String orphanGrace;
 
+    @Option(names = "--hand-over-socket", paramLabel = "PATH",
+            description = "A unix socket (mode 0600) where this daemon waits for a new dgramd started with "
+                    + "--take-over PATH to take its sockets over: it then stops its sockets (the kernel goes on "
+                    + "receiving into them), ends each client's streams with ERR_DGRAMD_RESTARTING, passes every "
+                    + "socket with its state to the new process, stops listening and exits 0. Only a process of "
+                    + "the same user (or root) may take over. Default: none. Env: DGRAMD_HAND_OVER_SOCKET.")
+    Path handOverSocket;
+
+    @Option(names = "--take-over", paramLabel = "PATH",
+            description = "Start by taking over the sockets of the dgramd whose --hand-over-socket is PATH "
+                    + "(same ids, names, owners, bindings, buffered events), then listen on --listen once it "
+                    + "has stopped listening (give the same address for the clients to find the sockets). "
+                    + "Fails when nobody listens at PATH. Default: none. Env: DGRAMD_TAKE_OVER.")
+    Path takeOver;
+
     @Option(names = "--keepalive-time", paramLabel = "DURATION", defaultValue = "10s",
             description = "Ping a client connection after this long without hearing from it; with no answer "
                     + "within --keepalive-timeout the connection is closed and its sockets become orphans "
@@ -213,7 +228,22 @@ public final class DgramdCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
+        Thread handedOver = new Thread(() -> {
+            try {
+                daemon.awaitTermination(); // a hand-over stops the daemon by itself
+                stop.countDown();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "dgramd-await-stop");
+        handedOver.setDaemon(true);
+        handedOver.start();
         stop.await();
+        if (daemon.handedOver()) {
+            daemon.awaitTermination();
+            log.info("dgramd exits: its sockets live on in the new process");
+            return 0;
+        }
         log.info("signal received");
         daemon.close();
         return 0;
@@ -236,6 +266,7 @@ public final class DgramdCommand implements Callable<Integer> {
         check("--max-message-bytes", maxMessageBytes, options::maxMessageBytes);
         check("--metrics", metrics, options::metrics);
         check("--orphan-grace", orphanGrace, v -> options.orphanGrace(duration(v)));
+        options.handOverSocket(handOverSocket).takeOver(takeOver);
         check("--keepalive-time", keepAliveTime, v -> options.keepAliveTime(duration(v)));
         check("--keepalive-timeout", keepAliveTimeout, v -> options.keepAliveTimeout(duration(v)));
         check("--permit-keepalive-time", permitKeepAliveTime, v -> options.permitKeepAliveTime(duration(v)));

@@ -96,6 +96,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     private volatile boolean stopping;
     private final Duration orphanGrace;
     private final Set<SendStreamCall> sendStreams = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final HandOverGate gate = new HandOverGate();
 
     /**
      * @param budget pays for the events kept for readers that are absent or behind, per socket and daemon-wide
@@ -115,6 +116,9 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         this.budget = budget;
         this.drops = drops;
         this.orphanGrace = orphanGrace;
+        // Made once now: the first one costs about 100 ms of class loading, which a hand-over
+        // would otherwise spend while its sockets do not read.
+        ErrorMapping.restarting();
     }
 
     /**
@@ -123,6 +127,111 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
      */
     public void stopping() {
         stopping = true;
+    }
+
+    /** What the server serves: this service behind its hand-over gate. */
+    public io.grpc.ServerServiceDefinition definition() {
+        return io.grpc.ServerInterceptors.intercept(bindService(), gate);
+    }
+
+    /** One socket as handed to another daemon process: its state, its name (or null), and its events. */
+    public record HandedSocket(UdpSocket.HandedOver socket, String name, HeldEvents events) {}
+
+    /**
+     * Hands every socket over, for another daemon process to take them: refuses every new call
+     * from now on (UNAVAILABLE, ERR_DGRAMD_RESTARTING); lets every event loop run one turn, so that
+     * the calls already in their methods have given the sockets their work; ends each SendStream
+     * with ERR_DGRAMD_RESTARTING once the batches it took are answered (the client sends the rest
+     * again); stops each socket ({@link UdpSocket#handOver}) and ends its Events stream with
+     * ERR_DGRAMD_RESTARTING after the batches already given to gRPC. Completes with every socket
+     * stopped so (a socket that closed meanwhile is left out). The sockets stay in the registry,
+     * refusing everything, until {@link SocketRegistry#release} forgets them.
+     *
+     * @param flushMillis how long a socket may take to write the datagrams it was given
+     */
+    public CompletableFuture<List<HandedSocket>> handOver(long flushMillis) {
+        gate.close();
+        List<CompletableFuture<?>> turns = new java.util.ArrayList<>();
+        for (EventExecutor e : loops) {
+            turns.add(CompletableFuture.runAsync(() -> { }, e));
+        }
+        return CompletableFuture.allOf(turns.toArray(CompletableFuture[]::new)).thenCompose(v -> {
+            io.grpc.StatusRuntimeException status = ErrorMapping.restarting();
+            for (SendStreamCall call : sendStreams) {
+                call.handOver(status);
+            }
+            List<CompletableFuture<HandedSocket>> each = new java.util.ArrayList<>();
+            for (UdpSocket socket : registry.sockets()) {
+                String name = registry.name(socket.id());
+                each.add(socket.handOver(flushMillis)
+                        .thenApplyAsync(h -> new HandedSocket(h, name, eventStream(socket).handOver(status)),
+                                socket.eventLoop())
+                        .exceptionally(e -> null)); // closed meanwhile: nothing to hand over
+            }
+            return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(w -> {
+                List<HandedSocket> all = new java.util.ArrayList<>(each.size());
+                for (CompletableFuture<HandedSocket> f : each) {
+                    HandedSocket h = f.join();
+                    if (h != null) {
+                        all.add(h);
+                    }
+                }
+                return all;
+            });
+        });
+    }
+
+    /**
+     * The hand-over failed before the new process took the sockets: they go on here (reading, their
+     * held events queued again), and calls are taken again. The clients whose streams ended
+     * re-attach as they would to a new process.
+     */
+    public void resume(List<HandedSocket> sockets) {
+        for (HandedSocket h : sockets) {
+            UdpSocket socket = registry.get(h.socket().id());
+            if (socket != null) {
+                socket.eventLoop().execute(() -> eventStream(socket).resume(h.events()));
+                socket.resume();
+            }
+        }
+        gate.open();
+    }
+
+    /** The new process took {@code sockets}: they leave this daemon without 'close'. */
+    public void handedOver(List<HandedSocket> sockets) {
+        for (HandedSocket h : sockets) {
+            UdpSocket socket = registry.get(h.socket().id());
+            if (socket != null) {
+                eventStream(socket).handedOver();
+                registry.release(socket.id());
+            }
+        }
+    }
+
+    /**
+     * Takes over a socket another daemon process handed over: the socket goes on with its id,
+     * owner, name and state, its held events queue for the next stream, and when it had a stream it
+     * waits its keep-alive for one to attach (a client re-attaching after the restart), as an orphan.
+     * Fails as {@link SocketRegistry#adopt} does.
+     */
+    public CompletableFuture<UdpSocket> adopt(HandedSocket handed) {
+        UdpSocket.HandedOver state = handed.socket();
+        String principal = state.owner();
+        HeldEvents held = handed.events();
+        Duration keepAlive = held.keepAliveNanos() < 0 ? EventStream.FOREVER : Duration.ofNanos(held.keepAliveNanos());
+        return registry.adopt(state, handed.name(), null,
+                ctx -> enforcer.guard(principal, ctx.id()),
+                ctx -> {
+                    EventStream stream = new EventStream(ctx.eventLoop(), state.config().family(), budget.open(principal),
+                            () -> stopping, drops, keepAlive, () -> reap(ctx.id()));
+                    stream.restore(held);
+                    return stream;
+                })
+                .whenComplete((socket, error) -> {
+                    if (socket != null) {
+                        socket.closeFuture().whenComplete((v, e) -> eventStream(socket).socketClosed());
+                    }
+                });
     }
 
     /** The event stream of {@code socket}: every socket this service creates is observed by one. */
@@ -297,7 +406,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
             out.onError(unknownSocket(request.getSocketId()));
             return;
         }
-        eventStream(socket).attach(stream, null);
+        eventStream(socket).reattach(stream, id);
     }
 
     @Override

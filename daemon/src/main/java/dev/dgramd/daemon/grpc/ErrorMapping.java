@@ -89,6 +89,11 @@ final class ErrorMapping {
                 .build());
     }
 
+    /** UNAVAILABLE with ErrorInfo ERR_DGRAMD_RESTARTING: what a stream or call gets while the daemon hands over. */
+    static StatusRuntimeException restarting() {
+        return toStatus(DgramError.restarting());
+    }
+
     private static String bounded(String text, int max) {
         return text.length() <= max ? text : text.substring(0, max) + "...";
     }
@@ -134,6 +139,7 @@ final class ErrorMapping {
             case "ENETUNREACH":
             case "EHOSTUNREACH":
             case "ECONNREFUSED":
+            case DgramError.RESTARTING:
                 return com.google.rpc.Code.UNAVAILABLE;
             default:
                 return com.google.rpc.Code.INTERNAL;

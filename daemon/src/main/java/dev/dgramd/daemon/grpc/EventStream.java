@@ -157,7 +157,16 @@ final class EventStream implements SocketObserver {
      * @param createdId when the call created the socket, its id: the first batch announces it
      */
     void attach(ServerCallStreamObserver<EventsResponse> stream, String createdId) {
-        attach(stream, createdId, null);
+        attach(stream, createdId, false, null);
+    }
+
+    /**
+     * Attaches {@code stream} to the open socket {@code id} that it named (a re-attach), as
+     * {@link #attach(ServerCallStreamObserver, String)}: the first batch announces the id with
+     * {@code attached}, so the client knows it is attached; then come the events queued meanwhile.
+     */
+    void reattach(ServerCallStreamObserver<EventsResponse> stream, String id) {
+        attach(stream, id, true, null);
     }
 
     /** Changes how long the socket waits for a new stream once its stream went away; from any thread. */
@@ -174,10 +183,10 @@ final class EventStream implements SocketObserver {
      */
     void attachNamed(ServerCallStreamObserver<EventsResponse> stream, String id,
                      java.util.function.Supplier<java.util.List<SocketEvent>> state) {
-        attach(stream, id, state);
+        attach(stream, id, true, state);
     }
 
-    private void attach(ServerCallStreamObserver<EventsResponse> stream, String createdId,
+    private void attach(ServerCallStreamObserver<EventsResponse> stream, String createdId, boolean attached,
                         java.util.function.Supplier<java.util.List<SocketEvent>> state) {
         stream.setOnReadyHandler(() -> loop.execute(this::drain));
         stream.setOnCancelHandler(() -> loop.execute(() -> detach(stream)));
@@ -192,7 +201,7 @@ final class EventStream implements SocketObserver {
                 subscriber = stream;
                 cancelReap();
                 if (createdId != null) {
-                    stream.onNext(EventsResponse.newBuilder().setSocketId(createdId).setAttached(state != null).build());
+                    stream.onNext(EventsResponse.newBuilder().setSocketId(createdId).setAttached(attached).build());
                 }
                 if (state != null) {
                     queueFirst(state.get());
@@ -258,6 +267,70 @@ final class EventStream implements SocketObserver {
         if (reapTimer != null) {
             reapTimer.cancel(false);
             reapTimer = null;
+        }
+    }
+
+    /**
+     * On the loop, once the socket stopped for a hand-over: ends the attached stream, if any, with
+     * {@code status} (after the batches already given to gRPC, which the client still gets), and
+     * gives what is left to hand over. The stream takes nothing more afterwards; the held events
+     * stay paid for until {@link #handedOver} or {@link #resume}.
+     */
+    HeldEvents handOver(io.grpc.StatusRuntimeException status) {
+        boolean reapable = subscriber != null || reapTimer != null;
+        cancelReap();
+        finished = true;
+        ServerCallStreamObserver<EventsResponse> s = subscriber;
+        subscriber = null;
+        if (s != null) {
+            s.onError(status);
+        }
+        HeldEvents held = new HeldEvents(new java.util.ArrayList<>(queue), droppedMessages, droppedMessagesBudget, droppedErrors,
+                kernelDropped, droppedMessagesTotal, droppedMessagesBudgetTotal, droppedErrorsTotal, keepAliveNanos,
+                reapable);
+        queue.clear();
+        releaseInTransport();
+        return held;
+    }
+
+    /** The socket is the new process's: gives back what its held events cost here. From any thread. */
+    void handedOver() {
+        loop.execute(account::close);
+    }
+
+    /**
+     * On the loop: the hand-over failed before the new process took the socket; the stream goes on
+     * with {@code held} queued again (still paid for), as an orphan when it had a stream.
+     */
+    void resume(HeldEvents held) {
+        finished = false;
+        for (int i = held.queued().size() - 1; i >= 0; i--) {
+            queue.addFirst(held.queued().get(i));
+        }
+        if (held.reapable() && keepAliveNanos >= 0 && subscriber == null && reapTimer == null) {
+            reapTimer = loop.schedule(this::orphaned, keepAliveNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /**
+     * On the loop, before the socket taken over reads: queues what the other process held (what
+     * the budget does not pay for is dropped and counted) and, when it is reapable, waits for a
+     * stream for the keep-alive from now.
+     */
+    void restore(HeldEvents held) {
+        droppedMessages = held.droppedMessages();
+        droppedMessagesBudget = held.droppedMessagesBudget();
+        droppedErrors = held.droppedErrors();
+        kernelDropped = held.kernelDropped();
+        droppedMessagesTotal = held.droppedMessagesTotal();
+        droppedMessagesBudgetTotal = held.droppedMessagesBudgetTotal();
+        droppedErrorsTotal = held.droppedErrorsTotal();
+        keepAliveNanos = held.keepAliveNanos();
+        for (SocketEvent e : held.queued()) {
+            onEvent(e);
+        }
+        if (held.reapable() && keepAliveNanos >= 0) {
+            reapTimer = loop.schedule(this::orphaned, keepAliveNanos, TimeUnit.NANOSECONDS);
         }
     }
 

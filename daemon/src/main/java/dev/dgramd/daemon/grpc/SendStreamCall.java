@@ -43,6 +43,8 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
     private boolean requested;
     private boolean inputDone;
     private boolean finished;
+    /** The daemon hands over: batches are neither asked for nor taken; the end comes once all taken are answered. */
+    private io.grpc.StatusRuntimeException handingOver;
     /** Runs once, when the call has finished (any way). */
     private final Runnable whenFinished;
     /** Used by onNext only: gRPC calls it on one thread at a time. */
@@ -85,6 +87,9 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
         }
         synchronized (lock) {
             requested = false;
+            if (handingOver != null || finished) {
+                return; // not taken, never answered: the client sends it again to the new process
+            }
             unansweredBytes += bytes;
             unansweredDatagrams += n;
             maybeRequest(); // pipeline: ask for the next batch while this one is sent
@@ -212,7 +217,7 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
 
     /** Guarded by lock. */
     private void maybeRequest() {
-        if (!requested && !inputDone && !finished && unansweredBytes < MAX_UNANSWERED_BYTES && responses.isReady()) {
+        if (!requested && handingOver == null && !inputDone && !finished && unansweredBytes < MAX_UNANSWERED_BYTES && responses.isReady()) {
             requested = true;
             responses.request(1);
         }
@@ -240,6 +245,20 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
         }
     }
 
+    /**
+     * The daemon hands its sockets over (from any thread): no batch is taken from now on, and once
+     * each one taken is answered the call ends with {@code status}, so the client knows that every
+     * datagram without a result was not sent and can send it again. Must run before the sockets stop.
+     */
+    void handOver(io.grpc.StatusRuntimeException status) {
+        synchronized (lock) {
+            if (!finished && handingOver == null) {
+                handingOver = status;
+                maybeComplete();
+            }
+        }
+    }
+
     /** Guarded by lock. */
     private void finish() {
         if (!finished) {
@@ -258,6 +277,11 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
 
     /** Guarded by lock. */
     private void maybeComplete() {
+        if (handingOver != null && unansweredDatagrams == 0 && !finished) {
+            finish();
+            responses.onError(handingOver);
+            return;
+        }
         if (inputDone && unansweredDatagrams == 0 && !finished) {
             finish();
             responses.onCompleted();

@@ -120,6 +120,16 @@ final class DatagramReader extends ChannelInboundHandlerAdapter {
      * the observer. A few times a second at most (and once at close): one getsockopt(2), never per
      * datagram.
      */
+    /** The kernel's drops counter as last read: a socket handed over goes on from there. */
+    long kernelDropsSeen() {
+        return kernelDropsSeen;
+    }
+
+    /** Sets {@link #kernelDropsSeen()}, before the first read of a socket taken over. */
+    void kernelDropsSeen(long seen) {
+        kernelDropsSeen = seen;
+    }
+
     void checkKernelDrops() {
         long now = Sockopts.kernelDrops(channel);
         if (now > kernelDropsSeen) {

@@ -44,6 +44,26 @@ public final class DgramError extends RuntimeException {
     }
 
     /**
+     * The error dgramd answers while it hands its sockets to another daemon process (a restart
+     * without losing a socket): the operation was not done; a client tries it again on the new process.
+     */
+    public static DgramError restarting() {
+        return of(RESTARTING, "dgramd is restarting: this socket is moving to the new daemon process");
+    }
+
+    /** The code of {@link #restarting()}. */
+    public static final String RESTARTING = "ERR_DGRAMD_RESTARTING";
+
+    /**
+     * An error as another daemon reported it (a queued 'error' event handed over): its fields as
+     * they were, without the policy's refusal kind.
+     */
+    public static DgramError restore(String code, String message, int errno, String syscall, String address,
+                                     int port) {
+        return new DgramError(code, errno, syscall, address, port, message, null, null);
+    }
+
+    /**
      * A system error as Node's {@code errnoException}/{@code exceptionWithHostPort} build it.
      *
      * @param address the address involved, or null

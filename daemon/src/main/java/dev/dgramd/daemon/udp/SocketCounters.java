@@ -9,7 +9,7 @@ import java.time.Instant;
  */
 public final class SocketCounters {
     private final TrafficTotals totals;
-    private final Instant created = Instant.now();
+    private final Instant created;
     private volatile long datagramsReceived;
     private volatile long bytesReceived;
     private volatile long datagramsSent;
@@ -20,6 +20,33 @@ public final class SocketCounters {
 
     SocketCounters(TrafficTotals totals) {
         this.totals = totals;
+        this.created = Instant.now();
+    }
+
+    /**
+     * A socket's counts as another daemon kept them: a socket handed over goes on counting from
+     * there (the daemon-wide totals count only what this daemon saw).
+     */
+    SocketCounters(TrafficTotals totals, Counts from) {
+        this.totals = totals;
+        this.created = from.created();
+        this.datagramsReceived = from.datagramsReceived();
+        this.bytesReceived = from.bytesReceived();
+        this.datagramsSent = from.datagramsSent();
+        this.bytesSent = from.bytesSent();
+        this.sendFailures = from.sendFailures();
+        this.errorsEmitted = from.errorsEmitted();
+        this.kernelDropped = from.kernelDropped();
+    }
+
+    /** The counts at one moment, as handed to another daemon. */
+    public record Counts(Instant created, long datagramsReceived, long bytesReceived, long datagramsSent,
+                         long bytesSent, long sendFailures, long errorsEmitted, long kernelDropped) {}
+
+    /** The counts now. */
+    public Counts counts() {
+        return new Counts(created, datagramsReceived, bytesReceived, datagramsSent, bytesSent, sendFailures,
+                errorsEmitted, kernelDropped);
     }
 
     void received(int bytes) {

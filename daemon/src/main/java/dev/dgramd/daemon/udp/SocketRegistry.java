@@ -149,6 +149,91 @@ public final class SocketRegistry implements AutoCloseable {
         return mine.thenApply(s -> new Opened(s, false));
     }
 
+    /**
+     * Takes over a socket handed over by another process ({@link UdpSocket#handOver}): a channel on
+     * its descriptor, on {@code loop} (or any loop), with its id, owner, name, binding, connection
+     * and counts as they were. It counts toward its owner's sockets even past a quota (it exists
+     * already). Reading starts once the observer is made, so the observer sees what the other
+     * process held first (the observer factory restores it) and then what the kernel kept meanwhile.
+     *
+     * <p>Fails with IllegalStateException on the NIO transport, or when the id or the name is
+     * taken here already; with the channel's error when it cannot be registered.
+     *
+     * @param name the socket's name, or null
+     */
+    public CompletableFuture<UdpSocket> adopt(UdpSocket.HandedOver state, String name, EventLoop loop,
+                                              Function<UdpSocket.Context, SocketGuard> guard,
+                                              Function<UdpSocket.Context, SocketObserver> observer) {
+        DatagramChannel channel;
+        try {
+            channel = transport.adoptDatagramChannel(state.fd());
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        String key = name == null || name.isEmpty() ? null : state.owner() + '\n' + name;
+        CompletableFuture<UdpSocket> result = new CompletableFuture<>();
+        if (open.containsKey(state.id()) || (key != null && named.containsKey(key))) {
+            channel.close();
+            return CompletableFuture.failedFuture(new IllegalStateException("socket " + state.id()
+                    + " (or its name) is taken already"));
+        }
+        if (key != null) {
+            named.put(key, result);
+        }
+        EventLoop target = loop != null ? loop : transport.group().next();
+        target.register(channel).addListener(f -> {
+            if (!f.isSuccess()) {
+                channel.close();
+                if (key != null) {
+                    named.remove(key, result);
+                }
+                result.completeExceptionally(f.cause());
+                return;
+            }
+            UdpSocket socket;
+            try {
+                UdpSocket.Context context = new UdpSocket.Context(state.id(), channel.eventLoop());
+                socket = new UdpSocket(state.id(), state.owner(), state.config(), channel, resolver,
+                        observer.apply(context), this::closed, new SocketCounters(totals, state.counts()),
+                        guard.apply(context));
+                socket.adopted(state.local(), state.remote(), state.kernelDropsSeen());
+            } catch (RuntimeException e) {
+                channel.close();
+                if (key != null) {
+                    named.remove(key, result);
+                }
+                log.warn("taking over socket {} failed", state.id(), e);
+                result.completeExceptionally(e);
+                return;
+            }
+            owned.computeIfAbsent(state.owner(), o -> new AtomicInteger()).incrementAndGet();
+            open.put(state.id(), socket);
+            if (key != null) {
+                names.put(state.id(), name);
+            }
+            channel.config().setAutoRead(true); // reads what the kernel kept meanwhile
+            SocketLog.debug(log, state.id(), "socket {} taken over", state.id());
+            result.complete(socket);
+        });
+        return result;
+    }
+
+    /**
+     * Forgets socket {@code id}, handed over to another process: it leaves the registry and its
+     * owner's count without closing and without 'close' (the other process has it now).
+     */
+    public void release(String id) {
+        UdpSocket socket = open.remove(id);
+        if (socket == null) {
+            return;
+        }
+        String name = names.remove(id);
+        if (name != null) {
+            named.remove(socket.owner() + '\n' + name);
+        }
+        owned.get(socket.owner()).decrementAndGet();
+    }
+
     /** The name of open socket {@code id}, or null when it has none. */
     public String name(String id) {
         return names.get(id);

@@ -60,6 +60,26 @@ public final class Transport implements AutoCloseable {
         return epoll ? new EpollDatagramChannel(f) : new NioDatagramChannel(f);
     }
 
+    /**
+     * A datagram channel on socket {@code fd}, made by another process and passed over a unix
+     * socket: not registered, not reading ({@code autoRead} off) until its reader is in place.
+     *
+     * @throws IllegalStateException on the NIO transport, which cannot adopt a descriptor
+     */
+    DatagramChannel adoptDatagramChannel(int fd) {
+        if (!epoll) {
+            throw new IllegalStateException("taking over a socket needs the epoll transport");
+        }
+        EpollDatagramChannel channel = new EpollDatagramChannel(fd);
+        channel.config().setAutoRead(false);
+        return channel;
+    }
+
+    /** The file descriptor of {@code channel}, for handing it to another process; -1 on NIO. */
+    static int descriptor(DatagramChannel channel) {
+        return channel instanceof EpollDatagramChannel e ? e.fd().intValue() : -1;
+    }
+
     /** Stops the event loops; the returned future completes when they are gone. */
     public Future<?> shutdown() {
         return group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS);

@@ -79,6 +79,8 @@ public final class UdpSocket {
     private BindState bindState = BindState.UNBOUND;
     private ConnectState connectState = ConnectState.DISCONNECTED;
     private boolean closed;
+    /** Handed to another process: the socket refuses everything, reads nothing, never closes here. */
+    private boolean handedOver;
     private volatile InetSocketAddress local; // volatile: also read by localAddress() from any thread
     private volatile InetSocketAddress remote;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
@@ -262,8 +264,9 @@ public final class UdpSocket {
      */
     public CompletableFuture<Boolean> close() {
         return calls.run(() -> {
-            if (closed) {
-                return closeFuture.thenApply(v -> false);
+            if (closed || handedOver) {
+                // handed over: the socket is the new process's to close
+                return handedOver ? CompletableFuture.completedFuture(false) : closeFuture.thenApply(v -> false);
             }
             closed = true; // no new work is accepted from here on
             if (isBusy()) {
@@ -299,6 +302,104 @@ public final class UdpSocket {
             taps.closeAll();
             closeFuture.complete(null);
         });
+    }
+
+    // ---------------------------------------------------------------- hand-over
+
+    /**
+     * What another daemon process needs to go on with this socket, besides what the kernel keeps
+     * with the socket itself (its binding, connection, options and group memberships).
+     *
+     * @param fd the socket's file descriptor in this process, to pass over a unix socket
+     * @param kernelDropsSeen the kernel's drops counter as last reported, so that the new process
+     *     reports only drops after it
+     */
+    public record HandedOver(String id, String owner, SocketConfig config, InetSocketAddress local,
+                             InetSocketAddress remote, long kernelDropsSeen, SocketCounters.Counts counts, int fd) {}
+
+    /**
+     * Stops this socket so that another process can take it over: once the work waiting for a bind,
+     * connect or name lookup has run and every datagram given to it has gone to the kernel (at most
+     * {@code flushMillis}: a datagram still unwritten then is lost when this process exits), the
+     * socket stops reading (the kernel goes on receiving into its buffer), reports the kernel's last
+     * drop count, and answers with its state. From then on every call fails with
+     * ERR_DGRAMD_RESTARTING, nothing is read and {@link #close} does nothing: the socket is the new
+     * process's. Fails with ERR_SOCKET_DGRAM_NOT_RUNNING when the socket is closed, and on the NIO
+     * transport (no descriptor to pass) with ENOSYS.
+     */
+    public CompletableFuture<HandedOver> handOver(long flushMillis) {
+        return calls.run(() -> {
+            checkOpen();
+            int fd = Transport.descriptor(channel);
+            if (fd < 0) {
+                throw DgramError.system(SystemError.ENOSYS, "handOver", null, 0);
+            }
+            CompletableFuture<HandedOver> result = new CompletableFuture<>();
+            long deadline = System.nanoTime() + flushMillis * 1_000_000L;
+            Runnable stop = () -> stopWhenWritten(result, fd, deadline);
+            if (isBusy()) {
+                pending.add(new Pending() {
+                    @Override
+                    public void run() {
+                        stop.run();
+                    }
+
+                    @Override
+                    public void fail(DgramError error) {
+                        stop.run();
+                    }
+                });
+            } else {
+                stop.run();
+            }
+            return result;
+        });
+    }
+
+    private void stopWhenWritten(CompletableFuture<HandedOver> result, int fd, long deadline) {
+        if (closed) {
+            result.completeExceptionally(DgramError.notRunning());
+            return;
+        }
+        handedOver = true; // from here on every new call is refused
+        if (writer.queuedCount() > 0 && System.nanoTime() - deadline < 0) {
+            loop.schedule(() -> stopWhenWritten(result, fd, deadline), 1, java.util.concurrent.TimeUnit.MILLISECONDS);
+            return;
+        }
+        if (writer.queuedCount() > 0) {
+            log.warn("socket {}: {} datagram(s) still unwritten at the hand-over", id, writer.queuedCount());
+        }
+        channel.config().setAutoRead(false);
+        reader.checkKernelDrops(); // the last count goes out ahead of the hand-over
+        result.complete(new HandedOver(id, owner, config, local, remote, reader.kernelDropsSeen(),
+                counters.counts(), fd));
+    }
+
+    /** The hand-over failed before another process took the socket: it goes on here, reading again. */
+    public CompletableFuture<Void> resume() {
+        return calls.run(() -> {
+            if (handedOver && !closed) {
+                handedOver = false;
+                channel.config().setAutoRead(true);
+            }
+            return CompletableFuture.completedFuture(null);
+        });
+    }
+
+    /**
+     * For a socket taken over from another process, before it reads: its binding and connection
+     * as they were, and the kernel's drops counter as the other process last reported it.
+     */
+    void adopted(InetSocketAddress boundTo, InetSocketAddress peer, long kernelDropsSeen) {
+        if (boundTo != null) {
+            bindState = BindState.BOUND;
+            local = boundTo;
+        }
+        if (peer != null) {
+            connectState = ConnectState.CONNECTED;
+            remote = peer;
+        }
+        reader.kernelDropsSeen(kernelDropsSeen);
     }
 
     // ---------------------------------------------------------------- taps
@@ -444,6 +545,9 @@ public final class UdpSocket {
     }
 
     private DgramError validate(Outgoing d) {
+        if (handedOver) {
+            return DgramError.restarting();
+        }
         if (closed) {
             return DgramError.notRunning();
         }
@@ -708,6 +812,9 @@ public final class UdpSocket {
     }
 
     private void checkOpen() {
+        if (handedOver && !closed) {
+            throw DgramError.restarting();
+        }
         if (closed) {
             throw DgramError.notRunning();
         }
