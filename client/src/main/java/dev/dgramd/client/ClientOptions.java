@@ -27,6 +27,7 @@ public final class ClientOptions {
     private long maxPendingSendBytes = 4L << 20;
     private int maxPendingSendDatagrams = 8192;
     private Duration callTimeout = Duration.ofSeconds(10);
+    private Duration restartTimeout = DEFAULT_RESTART_TIMEOUT;
     private int eventBatchesInFlight = 16;
     private Duration keepAliveTime = DEFAULT_KEEPALIVE_TIME;
     private Duration keepAliveTimeout = Duration.ofSeconds(10);
@@ -125,6 +126,32 @@ public final class ClientOptions {
         }
         this.maxPendingSendDatagrams = maxPendingSendDatagrams;
         return this;
+    }
+
+    /** Default of {@link #restartTimeout}. */
+    public static final Duration DEFAULT_RESTART_TIMEOUT = Duration.ofSeconds(30);
+
+    /**
+     * How long a socket waits for a daemon that is restarting by hand-over (its streams ended with
+     * "daemon restarting") to come back at the same target. Meanwhile the socket's event stream
+     * re-attaches by itself, its calls and sends wait and then go to the new process, and nothing
+     * already delivered is delivered again; past it the socket gets 'error' ERR_DGRAMD_UNAVAILABLE,
+     * then 'close'. Default 30 s.
+     *
+     * @throws IllegalArgumentException when not positive
+     */
+    public ClientOptions restartTimeout(Duration restartTimeout) {
+        Objects.requireNonNull(restartTimeout, "restartTimeout");
+        if (restartTimeout.isNegative() || restartTimeout.isZero()) {
+            throw new IllegalArgumentException("restartTimeout must be > 0");
+        }
+        this.restartTimeout = restartTimeout;
+        return this;
+    }
+
+    /** See {@link #restartTimeout(Duration)}. */
+    public Duration restartTimeout() {
+        return restartTimeout;
     }
 
     /**

@@ -31,6 +31,10 @@ public final class ClientCore {
     private final SendPipeline pipeline;
     private final long callTimeoutMillis;
     private final int eventBatchesInFlight;
+    private final long restartTimeoutMillis;
+    /** Streams waiting for a restarting daemon to come back; the reconnect pacer runs while > 0. */
+    private final AtomicInteger restarting = new AtomicInteger();
+    private ScheduledFuture<?> pacer; // guarded by restarting
 
     /**
      * Connects (lazily, as gRPC does) to the options' target, with their TLS and token.
@@ -41,6 +45,7 @@ public final class ClientCore {
         this.target = options.target();
         this.callTimeoutMillis = options.callTimeout().toMillis();
         this.eventBatchesInFlight = options.eventBatchesInFlight();
+        this.restartTimeoutMillis = options.restartTimeout().toMillis();
         // Direct executor: stream callbacks run on the transport thread and only hand work to the
         // sockets' listener executors (nothing here blocks), saving a thread hop per batch.
         this.channel = Channels.builder(options).directExecutor().build();
@@ -61,7 +66,7 @@ public final class ClientCore {
         timer.setRemoveOnCancelPolicy(true);
         timer.setKeepAliveTime(30, TimeUnit.SECONDS);
         timer.allowCoreThreadTimeOut(true);
-        this.pipeline = new SendPipeline(stub, options.maxPendingSendBytes(),
+        this.pipeline = new SendPipeline(this, stub, options.maxPendingSendBytes(),
                 options.maxPendingSendDatagrams());
     }
 
@@ -81,6 +86,47 @@ public final class ClientCore {
     /** Runs {@code task} in {@code millis} unless the returned future is cancelled first. */
     ScheduledFuture<?> schedule(Runnable task, long millis) {
         return timer.schedule(task, millis, TimeUnit.MILLISECONDS);
+    }
+
+    long restartTimeoutMillis() {
+        return restartTimeoutMillis;
+    }
+
+    /**
+     * A stream ended because the daemon is restarting by hand-over, and waits for the new process
+     * ({@link #restartDone} when it stops waiting): until every such stream is done, the channel
+     * is asked every {@value #PACE_MILLIS} ms to reconnect at once instead of after gRPC's backoff
+     * (a second or more), so the new process is found as soon as it listens.
+     */
+    void daemonRestarting() {
+        synchronized (restarting) {
+            if (restarting.getAndIncrement() == 0) {
+                try {
+                    pacer = timer.scheduleWithFixedDelay(this::pace, 0, PACE_MILLIS, TimeUnit.MILLISECONDS);
+                } catch (RuntimeException e) { // the client is shutting down
+                    log.debug("cannot pace reconnects", e);
+                }
+            }
+        }
+    }
+
+    /** One stream of {@link #daemonRestarting} found the new process, or gave up. */
+    void restartDone() {
+        synchronized (restarting) {
+            if (restarting.decrementAndGet() == 0 && pacer != null) {
+                pacer.cancel(false);
+                pacer = null;
+            }
+        }
+    }
+
+    private static final long PACE_MILLIS = 10;
+
+    private void pace() {
+        io.grpc.ConnectivityState state = channel.getState(true);
+        if (state == io.grpc.ConnectivityState.TRANSIENT_FAILURE) {
+            channel.resetConnectBackoff();
+        }
     }
 
     ExecutorService listenerPool() {

@@ -14,6 +14,17 @@ public final class Errors {
 
     private Errors() {}
 
+    /**
+     * The reason (ErrorInfo) of a call or stream ended because the daemon hands its sockets to a
+     * new process: the socket lives on there, and the client re-attaches and tries again.
+     */
+    static final String RESTARTING = "ERR_DGRAMD_RESTARTING";
+
+    /** True when {@code f} says the daemon is restarting by hand-over ({@link #RESTARTING}). */
+    static boolean restarting(RpcFailure f) {
+        return RESTARTING.equals(f.exception().code());
+    }
+
     /** An RPC failure: the exception, and whether the daemon itself reported it as an error. */
     public record RpcFailure(DgramException exception, boolean fromDaemon, boolean transport) {}
 
@@ -30,6 +41,10 @@ public final class Errors {
                 if (any.is(ErrorInfo.class)) {
                     try {
                         ErrorInfo info = any.unpack(ErrorInfo.class);
+                        if (info.getReason().equals(RESTARTING)) {
+                            return new RpcFailure(new DgramException(RESTARTING, what + ": " + st.getMessage()),
+                                    true, false);
+                        }
                         if (info.getReason().startsWith("ERR_DGRAMD_")) {
                             break; // the daemon's own refusal (credentials, size): read by its status below
                         }

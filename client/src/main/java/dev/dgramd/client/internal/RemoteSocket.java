@@ -173,6 +173,8 @@ public final class RemoteSocket {
         Runnable start;
         java.util.function.Consumer<DgramException> abort;
         volatile boolean cancelled;
+        /** While re-issued after a daemon restart: until when it may be (nanoTime); 0 otherwise. */
+        volatile long restartDeadline;
 
         Barrier(String name, boolean failFollowingSends) {
             this.name = name;
@@ -205,6 +207,14 @@ public final class RemoteSocket {
     // guarded by the pipeline's stream lock
     final ArrayDeque<SendOp> streamQueue = new ArrayDeque<>();
     boolean inReady;
+
+    /**
+     * While the daemon restarts by hand-over: completes once the event stream re-attached to the
+     * new process, or gave up. Completed otherwise.
+     */
+    private volatile CompletableFuture<Void> reattached = CompletableFuture.completedFuture(null);
+    /** Completes when the current event stream ends: true when it ended because the daemon restarts. */
+    private volatile CompletableFuture<Boolean> streamEnd = new CompletableFuture<>();
 
     private final CreateSocketRequest createRequest;
     /** Creation asked for (or made unnecessary by close()); written under this, read without. */
@@ -245,7 +255,7 @@ public final class RemoteSocket {
             return false; // every operation asks: no lock, no allocation once asked
         }
         Barrier b = new Barrier("CreateSocket", false);
-        b.start = () -> open(b, bind); // published by the lock below, with the barrier
+        b.start = () -> open(b, bind, 0); // published by the lock below, with the barrier
         synchronized (this) {
             if (started) {
                 return false;
@@ -258,12 +268,24 @@ public final class RemoteSocket {
         return true;
     }
 
-    private void open(Barrier creation, BindRequest bind) {
-        int inFlight = core.eventBatchesInFlight();
-        MethodDescriptor<EventsRequest, Decoded> method = DgramGrpc.getEventsMethod()
+    /** The Events method, with this socket's reader of its messages (made per call: one socket, few calls). */
+    private MethodDescriptor<EventsRequest, Decoded> eventsMethod() {
+        return DgramGrpc.getEventsMethod()
                 .toBuilder(DgramGrpc.getEventsMethod().getRequestMarshaller(), new BatchMarshaller()).build();
+    }
+
+    /** The pause before a call refused by a restarting daemon is made again. */
+    private static final long RESTART_RETRY_MILLIS = 10;
+
+    /**
+     * @param restartDeadline when the daemon refused an earlier try because it is restarting: until
+     *     when to try again (nanoTime), waiting for the channel to be ready; 0 on the first try
+     */
+    private void open(Barrier creation, BindRequest bind, long restartDeadline) {
+        int inFlight = core.eventBatchesInFlight();
         DgramGrpc.DgramStub stub = core.stub();
-        ClientCall<EventsRequest, Decoded> call = stub.getChannel().newCall(method, stub.getCallOptions());
+        ClientCall<EventsRequest, Decoded> call = stub.getChannel().newCall(eventsMethod(),
+                restartDeadline == 0 ? stub.getCallOptions() : stub.getCallOptions().withWaitForReady());
         EventsRequest.Builder request = EventsRequest.newBuilder().setCreate(createRequest);
         if (bind != null) {
             request.setBind(bind);
@@ -352,15 +374,26 @@ public final class RemoteSocket {
 
                     @Override
                     public void onError(Throwable t) {
-                        DgramException e = Errors.fromRpc(t, id == null ? "CreateSocket" : "Events").exception();
+                        Errors.RpcFailure f = Errors.fromRpc(t, id == null ? "CreateSocket" : "Events");
                         if (id == null) {
                             timeout.cancel(false);
-                            failCreation(creation, announced, e);
+                            long now = System.nanoTime();
+                            long until = restartDeadline != 0 ? restartDeadline
+                                    : now + core.restartTimeoutMillis() * 1_000_000L;
+                            if (Errors.restarting(f) && now - until < 0 && !announced.isDone()) {
+                                // the daemon hands over: create the socket on the new process
+                                try {
+                                    core.schedule(() -> open(creation, bind, until), RESTART_RETRY_MILLIS);
+                                    return;
+                                } catch (RuntimeException e) { // the client is shutting down
+                                    failCreation(creation, announced, Errors.clientClosed());
+                                    return;
+                                }
+                            }
+                            failCreation(creation, announced, f.exception());
                             return;
                         }
-                        // Revoked credentials say so; any other end of the stream is a lost connection.
-                        executor.execute(() -> finish(DgramException.ERR_DGRAMD_UNAUTHENTICATED.equals(e.code()) ? e
-                                : Errors.unavailable("lost the connection to dgramd: " + e.getMessage(), e.getCause())));
+                        streamFailed(f);
                     }
 
                     @Override
@@ -371,10 +404,200 @@ public final class RemoteSocket {
                                     DgramException.ERR_DGRAMD_CALL_FAILED, "CreateSocket answered nothing"));
                             return;
                         }
-                        executor.execute(() -> finish(Errors.unavailable(
-                                "dgramd ended the socket's event stream without 'close'", null)));
+                        streamEnded();
                     }
                 });
+    }
+
+    /** The event stream ended without 'close' (after 'close' the socket has finished already). */
+    private void streamEnded() {
+        streamEnd.complete(false);
+        executor.execute(() -> finish(Errors.unavailable(
+                "dgramd ended the socket's event stream without 'close'", null)));
+    }
+
+    /**
+     * The event stream failed: the socket finishes ('error', 'close'), unless the daemon ended it
+     * because it hands its sockets to a new process: then the socket re-attaches to the new one.
+     */
+    private void streamFailed(Errors.RpcFailure f) {
+        DgramException e = f.exception();
+        if (Errors.restarting(f)) {
+            CompletableFuture<Boolean> ended = streamEnd;
+            startReattach();
+            ended.complete(true);
+            return;
+        }
+        streamEnd.complete(false);
+        // Revoked credentials say so; any other end of the stream is a lost connection.
+        executor.execute(() -> finish(DgramException.ERR_DGRAMD_UNAUTHENTICATED.equals(e.code()) ? e
+                : Errors.unavailable("lost the connection to dgramd: " + e.getMessage(), e.getCause())));
+    }
+
+    // ---------------------------------------------------------------- re-attach after a daemon restart
+
+    /**
+     * The daemon hands its sockets to a new process: opens the socket's event stream again, on the
+     * new process once it listens at the same target (waiting for the channel, asking it to
+     * reconnect at once), within the restart timeout. The events the old process sent came before
+     * the end of the stream; the new one sends the rest, so none is delivered twice. Calls that the
+     * restart refused wait for {@link #reattached} and go again.
+     */
+    private void startReattach() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        reattached = done;
+        streamEnd = new CompletableFuture<>();
+        core.daemonRestarting();
+        log.debug("socket {}: dgramd is restarting; re-attaching to the new process", id);
+        long deadline = System.nanoTime() + core.restartTimeoutMillis() * 1_000_000L;
+        try {
+            core.schedule(() -> reattachFailed(done, Errors.unavailable(
+                    "dgramd did not come back within the restart timeout (ClientOptions.restartTimeout)", null)),
+                    core.restartTimeoutMillis());
+        } catch (RuntimeException e) { // the client is shutting down
+            reattachFailed(done, Errors.clientClosed());
+            return;
+        }
+        reattach(done, deadline);
+    }
+
+    private void reattach(CompletableFuture<Void> done, long deadline) {
+        synchronized (this) {
+            if (finished || done.isDone()) {
+                return;
+            }
+        }
+        DgramGrpc.DgramStub stub = core.stub();
+        ClientCall<EventsRequest, Decoded> call = stub.getChannel().newCall(eventsMethod(),
+                stub.getCallOptions().withWaitForReady());
+        int inFlight = core.eventBatchesInFlight();
+        ClientCalls.asyncServerStreamingCall(call, EventsRequest.newBuilder().setSocketId(id).build(),
+                new ClientResponseObserver<EventsRequest, Decoded>() {
+                    @Override
+                    public void beforeStart(ClientCallStreamObserver<EventsRequest> c) {
+                        c.disableAutoRequestWithInitial(inFlight);
+                        done.whenComplete((v, e) -> {
+                            if (reattached == done && !isAttached(c)) {
+                                c.cancel("gave up re-attaching", null); // timed out meanwhile
+                            }
+                        });
+                        attaching = c;
+                    }
+
+                    @Override
+                    public void onNext(Decoded batch) {
+                        if (!done.isDone() && batch.socketId != null) {
+                            eventsCall = attaching;
+                            if (done.complete(null)) {
+                                core.restartDone();
+                                log.debug("socket {}: re-attached to the restarted dgramd", id);
+                            }
+                        }
+                        onBatch(batch);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        Errors.RpcFailure f = Errors.fromRpc(t, "Events");
+                        if (!done.isDone()) {
+                            boolean again = Errors.restarting(f) || f.transport();
+                            if (again && System.nanoTime() - deadline < 0) {
+                                try {
+                                    core.schedule(() -> reattach(done, deadline), RESTART_RETRY_MILLIS);
+                                    return;
+                                } catch (RuntimeException e) { // the client is shutting down
+                                    reattachFailed(done, Errors.clientClosed());
+                                    return;
+                                }
+                            }
+                            reattachFailed(done, again ? Errors.unavailable("dgramd did not come back within "
+                                    + "the restart timeout (ClientOptions.restartTimeout)", null)
+                                    : Errors.unavailable("the socket did not survive the daemon's restart: "
+                                    + f.exception().getMessage(), null));
+                            return;
+                        }
+                        streamFailed(f);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        if (!done.isDone()) {
+                            reattachFailed(done, Errors.unavailable("the restarted dgramd ended the socket's "
+                                    + "event stream at once", null));
+                            return;
+                        }
+                        streamEnded();
+                    }
+                });
+    }
+
+    /** The call re-attaching now, until it is the socket's event stream. */
+    private volatile ClientCallStreamObserver<EventsRequest> attaching;
+
+    private boolean isAttached(ClientCallStreamObserver<EventsRequest> c) {
+        return eventsCall == c;
+    }
+
+    /** Re-attaching failed with {@code error}: the socket finishes ('error', 'close'). */
+    private void reattachFailed(CompletableFuture<Void> done, DgramException error) {
+        if (!done.complete(null)) {
+            return;
+        }
+        core.restartDone();
+        streamEnd.complete(false);
+        executor.execute(() -> finish(error));
+    }
+
+    /**
+     * A call failed with {@code f}: when the daemon refused it because it is restarting (or the
+     * connection failed while it restarts), re-issues it once the event stream re-attached to the
+     * new process, within the restart timeout. True when it will be re-issued; false when {@code f}
+     * is the call's answer.
+     */
+    private boolean retryAfterRestart(Barrier b, Errors.RpcFailure f) {
+        boolean restarting = Errors.restarting(f);
+        if (!restarting && !f.transport()) {
+            return false;
+        }
+        long now = System.nanoTime();
+        if (b.restartDeadline == 0) {
+            b.restartDeadline = now + core.restartTimeoutMillis() * 1_000_000L;
+        } else if (now - b.restartDeadline > 0) {
+            return false;
+        }
+        CompletableFuture<Void> again = reattached;
+        if (!restarting && again.isDone()) {
+            // The connection failed and the stream has said nothing yet: its end tells whether the
+            // daemon restarts (then this call goes again) or went away (then this is the answer).
+            CompletableFuture<Boolean> verdict = streamEnd;
+            if (verdict.isDone() && !verdict.join()) {
+                return false;
+            }
+            verdict.copy().completeOnTimeout(false, core.callTimeoutMillis(), TimeUnit.MILLISECONDS)
+                    .thenAccept(restart -> {
+                        if (restart) {
+                            reattached.thenRun(() -> reissue(b));
+                        } else {
+                            b.restartDeadline = -1; // an answer now
+                            reissue(b);
+                        }
+                    });
+            return true;
+        }
+        again.thenRun(() -> reissue(b));
+        return true;
+    }
+
+    /** Makes call {@code b} again, after a short pause (a daemon still refusing is not asked in a loop). */
+    private void reissue(Barrier b) {
+        try {
+            core.schedule(() -> b.start.run(), RESTART_RETRY_MILLIS);
+        } catch (RuntimeException e) { // the client is shutting down
+            if (b.abort != null) {
+                b.abort.accept(Errors.clientClosed());
+            }
+            barrierDone(b, null);
+        }
     }
 
     /**
@@ -825,8 +1048,11 @@ public final class RemoteSocket {
             @Override
             public void onError(Throwable t) {
                 DgramException error = null;
+                Errors.RpcFailure f = Errors.fromRpc(t, name);
+                if (retryAfterRestart(b, f)) {
+                    return; // made again on the restarted daemon
+                }
                 try {
-                    Errors.RpcFailure f = Errors.fromRpc(t, name);
                     error = f.exception();
                     boolean reported = f.transport() || (f.fromDaemon() && isSystemError(error));
                     outcome.complete(null, error, reported);
@@ -871,8 +1097,12 @@ public final class RemoteSocket {
 
             @Override
             public void onError(Throwable t) {
+                Errors.RpcFailure f = Errors.fromRpc(t, name);
+                if (retryAfterRestart(b, f)) {
+                    return; // made again on the restarted daemon
+                }
                 try {
-                    result.completeExceptionally(Errors.fromRpc(t, name).exception());
+                    result.completeExceptionally(f.exception());
                 } finally {
                     result.completeExceptionally(t); // no-op unless the line above threw
                     barrierDone(b, null);
@@ -889,7 +1119,17 @@ public final class RemoteSocket {
             throw Errors.notRunning();
         }
         try {
-            return result.get(2 * core.callTimeoutMillis(), TimeUnit.MILLISECONDS);
+            try {
+                return result.get(2 * core.callTimeoutMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                long deadline = b.restartDeadline;
+                if (deadline <= 0) {
+                    throw e;
+                }
+                // made again while the daemon restarts: wait for that too
+                long left = Math.max(1, deadline - System.nanoTime()) + core.callTimeoutMillis() * 1_000_000L;
+                return result.get(left, TimeUnit.NANOSECONDS);
+            }
         } catch (ExecutionException e) {
             if (e.getCause() instanceof DgramException d) {
                 // a fresh exception, so the stack shows the caller

@@ -57,6 +57,7 @@ final class SendPipeline {
         int unanswered;
     }
 
+    private final ClientCore core;
     private final DgramGrpc.DgramStub stub;
     private final long maxBytes;
     private final int maxCount;
@@ -75,8 +76,14 @@ final class SendPipeline {
     private int batchesInFlight; // guarded by streamLock
     private final LongMap<RemoteSocket.SendOp> inflight; // guarded by streamLock
     private final AtomicLong ids = new AtomicLong();
+    /**
+     * While the daemon restarts by hand-over: when the wait for the new process ends (nanoTime);
+     * the next stream waits for the channel to be ready. 0 otherwise. Guarded by streamLock.
+     */
+    private long restartDeadline;
 
-    SendPipeline(DgramGrpc.DgramStub stub, long maxBytes, int maxCount) {
+    SendPipeline(ClientCore core, DgramGrpc.DgramStub stub, long maxBytes, int maxCount) {
+        this.core = core;
         this.stub = stub;
         this.maxBytes = maxBytes;
         this.maxCount = maxCount;
@@ -226,7 +233,10 @@ final class SendPipeline {
                     @Override
                     public void beforeStart(ClientCallStreamObserver<OutBatch> requestStream) {
                         self = requestStream;
-                        requestStream.setOnReadyHandler(SendPipeline.this::drain);
+                        requestStream.setOnReadyHandler(() -> {
+                            restarted(self);
+                            drain();
+                        });
                     }
 
                     @Override
@@ -245,8 +255,38 @@ final class SendPipeline {
                         failed(self, Errors.unavailable("dgramd ended the send stream", null));
                     }
                 };
-        ClientCall<OutBatch, Results> call = stub.getChannel().newCall(SEND_STREAM, stub.getCallOptions());
+        io.grpc.CallOptions options = restartDeadline == 0 ? stub.getCallOptions()
+                : stub.getCallOptions().withWaitForReady();
+        ClientCall<OutBatch, Results> call = stub.getChannel().newCall(SEND_STREAM, options);
         stream = (ClientCallStreamObserver<OutBatch>) ClientCalls.asyncBidiStreamingCall(call, observer);
+        if (restartDeadline != 0) {
+            ClientCallStreamObserver<OutBatch> waiting = stream;
+            long left = Math.max(1, (restartDeadline - System.nanoTime()) / 1_000_000);
+            try {
+                core.schedule(() -> {
+                    synchronized (streamLock) {
+                        if (stream != waiting || restartDeadline == 0) {
+                            return;
+                        }
+                    }
+                    waiting.cancel("dgramd did not come back within the restart timeout", null);
+                }, left);
+            } catch (RuntimeException e) { // the client is shutting down
+                waiting.cancel("client closed", null);
+            }
+        }
+    }
+
+    /** The stream {@code which} is ready: when the daemon was restarting, it is back. */
+    private void restarted(ClientCallStreamObserver<OutBatch> which) {
+        synchronized (streamLock) {
+            if (restartDeadline == 0 || stream != which) {
+                return;
+            }
+            restartDeadline = 0;
+        }
+        core.restartDone();
+        log.debug("send stream: the restarted daemon takes datagrams again");
     }
 
     /** One SendStreamResponse: its datagrams are answered, in one go per socket. */
@@ -272,13 +312,27 @@ final class SendPipeline {
         completeAll(ops, found);
     }
 
-    /** The stream died: every datagram given to the pipeline fails; the next send starts anew. */
+    /**
+     * The stream died: every datagram given to the pipeline fails; the next send starts anew.
+     * Unless the daemon ended it because it restarts by hand-over: it answered every datagram it
+     * took, so those without an answer were not sent, and go again, in order, on a new stream to
+     * the new process (which waits for the channel to be ready, until the restart timeout).
+     */
     private void failed(ClientCallStreamObserver<OutBatch> which, DgramException error) {
+        if (Errors.RESTARTING.equals(error.code())) {
+            if (requeue(which)) {
+                return;
+            }
+        }
+        boolean wasRestarting;
         List<RemoteSocket.SendOp> lost = new ArrayList<>();
         synchronized (streamLock) {
-            if (stream == which) {
-                stream = null;
+            if (stream != which) {
+                return; // a stream already replaced (requeued) or ended
             }
+            stream = null;
+            wasRestarting = restartDeadline != 0;
+            restartDeadline = 0;
             for (RemoteSocket socket : ready) {
                 socket.streamQueue.clear();
                 socket.inReady = false;
@@ -290,6 +344,9 @@ final class SendPipeline {
                 op.batch = null;
             }
         }
+        if (wasRestarting) {
+            core.restartDone();
+        }
         if (!lost.isEmpty()) {
             log.debug("send stream failed with {} datagram(s) pending: {}", lost.size(),
                     error.getMessage());
@@ -298,6 +355,56 @@ final class SendPipeline {
             complete(op, error, 0);
         }
     }
+
+    /**
+     * The daemon restarts: the datagrams written on {@code which} and not answered go back to the
+     * front of their sockets' queues, in order, and a new stream takes them (after a pause, so
+     * that a daemon still refusing is not asked in a loop). False when the restart timeout has
+     * passed already (the datagrams then fail).
+     */
+    private boolean requeue(ClientCallStreamObserver<OutBatch> which) {
+        boolean first;
+        synchronized (streamLock) {
+            if (stream != which) {
+                return true;
+            }
+            long now = System.nanoTime();
+            first = restartDeadline == 0;
+            if (first) {
+                restartDeadline = now + core.restartTimeoutMillis() * 1_000_000L;
+            } else if (now - restartDeadline > 0) {
+                return false;
+            }
+            stream = null;
+            batchesInFlight = 0;
+            List<RemoteSocket.SendOp> unanswered = new ArrayList<>();
+            inflight.forEach(unanswered::add);
+            unanswered.removeIf(op -> op.batch == null); // never written: still in their queue
+            unanswered.sort((a, b) -> Long.compare(b.id, a.id)); // last first: each goes to the front
+            for (RemoteSocket.SendOp op : unanswered) {
+                op.batch = null;
+                op.socket.streamQueue.addFirst(op);
+                if (!op.socket.inReady) {
+                    op.socket.inReady = true;
+                    ready.add(op.socket);
+                }
+            }
+            log.debug("send stream: dgramd is restarting; {} datagram(s) go again to the new process",
+                    unanswered.size());
+        }
+        if (first) {
+            core.daemonRestarting();
+        }
+        try {
+            core.schedule(this::drain, RESTART_RETRY_MILLIS);
+        } catch (RuntimeException e) { // the client is shutting down
+            log.debug("cannot resume sends", e);
+        }
+        return true;
+    }
+
+    /** The pause before a send stream is opened again while the daemon restarts. */
+    private static final long RESTART_RETRY_MILLIS = 10;
 
     private void complete(RemoteSocket.SendOp op, DgramException error, int bytes) {
         // the socket's queue count drops before the window frees, so a sender let through by the
@@ -871,6 +978,17 @@ final class SendPipeline {
 
         int size() {
             return inRing + overflow.size();
+        }
+
+        /** Adds every value to {@code out} (in no particular order); the map keeps them. */
+        @SuppressWarnings("unchecked")
+        void forEach(java.util.function.Consumer<V> out) {
+            for (int i = 0; i < values.length; i++) {
+                if (values[i] != null) {
+                    out.accept((V) values[i]);
+                }
+            }
+            overflow.values().forEach(out);
         }
 
         /** Moves every value to {@code out} (in no particular order) and empties the map. */
