@@ -1,6 +1,7 @@
 package dev.dgramd.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 import dev.dgramd.proto.v1.BindRequest;
@@ -112,6 +113,60 @@ class DaemonProcessIT {
     }
 
     @Test
+    void aNewProcessTakesTheSocketsOverAndTheOldOneExitsZero() throws Exception {
+        Path dir = Files.createTempDirectory("dgramd-handover");
+        Path handOver = dir.resolve("handover.sock");
+        try {
+            Process first = start("--listen", "127.0.0.1:0", "--hand-over-socket", handOver.toString());
+            Output firstOut = Output.of(first);
+            Matcher m = LISTENING.matcher(firstOut.awaitLine(LISTENING, START_SECONDS));
+            assertThat(m.find()).isTrue();
+            int grpcPort = Integer.parseInt(m.group(1));
+            channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
+            DgramGrpc.DgramBlockingStub stub = DgramGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(DaemonTestBase.TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            String id = stub.createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build())
+                    .getSocketId();
+            EventRecorder recorder = EventRecorder.subscribe(DgramGrpc.newStub(channel), id);
+            resources.add(recorder);
+            int port = stub.bind(BindRequest.newBuilder().setSocketId(id).setAddress("127.0.0.1").build())
+                    .getAddress().getPort();
+            recorder.next(EventCase.LISTENING);
+
+            Process second = start("--listen", "127.0.0.1:" + grpcPort, "--take-over", handOver.toString(),
+                    "--hand-over-socket", handOver.toString());
+            Output secondOut = Output.of(second);
+            secondOut.awaitLine(LISTENING, START_SECONDS);
+            assertThat(first.waitFor(STOP_SECONDS, TimeUnit.SECONDS)).as("the old process exits").isTrue();
+            assertThat(first.exitValue()).as("exit status; output:%n%s", firstOut.text()).isZero();
+            firstOut.awaitEnd(STOP_SECONDS);
+            assertThat(firstOut.text()).contains("its sockets live on in the new process")
+                    .doesNotContain("closing 1 socket(s)");
+            assertThatThrownBy(() -> recorder.done().get(STOP_SECONDS, TimeUnit.SECONDS)).cause()
+                    .satisfies(t -> assertThat(DaemonTestBase.errorInfo(t).getReason()).isEqualTo("ERR_DGRAMD_RESTARTING"));
+
+            // The same socket, in the new process at the same address: a datagram sent now arrives.
+            try (DatagramSocket peer = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+                byte[] data = "after the restart".getBytes(StandardCharsets.UTF_8);
+                peer.send(new DatagramPacket(data, data.length, InetAddress.getLoopbackAddress(), port));
+            }
+            EventRecorder again = EventRecorder.subscribe(DgramGrpc.newStub(channel), id);
+            resources.add(again);
+            assertThat(again.announcedId()).isEqualTo(id);
+            assertThat(again.next(EventCase.MESSAGE).getMessage().getData().toStringUtf8()).isEqualTo("after the restart");
+            assertThat(secondOut.text()).contains("took over 1 of 1 socket(s)");
+
+            assertThat(second.toHandle().destroy()).isTrue(); // SIGTERM: this one closes its sockets
+            again.next(EventCase.CLOSE);
+            assertThat(second.waitFor(STOP_SECONDS, TimeUnit.SECONDS)).isTrue();
+            assertThat(second.exitValue()).as(secondOut.text()).isZero();
+        } finally {
+            Files.deleteIfExists(handOver);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    @Test
     void helpListsEveryOptionAndExitsZero() throws Exception {
         Process p = start("--help");
         Output out = Output.of(p);
@@ -119,7 +174,7 @@ class DaemonProcessIT {
         out.awaitEnd(STOP_SECONDS);
         assertThat(p.exitValue()).as(out.text()).isZero();
         assertThat(out.text()).contains("Usage: dgramd", "--listen", "--event-loop-threads", "--transport",
-                "--max-queued-event-bytes", "--max-message-bytes");
+                "--max-queued-event-bytes", "--max-message-bytes", "--hand-over-socket", "--take-over");
     }
 
     @Test

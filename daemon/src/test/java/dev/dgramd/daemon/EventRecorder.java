@@ -70,6 +70,7 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
 
     @Override
     public void onError(Throwable t) {
+        announced.completeExceptionally(t); // a stream that fails first announces nothing
         done.completeExceptionally(t);
     }
 
