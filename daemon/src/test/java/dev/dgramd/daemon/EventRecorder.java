@@ -115,7 +115,7 @@ public final class EventRecorder implements ClientResponseObserver<EventsRequest
 
     /** True when a batch announced a socket id. */
     boolean announced() {
-        return announced.isDone();
+        return announced.isDone() && !announced.isCompletedExceptionally();
     }
 
     /** Completes when the stream ends. */

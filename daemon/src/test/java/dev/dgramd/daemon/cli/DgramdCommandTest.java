@@ -49,6 +49,8 @@ class DgramdCommandTest {
         SAMPLES.put("--keepalive-time", "2s");
         SAMPLES.put("--keepalive-timeout", "1500ms");
         SAMPLES.put("--permit-keepalive-time", "1s");
+        SAMPLES.put("--hand-over-socket", "/run/dgramd/handover.sock");
+        SAMPLES.put("--take-over", "/run/dgramd/old.sock");
         SAMPLES.put("--policy", "/etc/dgramd/policy.yaml");
         SAMPLES.put("--log-format", "json");
         SAMPLES.put("--log-level", "debug");
@@ -80,6 +82,8 @@ class DgramdCommandTest {
         assertThat(options.tlsClientCa()).isNull();
         assertThat(options.tokensFile()).isNull();
         assertThat(options.insecure()).isFalse();
+        assertThat(options.handOverSocket()).as("no hand-over unless asked").isNull();
+        assertThat(options.takeOver()).isNull();
         assertThat(command.logFormat).isEqualTo(DgramdCommand.LogFormat.TEXT);
         assertThat(command.logLevel).isEqualTo(DgramdCommand.LogLevel.INFO);
     }
