@@ -293,16 +293,52 @@ final class Env implements AutoCloseable {
 
     /** A new daemon: spawned (the default) or in-process (--in-process-daemon). */
     Daemon startDaemon(String name, long openFiles) throws IOException {
+        return startDaemon(name, openFiles, List.of());
+    }
+
+    /**
+     * As above, the spawned daemon's JVM given {@code extraJvmOptions} after the shipped ones
+     * ({@link Daemon#jvmOptions(List, boolean)}) and those of --daemon-jvm-opt.
+     */
+    Daemon startDaemon(String name, long openFiles, List<String> extraJvmOptions) throws IOException {
         if (options.inProcessDaemon) {
             return Daemon.inProcess();
         }
         List<String> jvm = new ArrayList<>(options.daemonJvmOptions);
+        jvm.addAll(extraJvmOptions);
         if (options.jfr != null) {
             jvm.add("-XX:StartFlightRecording=filename="
                     + options.jfr.toAbsolutePath().resolve(name + ".jfr")
                     + ",settings=profile,dumponexit=true");
         }
-        return Daemon.spawn(this, name, jvm, openFiles > 0 ? openFiles : 65_536);
+        return Daemon.spawn(this, name, Daemon.jvmOptions(jvm, options.shippedJvmOptions),
+                openFiles > 0 ? openFiles : 65_536);
+    }
+
+    private final Map<Integer, Double> generatorMax = new java.util.HashMap<>();
+
+    /**
+     * The Java peer's own maximum offered rate of {@code size}-byte datagrams: a flat-out blast
+     * into a sink of its own (measured once per size, 1 s; 0.2 s with --quick).
+     */
+    double generatorMax(int size) throws IOException {
+        Double known = generatorMax.get(size);
+        if (known != null) {
+            return known;
+        }
+        Child p = peer();
+        long port = ((Number) p.request(Json.obj("cmd", "sink", "rcvbuf", RCVBUF),
+                Duration.ofSeconds(10)).get("port")).longValue();
+        Map<String, Object> r = p.request(Json.obj("cmd", "blast", "port", port, "size", size, "rate", 0,
+                "durationMs", quick() ? 200 : 1000), Duration.ofSeconds(30));
+        double rate = ((Number) r.get("sent")).doubleValue() * 1e9 / ((Number) r.get("elapsedNs")).doubleValue();
+        generatorMax.put(size, rate);
+        return rate;
+    }
+
+    /** The generator maxima measured so far, by datagram size. */
+    Map<Integer, Double> generatorMaxima() {
+        return Map.copyOf(generatorMax);
     }
 
     /** The client of the shared daemon. */
