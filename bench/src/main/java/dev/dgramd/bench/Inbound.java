@@ -78,6 +78,9 @@ final class Inbound {
         List<Row> rows = new ArrayList<>();
         Child peer = env.peer();
         for (int size : env.options().sizes) {
+            double genMax = env.generatorMax(size);
+            System.err.printf(java.util.Locale.ROOT, "  inbound: the generator's own maximum at %d B: %.0f/s%n",
+                    size, genMax);
             List<String> impls = new ArrayList<>();
             if (env.hasNode()) {
                 impls.add("node");
@@ -89,7 +92,8 @@ final class Inbound {
             impls.add("netty");
             for (String impl : impls) {
                 try (Receiver r = open(env, impl, size)) {
-                    rows.add(search(env, peer, r, size));
+                    rows.add(search(env, peer, r, size).detail("generatorMaxRate", Math.round(genMax))
+                            .detail("generatorGso", env.peerGso()));
                 }
             }
         }
