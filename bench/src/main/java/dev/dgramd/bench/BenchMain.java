@@ -70,7 +70,7 @@ public final class BenchMain {
         Map<String, String> failures = new LinkedHashMap<>();
         Map<String, Object> meta = new LinkedHashMap<>();
         jdk.jfr.Recording jfr = null;
-        Map<Integer, Double> generatorMaxima = new java.util.TreeMap<>();
+        Map<String, Double> generatorMaxima = new java.util.TreeMap<>();
         try (Env env = new Env(options, stamp)) {
             if (options.jfr != null) {
                 try {
@@ -146,7 +146,7 @@ public final class BenchMain {
         double seconds = (System.nanoTime() - t0) / 1e9;
         meta.put("loadAverageAtEnd", Machine.loadAverage());
         Map<String, Object> gen = new LinkedHashMap<>();
-        generatorMaxima.forEach((size, rate) -> gen.put(Integer.toString(size), Math.round(rate)));
+        generatorMaxima.forEach((size, rate) -> gen.put(size, Math.round(rate)));
         meta.put("generatorMaxRateBySize", gen);
         ratios(rows);
         List<Map<String, Object>> targets = targets(rows);
@@ -155,7 +155,7 @@ public final class BenchMain {
                 "otherProcessesShareOfMachine", Map.of());
         out.print(table(rows, failures, targets, busy, seconds));
         generatorMaxima.forEach((size, rate) -> out.printf(Locale.ROOT,
-                "load generator's own maximum at %d B: %,.0f dgram/s (flat out into a sink of its own)%n", size, rate));
+                "load generator's own maximum at %s B: %,.0f dgram/s (flat out into a sink of its own)%n", size, rate));
         out.flush();
         meta.put("seconds", Math.round(seconds * 10) / 10.0);
         Map<String, Object> doc = new LinkedHashMap<>();
@@ -230,8 +230,11 @@ public final class BenchMain {
         }
         for (Row r : rows) {
             if (r.scenario.equals("cold gc") && r.impl.equals("dgramd") && r.details.containsKey("gcPauses")) {
-                out.add(target("daemon's longest GC pause at 200,000/s < 2 ms", String.format(Locale.ROOT,
-                        "%.2f ms (%s pauses)", r.figure, r.details.get("gcPauses")), r.figure < 2));
+                int pauses = ((Number) r.details.get("gcPauses")).intValue();
+                // no collection in the window measures nothing: not met
+                out.add(target("daemon's longest GC pause at 200,000/s < 2 ms", pauses == 0
+                        ? "no GC in the window" : String.format(Locale.ROOT, "%.2f ms (%d pauses)", r.figure, pauses),
+                        pauses > 0 && r.figure < 2));
             }
         }
         Row bestControl = null;

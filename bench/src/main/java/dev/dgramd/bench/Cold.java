@@ -70,13 +70,18 @@ final class Cold {
         }
         impls.add("dgramd");
         Map<String, Double> starts = new LinkedHashMap<>();
-        for (String impl : impls) {
-            rows.add(inbound(env, peer, impl, size, window, genMax, starts));
+        java.util.Set<String> parts = env.options().coldParts;
+        if (parts.contains("in")) {
+            for (String impl : impls) {
+                rows.add(inbound(env, peer, impl, size, window, genMax, starts));
+            }
         }
-        int sinkPort = ((Number) peer.request(Json.obj("cmd", "sink", "rcvbuf", Env.RCVBUF),
-                Duration.ofSeconds(10)).get("port")).intValue();
-        for (String impl : impls) {
-            rows.add(outbound(env, peer, impl, size, window, sinkPort));
+        if (parts.contains("out")) {
+            int sinkPort = ((Number) peer.request(Json.obj("cmd", "sink", "rcvbuf", Env.RCVBUF),
+                    Duration.ofSeconds(10)).get("port")).intValue();
+            for (String impl : impls) {
+                rows.add(outbound(env, peer, impl, size, window, sinkPort));
+            }
         }
         for (Map.Entry<String, Double> e : starts.entrySet()) {
             rows.add(new Row("cold start", "-", e.getKey(), e.getValue(), "s", true, Map.of())
@@ -85,7 +90,9 @@ final class Cold {
                             : "daemon started to 'listening', plus client JVM started to its socket bound"
                                     + " (fastest trial)"));
         }
-        rows.add(gc(env, peer, size));
+        if (parts.contains("gc")) {
+            rows.add(gc(env, peer, size));
+        }
         return rows;
     }
 
@@ -176,10 +183,14 @@ final class Cold {
             long elapsed = ((Number) res.get("elapsedNs")).longValue();
             long received = Inbound.settle(() -> count(f.control()), 3000);
             Inbound.Trial t = new Inbound.Trial(rate, sent, elapsed, received, cpu.stop());
+            Object dropped = impl.equals("node") ? null : f.control().request(Json.obj("cmd", "count"),
+                    Duration.ofSeconds(10)).get("droppedByDaemon");
             System.err.printf(Locale.ROOT, "  cold in %5dB %-7s target %9s offered %9.0f/s received %9d of %9d"
-                    + " loss %7.3f%% %s (fresh, bound %.2f s after start)%n", size, impl,
+                    + " loss %7.3f%% %s (fresh, bound %.2f s after start%s)%n", size, impl,
                     rate > 0 ? String.format(Locale.ROOT, "%.0f", rate) : "max", t.offered(), received, sent,
-                    t.loss() * 100, t.pass() ? "pass" : "FAIL", f.startSeconds());
+                    t.loss() * 100, t.pass() ? "pass" : "FAIL", f.startSeconds(),
+                    dropped == null ? "" : String.format(Locale.ROOT, "; %.0f dropped by the daemon, the rest"
+                            + " by the kernel", ((Number) dropped).doubleValue()));
             return t;
         }
     }

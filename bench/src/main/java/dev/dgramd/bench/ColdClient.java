@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Usage: {@code ColdClient TARGET}. Commands: {@code recv {rcvbuf}} creates a socket counting
  * its 'message' events and binds it to 127.0.0.1, answering {@code {port, uptimeMs}};
- * {@code count}; {@code send {port, size, durationMs}} creates and binds a socket, then sends to
+ * {@code count} answers {@code {count, droppedByDaemon}}; {@code send {port, size, durationMs}} creates and binds a socket, then sends to
  * the port for {@code durationMs} from the first send (send() blocks while the client's window is
  * full) and waits for every callback, answering {@code {sent, errors, firstError, elapsedNs}}.
  */
@@ -35,6 +35,7 @@ public final class ColdClient {
                 true, StandardCharsets.UTF_8);
         System.setOut(System.err); // nothing but answers on stdout
         AtomicLong count = new AtomicLong();
+        AtomicReference<Socket> receiving = new AtomicReference<>();
         try (DgramClient client = DgramClient.connect(new ClientOptions().target(args[0]))) {
             out.println(Json.write(Json.obj("ready", true)));
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -54,10 +55,12 @@ public final class ColdClient {
                             s.on("message", (msg, rinfo) -> count.incrementAndGet());
                             s.on("error", e -> System.err.println("cold recv socket error: " + e));
                             int port = Inbound.bind(s);
+                            receiving.set(s);
                             yield Json.obj("port", port,
                                     "uptimeMs", ManagementFactory.getRuntimeMXBean().getUptime());
                         }
-                        case "count" -> Json.obj("count", count.get());
+                        case "count" -> Json.obj("count", count.get(), "droppedByDaemon",
+                                receiving.get() == null ? 0 : receiving.get().droppedMessages());
                         case "send" -> send(client, num(cmd, "port", 0).intValue(),
                                 num(cmd, "size", 64).intValue(), num(cmd, "durationMs", 3000).longValue());
                         default -> Json.obj("error", "unknown command " + name);

@@ -22,6 +22,7 @@ final class Options {
     Path jfr;
     List<String> daemonJvmOptions = new ArrayList<>();
     boolean shippedJvmOptions = true;
+    Set<String> coldParts = new LinkedHashSet<>(List.of("in", "out", "gc"));
     int scaleSockets = 10_000;
 
     static final String USAGE = String.join("\n",
@@ -37,6 +38,7 @@ final class Options {
             "  --daemon-jvm-opt OPT a JVM option for the spawned daemons, after the shipped ones (repeatable;",
             "                       a collector given replaces the shipped one)",
             "  --no-shipped-jvm-opts  spawn the daemons without the shipped JVM options",
+            "  --cold-parts LIST    the cold scenario's parts, of in,out,gc (default all)",
             "  --in-process-daemon  run the daemon inside the bench JVM (tests; CPU figures merge)",
             "  --scale-sockets N    sockets of the scale scenario (default 10000)",
             "  --jfr DIR            record the daemon and the bench JVM with JFR into DIR",
@@ -60,7 +62,7 @@ final class Options {
                 case "--no-shipped-jvm-opts" -> o.shippedJvmOptions = false;
                 case "--help", "-h" -> throw new UsageException(null);
                 case "--scenarios", "--out", "--sizes", "--node", "--daemon-jar", "--daemon-jvm-opt",
-                        "--scale-sockets", "--jfr" -> {
+                        "--scale-sockets", "--jfr", "--cold-parts" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
                             throw new UsageException(a + " needs a value");
@@ -107,6 +109,15 @@ final class Options {
             case "--daemon-jvm-opt" -> daemonJvmOptions.add(value);
             case "--scale-sockets" -> scaleSockets = Integer.parseInt(value);
             case "--jfr" -> jfr = Path.of(value);
+            case "--cold-parts" -> {
+                coldParts = new LinkedHashSet<>();
+                for (String s : value.split(",")) {
+                    if (!List.of("in", "out", "gc").contains(s.trim())) {
+                        throw new UsageException("unknown cold part " + s + " (known: in, out, gc)");
+                    }
+                    coldParts.add(s.trim());
+                }
+            }
             default -> throw new UsageException("unknown option " + option);
         }
     }
