@@ -155,7 +155,7 @@ public final class BenchMain {
                 "otherProcessesShareOfMachine", Map.of());
         out.print(table(rows, failures, targets, busy, seconds));
         generatorMaxima.forEach((size, rate) -> out.printf(Locale.ROOT,
-                "load generator's own maximum at %s B: %,.0f dgram/s (flat out into a sink of its own)%n", size, rate));
+                "load generator's own maximum at %s: %,.0f dgram/s (flat out into a sink of its own)%n", size, rate));
         out.flush();
         meta.put("seconds", Math.round(seconds * 10) / 10.0);
         Map<String, Object> doc = new LinkedHashMap<>();

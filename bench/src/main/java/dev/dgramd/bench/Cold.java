@@ -211,7 +211,7 @@ final class Cold {
             double hi = first.offered();
             double lo = 0;
             double managed0 = first.received() * 1e9 / first.elapsedNanos();
-            double guess = Math.max(hi * 0.25, Math.min(managed0 * 0.95, hi * 0.9));
+            double guess = Math.max(hi * 0.05, Math.min(managed0 * 0.95, hi * 0.9));
             for (int t = 1; t < maxTrials; t++) {
                 guess = Math.max(FLOOR, guess);
                 Inbound.Trial tr = trial(env, peer, impl, size, guess, window, starts);
@@ -231,7 +231,7 @@ final class Cold {
                     break;
                 }
                 if (lo > 0) {
-                    guess = (lo + hi) / 2;
+                    guess = midpoint(lo, hi);
                 } else {
                     double managed = tr.received() * 1e9 / tr.elapsedNanos();
                     guess = Math.max(guess * 0.25, Math.min(managed * 0.9, guess * 0.6));
@@ -419,5 +419,13 @@ final class Cold {
         }
         return ProcessHandle.of(d.pid()).flatMap(h -> h.info().startInstant())
                 .map(i -> Duration.between(i, java.time.Instant.now()).toNanos() / 1e9).orElse(0.0);
+    }
+
+    /**
+     * The next guess between a passed rate and a failed one: the geometric mean while they are far
+     * apart (the generator's maximum, GSO's, is many times any receiver's), else the arithmetic.
+     */
+    static double midpoint(double lo, double hi) {
+        return hi / lo > 1.5 ? Math.sqrt(lo * hi) : (lo + hi) / 2;
     }
 }

@@ -329,7 +329,7 @@ final class Env implements AutoCloseable {
      * 0.2 s with --quick), measured once per size; without GSO too, for the record.
      */
     double generatorMax(int size) throws IOException {
-        Double known = generatorMax.get(Integer.toString(size));
+        Double known = generatorMax.get(size + " B");
         if (known != null) {
             return known;
         }
@@ -340,12 +340,12 @@ final class Env implements AutoCloseable {
             Map<String, Object> r = p.request(Json.obj("cmd", "blast", "port", port, "size", size, "rate", 0,
                     "durationMs", quick() ? 200 : 1000, "gso", gso), Duration.ofSeconds(30));
             double rate = ((Number) r.get("sent")).doubleValue() * 1e9 / ((Number) r.get("elapsedNs")).doubleValue();
-            generatorMax.put(size + (gso ? "" : " without GSO"), rate);
+            generatorMax.put(size + (gso ? " B" : " B without GSO"), rate);
         }
-        return generatorMax.get(Integer.toString(size));
+        return generatorMax.get(size + " B");
     }
 
-    /** The generator maxima measured so far, by datagram size ("64", "64 without GSO"). */
+    /** The generator maxima measured so far, by datagram size ("64 B", "64 B without GSO"). */
     Map<String, Double> generatorMaxima() {
         return Map.copyOf(generatorMax);
     }
