@@ -1,6 +1,7 @@
 'use strict';
 // Outbound sender: socket.send() as fast as the callbacks allow, at most `inflight` unanswered.
-// Commands: send {port, size, count, inflight} -> {sent, errors, elapsedNs}.
+// Commands: send {port, size, count, inflight[, durationMs]} -> {sent, errors, elapsedNs}: with
+// durationMs, no send is issued once that long has passed since the first (count is then a cap).
 const dgram = require('node:dgram');
 const { reply, serve, fail } = require('./lines.js');
 
@@ -11,9 +12,10 @@ socket.bind(0, '127.0.0.1', () => {
   serve({ send });
 });
 
-function send({ port, size, count, inflight }) {
+function send({ port, size, count, inflight, durationMs }) {
   const buf = Buffer.alloc(size, 0x61);
   return new Promise((resolve) => {
+    const deadline = durationMs > 0 ? process.hrtime.bigint() + BigInt(Math.round(durationMs * 1e6)) : 0n;
     let issued = 0;
     let done = 0;
     let errors = 0;
@@ -21,6 +23,7 @@ function send({ port, size, count, inflight }) {
     let pending = 0;
     const t0 = process.hrtime.bigint();
     const pump = () => {
+      if (deadline && issued < count && process.hrtime.bigint() >= deadline) count = issued;
       while (pending < inflight && issued < count) {
         pending++;
         issued++;
@@ -34,7 +37,8 @@ function send({ port, size, count, inflight }) {
         errors++;
         if (!firstError) firstError = String(err.code || err);
       }
-      if (done === count) {
+      if (done === count || (deadline && pending === 0 && process.hrtime.bigint() >= deadline)) {
+        count = done;
         resolve({ sent: done - errors, errors, firstError,
           elapsedNs: Number(process.hrtime.bigint() - t0) });
       } else {

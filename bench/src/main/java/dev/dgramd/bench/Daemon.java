@@ -2,6 +2,7 @@ package dev.dgramd.bench;
 
 import dev.dgramd.daemon.Dgramd;
 import dev.dgramd.daemon.DgramdOptions;
+import dev.dgramd.daemon.cli.JvmSettings;
 import dev.dgramd.daemon.policy.Policy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -23,12 +24,39 @@ final class Daemon implements AutoCloseable {
     private final String transport;
     private final Child child; // null when in-process
     private final Dgramd inProcess; // null when spawned
+    private final List<String> jvmOptions;
 
-    private Daemon(String target, String transport, Child child, Dgramd inProcess) {
+    private Daemon(String target, String transport, Child child, Dgramd inProcess, List<String> jvmOptions) {
         this.target = target;
         this.transport = transport;
         this.child = child;
         this.inProcess = inProcess;
+        this.jvmOptions = jvmOptions;
+    }
+
+    /**
+     * The JVM options of a spawned daemon: the shipped ones ({@link JvmSettings#OPTIONS}, what
+     * the launcher, the README's command and the container image give the daemon) unless
+     * {@code shipped} is false, then {@code given} (later options win; a collector among
+     * {@code given} replaces the shipped one).
+     */
+    static List<String> jvmOptions(List<String> given, boolean shipped) {
+        List<String> out = new ArrayList<>();
+        if (shipped) {
+            boolean gc = given.stream().anyMatch(JvmSettings::selectsCollector);
+            for (String o : JvmSettings.OPTIONS) {
+                if (!(gc && JvmSettings.selectsCollector(o))) {
+                    out.add(o);
+                }
+            }
+        }
+        out.addAll(given);
+        return List.copyOf(out);
+    }
+
+    /** The spawned daemon's JVM options (empty in-process). */
+    List<String> jvmOptions() {
+        return jvmOptions;
     }
 
     private static final int BENCH_MAX_SOCKETS = 100_000;
@@ -68,7 +96,8 @@ final class Daemon implements AutoCloseable {
             String text = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
             Matcher m = LISTENING.matcher(text);
             if (m.find()) {
-                return new Daemon(m.group(1) + ":" + m.group(2), m.group(3), child, null);
+                return new Daemon(m.group(1) + ":" + m.group(2), m.group(3), child, null,
+                        List.copyOf(jvmOptions));
             }
             if (!child.alive()) {
                 throw new BenchException("the daemon exited before listening; see " + log + ":\n"
@@ -88,7 +117,7 @@ final class Daemon implements AutoCloseable {
     /** Starts a daemon inside the bench JVM (for tests): its CPU is the bench's. */
     static Daemon inProcess() throws IOException {
         Dgramd d = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()));
-        return new Daemon(d.target(), d.transport(), null, d);
+        return new Daemon(d.target(), d.transport(), null, d, List.of());
     }
 
     /** {@code HOST:PORT} for the client. */

@@ -36,6 +36,7 @@ final class Env implements AutoCloseable {
     private final List<Child> children = new java.util.concurrent.CopyOnWriteArrayList<>();
     private Path scripts;
     private Child peer;
+    private boolean peerGso;
     private NettyUdp netty;
     private Daemon daemon;
     private DgramClient client;
@@ -265,7 +266,7 @@ final class Env implements AutoCloseable {
             List<String> cmd = List.of(javaBin, "-Xms256m", "-Xmx256m", "-XX:+UseParallelGC", "-cp",
                     classPath, Peer.class.getName(), Integer.toString(SNDBUF));
             peer = track(Child.peer("peer", cmd, logFile("peer")));
-            peer.next(Duration.ofSeconds(20));
+            peerGso = Boolean.TRUE.equals(peer.next(Duration.ofSeconds(20)).get("gso"));
             // warm its JIT up: a short flat-out blast into its own sink
             long port = ((Number) peer.request(Json.obj("cmd", "sink", "rcvbuf", RCVBUF),
                     Duration.ofSeconds(10)).get("port")).longValue();
@@ -273,6 +274,11 @@ final class Env implements AutoCloseable {
                     "durationMs", quick() ? 200 : 1000), Duration.ofSeconds(30));
         }
         return peer;
+    }
+
+    /** Whether the peer's blasts are UDP GSO sends (the kernel has UDP_SEGMENT). */
+    boolean peerGso() {
+        return peerGso;
     }
 
     /** Netty event loops inside the bench JVM (the reference implementation). */
@@ -293,16 +299,55 @@ final class Env implements AutoCloseable {
 
     /** A new daemon: spawned (the default) or in-process (--in-process-daemon). */
     Daemon startDaemon(String name, long openFiles) throws IOException {
+        return startDaemon(name, openFiles, List.of());
+    }
+
+    /**
+     * As above, the spawned daemon's JVM given {@code extraJvmOptions} after the shipped ones
+     * ({@link Daemon#jvmOptions(List, boolean)}) and those of --daemon-jvm-opt.
+     */
+    Daemon startDaemon(String name, long openFiles, List<String> extraJvmOptions) throws IOException {
         if (options.inProcessDaemon) {
             return Daemon.inProcess();
         }
         List<String> jvm = new ArrayList<>(options.daemonJvmOptions);
+        jvm.addAll(extraJvmOptions);
         if (options.jfr != null) {
             jvm.add("-XX:StartFlightRecording=filename="
                     + options.jfr.toAbsolutePath().resolve(name + ".jfr")
                     + ",settings=profile,dumponexit=true");
         }
-        return Daemon.spawn(this, name, jvm, openFiles > 0 ? openFiles : 65_536);
+        return Daemon.spawn(this, name, Daemon.jvmOptions(jvm, options.shippedJvmOptions),
+                openFiles > 0 ? openFiles : 65_536);
+    }
+
+    private final Map<String, Double> generatorMax = new java.util.LinkedHashMap<>();
+
+    /**
+     * The Java peer's own maximum offered rate of {@code size}-byte datagrams, as the scenarios'
+     * blasts send them (GSO where the kernel has it): a flat-out blast into a sink of its own (1 s;
+     * 0.2 s with --quick), measured once per size; without GSO too, for the record.
+     */
+    double generatorMax(int size) throws IOException {
+        Double known = generatorMax.get(size + " B");
+        if (known != null) {
+            return known;
+        }
+        Child p = peer();
+        long port = ((Number) p.request(Json.obj("cmd", "sink", "rcvbuf", RCVBUF),
+                Duration.ofSeconds(10)).get("port")).longValue();
+        for (boolean gso : new boolean[] {false, true}) {
+            Map<String, Object> r = p.request(Json.obj("cmd", "blast", "port", port, "size", size, "rate", 0,
+                    "durationMs", quick() ? 200 : 1000, "gso", gso), Duration.ofSeconds(30));
+            double rate = ((Number) r.get("sent")).doubleValue() * 1e9 / ((Number) r.get("elapsedNs")).doubleValue();
+            generatorMax.put(size + (gso ? " B" : " B without GSO"), rate);
+        }
+        return generatorMax.get(size + " B");
+    }
+
+    /** The generator maxima measured so far, by datagram size ("64 B", "64 B without GSO"). */
+    Map<String, Double> generatorMaxima() {
+        return Map.copyOf(generatorMax);
     }
 
     /** The client of the shared daemon. */

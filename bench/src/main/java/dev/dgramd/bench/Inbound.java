@@ -78,6 +78,9 @@ final class Inbound {
         List<Row> rows = new ArrayList<>();
         Child peer = env.peer();
         for (int size : env.options().sizes) {
+            double genMax = env.generatorMax(size);
+            System.err.printf(java.util.Locale.ROOT, "  inbound: the generator's own maximum at %d B: %.0f/s%n",
+                    size, genMax);
             List<String> impls = new ArrayList<>();
             if (env.hasNode()) {
                 impls.add("node");
@@ -89,7 +92,8 @@ final class Inbound {
             impls.add("netty");
             for (String impl : impls) {
                 try (Receiver r = open(env, impl, size)) {
-                    rows.add(search(env, peer, r, size));
+                    rows.add(search(env, peer, r, size).detail("generatorMaxRate", Math.round(genMax))
+                            .detail("generatorGso", env.peerGso()));
                 }
             }
         }
@@ -274,9 +278,10 @@ final class Inbound {
         } else {
             hi = first.offered();
             // what the receiver managed under overload hints at its capacity, but a receiver that
-            // collapses under overload manages far less: stay within [hi/4, 0.9 hi]
+            // collapses under overload manages far less: stay within [hi/20, 0.9 hi] (hi, the
+            // generator's maximum, is many times most receivers')
             double managed0 = first.received() * 1e9 / first.elapsedNanos();
-            double guess = Math.max(hi * 0.25, Math.min(managed0 * 0.95, hi * 0.9));
+            double guess = Math.max(hi * 0.05, Math.min(managed0 * 0.95, hi * 0.9));
             for (int t = 1; t < maxTrials; t++) {
                 guess = Math.max(FLOOR, guess);
                 Trial tr = trial(env, peer, r, size, guess, trialMillis);
@@ -297,7 +302,7 @@ final class Inbound {
                     break;
                 }
                 if (lo > 0) {
-                    guess = (lo + hi) / 2;
+                    guess = midpoint(lo, hi);
                 } else {
                     // still no pass: go below what the receiver managed in this trial
                     double managed = tr.received() * 1e9 / tr.elapsedNanos();
@@ -360,5 +365,13 @@ final class Inbound {
             last = now;
         }
         return last;
+    }
+
+    /**
+     * The next guess between a passed rate and a failed one: the geometric mean while they are far
+     * apart (the generator's maximum, GSO's, is many times any receiver's), else the arithmetic.
+     */
+    static double midpoint(double lo, double hi) {
+        return hi / lo > 1.5 ? Math.sqrt(lo * hi) : (lo + hi) / 2;
     }
 }

@@ -36,6 +36,15 @@ final class NettyUdp implements AutoCloseable {
     static final int MAX_PAYLOAD = 2048;
     /** Datagrams written per flush (per sendmmsg(2), at most 1024 of them). */
     static final int BURST = 256;
+    /** Datagrams a GSO write carries at most (the kernel's UDP_MAX_SEGMENTS is 64 or more). */
+    static final int GSO_SEGMENTS = 64;
+    /** Bytes a GSO write carries at most (an IPv4 datagram's payload is below 64 KiB). */
+    static final int MAX_GSO_BYTES = 60_000;
+
+    /** Whether this kernel and Netty send UDP GSO (UDP_SEGMENT, Linux 4.18 and later). */
+    static boolean gsoSupported() {
+        return io.netty.channel.epoll.SegmentedDatagramPacket.isSupported();
+    }
 
     private final EventLoopGroup group;
 
@@ -154,10 +163,23 @@ final class NettyUdp implements AutoCloseable {
          * ({@code rate <= 0}). Returns once they were all handed to the kernel.
          */
         BlastResult blast(InetSocketAddress to, int size, double rate, long count, long durationNanos) {
-            ByteBuf payload = channel.alloc().directBuffer(size);
-            payload.writeZero(size);
-            payload.setByte(0, 'd');
-            Run run = new Run(to, payload, rate, count, durationNanos);
+            return blast(to, size, rate, count, durationNanos, 1);
+        }
+
+        /**
+         * As above, up to {@code segments} datagrams to a write: with more than one, a write is a
+         * UDP GSO send ({@code UDP_SEGMENT}: the kernel cuts one buffer into {@code size}-byte
+         * datagrams), and a flush still one sendmmsg(2) of such writes.
+         */
+        BlastResult blast(InetSocketAddress to, int size, double rate, long count, long durationNanos,
+                int segments) {
+            int per = Math.max(1, Math.min(segments, MAX_GSO_BYTES / size));
+            ByteBuf payload = channel.alloc().directBuffer(size * per);
+            for (int i = 0; i < per; i++) {
+                payload.writeByte('d');
+                payload.writeZero(size - 1);
+            }
+            Run run = new Run(to, payload, size, per, rate, count, durationNanos);
             channel.eventLoop().execute(run);
             try {
                 return run.done.get(durationNanos / 1_000_000 + 30_000, TimeUnit.MILLISECONDS);
@@ -202,6 +224,8 @@ final class NettyUdp implements AutoCloseable {
         private final class Run implements Runnable {
             final InetSocketAddress to;
             final ByteBuf payload;
+            final int size;
+            final int per;
             final double rate;
             final long count;
             final long durationNanos;
@@ -211,9 +235,12 @@ final class NettyUdp implements AutoCloseable {
             long sent;
             boolean finishing;
 
-            Run(InetSocketAddress to, ByteBuf payload, double rate, long count, long durationNanos) {
+            Run(InetSocketAddress to, ByteBuf payload, int size, int per, double rate, long count,
+                    long durationNanos) {
                 this.to = to;
                 this.payload = payload;
+                this.size = size;
+                this.per = per;
                 this.rate = rate;
                 this.count = count;
                 this.durationNanos = durationNanos;
@@ -237,10 +264,17 @@ final class NettyUdp implements AutoCloseable {
                 }
                 long due = rate > 0 ? Math.min(count, (long) ((now - start) * rate / 1e9) + 1) : count;
                 int n = 0;
-                while (sent < due && n < BURST && channel.isWritable()) {
-                    channel.write(new DatagramPacket(payload.retainedDuplicate(), to), channel.voidPromise());
-                    sent++;
-                    n++;
+                int burst = BURST * per;
+                while (sent < due && n < burst && channel.isWritable()) {
+                    int k = (int) Math.min(per, due - sent);
+                    if (k == 1) {
+                        channel.write(new DatagramPacket(payload.retainedSlice(0, size), to), channel.voidPromise());
+                    } else {
+                        channel.write(new io.netty.channel.epoll.SegmentedDatagramPacket(
+                                payload.retainedSlice(0, k * size), size, to), channel.voidPromise());
+                    }
+                    sent += k;
+                    n += k;
                 }
                 if (n > 0) {
                     channel.flush();

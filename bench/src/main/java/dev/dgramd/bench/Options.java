@@ -9,7 +9,7 @@ import java.util.Set;
 /** The bench's command line. */
 final class Options {
     static final List<String> ALL_SCENARIOS = List.of("inbound", "outbound", "echo", "control",
-            "scale");
+            "scale", "cold");
 
     Set<String> scenarios = new LinkedHashSet<>(ALL_SCENARIOS);
     boolean quick;
@@ -21,11 +21,13 @@ final class Options {
     List<Integer> sizes = List.of(64, 1200);
     Path jfr;
     List<String> daemonJvmOptions = new ArrayList<>();
+    boolean shippedJvmOptions = true;
+    Set<String> coldParts = new LinkedHashSet<>(List.of("in", "out", "gc"));
     int scaleSockets = 10_000;
 
     static final String USAGE = String.join("\n",
             "usage: java -jar bench/target/dgramd-bench.jar [options]",
-            "  --scenarios LIST     comma-separated, of inbound,outbound,echo,control,scale (default all)",
+            "  --scenarios LIST     comma-separated, of inbound,outbound,echo,control,scale,cold (default all)",
             "  --quick              short trials: a smoke run, not a measurement",
             "  --out DIR            where the JSON results go (default bench/results)",
             "  --sizes LIST         datagram sizes in bytes (default 64,1200)",
@@ -33,7 +35,10 @@ final class Options {
             "  --no-node            skip the Node.js baseline",
             "  --daemon-jar PATH    the daemon jar (default: daemon/target/dgramd.jar above the",
             "                       working directory; else the daemon classes inside this jar)",
-            "  --daemon-jvm-opt OPT a JVM option for the spawned daemons (repeatable)",
+            "  --daemon-jvm-opt OPT a JVM option for the spawned daemons, after the shipped ones (repeatable;",
+            "                       a collector given replaces the shipped one)",
+            "  --no-shipped-jvm-opts  spawn the daemons without the shipped JVM options",
+            "  --cold-parts LIST    the cold scenario's parts, of in,out,gc (default all)",
             "  --in-process-daemon  run the daemon inside the bench JVM (tests; CPU figures merge)",
             "  --scale-sockets N    sockets of the scale scenario (default 10000)",
             "  --jfr DIR            record the daemon and the bench JVM with JFR into DIR",
@@ -54,9 +59,10 @@ final class Options {
                 case "--quick" -> o.quick = true;
                 case "--no-node" -> o.noNode = true;
                 case "--in-process-daemon" -> o.inProcessDaemon = true;
+                case "--no-shipped-jvm-opts" -> o.shippedJvmOptions = false;
                 case "--help", "-h" -> throw new UsageException(null);
                 case "--scenarios", "--out", "--sizes", "--node", "--daemon-jar", "--daemon-jvm-opt",
-                        "--scale-sockets", "--jfr" -> {
+                        "--scale-sockets", "--jfr", "--cold-parts" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
                             throw new UsageException(a + " needs a value");
@@ -103,6 +109,15 @@ final class Options {
             case "--daemon-jvm-opt" -> daemonJvmOptions.add(value);
             case "--scale-sockets" -> scaleSockets = Integer.parseInt(value);
             case "--jfr" -> jfr = Path.of(value);
+            case "--cold-parts" -> {
+                coldParts = new LinkedHashSet<>();
+                for (String s : value.split(",")) {
+                    if (!List.of("in", "out", "gc").contains(s.trim())) {
+                        throw new UsageException("unknown cold part " + s + " (known: in, out, gc)");
+                    }
+                    coldParts.add(s.trim());
+                }
+            }
             default -> throw new UsageException("unknown option " + option);
         }
     }

@@ -14,8 +14,10 @@ import java.util.Map;
  * exits when stdin closes.
  *
  * <p>Commands: {@code sink {rcvbuf}} binds the sink, answering {@code {port}}; {@code count};
- * {@code reset}; {@code blast {port, size, rate, count, durationMs}} answering
- * {@code {sent, elapsedNs}} (rate 0: as fast as possible).
+ * {@code reset}; {@code blast {port, size, rate, count, durationMs[, gso]}} answering
+ * {@code {sent, elapsedNs}} (rate 0: as fast as possible). The blasts are UDP GSO sends of up to
+ * {@link NettyUdp#GSO_SEGMENTS} datagrams each, batched by sendmmsg(2), where the kernel has
+ * UDP_SEGMENT ({@code "ready"} answers {@code gso}), unless {@code gso} is false.
  */
 public final class Peer {
     private Peer() {}
@@ -25,10 +27,11 @@ public final class Peer {
                 true, StandardCharsets.UTF_8);
         System.setOut(System.err); // nothing but answers on stdout
         int sndbuf = args.length > 0 ? Integer.parseInt(args[0]) : 0;
+        boolean gso = NettyUdp.gsoSupported();
         try (NettyUdp netty = new NettyUdp(2)) {
             NettyUdp.Blaster blaster = netty.blaster(sndbuf);
             NettyUdp.Receiver sink = null;
-            out.println(Json.write(Json.obj("ready", true, "port", blaster.port())));
+            out.println(Json.write(Json.obj("ready", true, "port", blaster.port(), "gso", gso)));
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in,
                     StandardCharsets.UTF_8));
             String line;
@@ -60,7 +63,8 @@ public final class Peer {
                                     new InetSocketAddress("127.0.0.1", num(cmd, "port", 0).intValue()),
                                     num(cmd, "size", 64).intValue(), num(cmd, "rate", 0).doubleValue(),
                                     num(cmd, "count", Long.MAX_VALUE).longValue(),
-                                    num(cmd, "durationMs", 2000).longValue() * 1_000_000L);
+                                    num(cmd, "durationMs", 2000).longValue() * 1_000_000L,
+                                    gso && !Boolean.FALSE.equals(cmd.get("gso")) ? NettyUdp.GSO_SEGMENTS : 1);
                             answer = Json.obj("sent", r.sent(), "elapsedNs", r.elapsedNanos());
                         }
                         case "quit" -> {

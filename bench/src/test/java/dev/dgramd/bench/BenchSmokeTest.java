@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Guards the bench harness, not performance: the echo and control scenarios in --quick mode
- * against an in-process daemon produce positive figures, a table and a JSON file. The Node
+ * against an in-process daemon produce positive figures, a table and a JSON file; the cold
+ * scenario (fresh client JVMs, each trial on a fresh daemon) produces its rows. The Node
  * baseline is skipped where node is missing, unless CI is set (then node is required).
  */
 class BenchSmokeTest {
@@ -76,5 +77,45 @@ class BenchSmokeTest {
         assertThat(r.json()).exists();
         String json = Files.readString(r.json(), StandardCharsets.UTF_8);
         assertThat(Json.parseObject(json)).containsKeys("meta", "rows", "targets", "failures");
+    }
+
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void coldQuick() throws Exception {
+        boolean node = Env.probeNode("node") != null;
+        Path out = Path.of("target", "bench-smoke-cold");
+        Options o = Options.parse("--scenarios", "cold", "--quick", "--in-process-daemon", "--out", out.toString());
+        o.noNode = !node;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        BenchMain.Result r;
+        try (PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
+            r = BenchMain.run(o, ps);
+        }
+        String table = buf.toString(StandardCharsets.UTF_8);
+        System.out.println(table);
+
+        assertThat(r.failures()).isEmpty();
+        for (String impl : node ? List.of("node", "dgramd") : List.of("dgramd")) {
+            assertThat(r.rows()).as("cold in " + impl).anySatisfy(row -> {
+                assertThat(row.scenario).isEqualTo("cold in");
+                assertThat(row.impl).isEqualTo(impl);
+                assertThat((List<?>) row.details.get("trials")).isNotEmpty();
+            });
+            assertThat(r.rows()).as("cold out " + impl).anySatisfy(row -> {
+                assertThat(row.scenario).isEqualTo("cold out");
+                assertThat(row.impl).isEqualTo(impl);
+                assertThat(row.figure).isPositive();
+            });
+            assertThat(r.rows()).as("cold start " + impl).anySatisfy(row -> {
+                assertThat(row.scenario).isEqualTo("cold start");
+                assertThat(row.impl).isEqualTo(impl);
+                assertThat(row.figure).isPositive();
+            });
+        }
+        assertThat(r.rows()).as("cold gc").anySatisfy(row -> assertThat(row.scenario).isEqualTo("cold gc"));
+        assertThat(table).contains("cold in", "cold out", "load generator's own maximum");
+        if (node) {
+            assertThat(table).contains("cold out 64 B (fresh, 3 s): dgramd >= 0.8x node");
+        }
     }
 }

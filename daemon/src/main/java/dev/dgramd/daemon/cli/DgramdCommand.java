@@ -225,6 +225,11 @@ public final class DgramdCommand implements Callable<Integer> {
             log.error("--transport epoll: the native epoll transport is not available here");
             return 1;
         }
+        // Collect once now, before the first datagram: what start-up left alive (some 5 MiB: classes'
+        // data, gRPC's and Netty's tables) moves to the old generation, so that a young collection
+        // under load copies only the datagrams in flight instead of copying it again (at 200,000
+        // datagrams/s the first young pauses took 14-30 ms without this, about 1 ms after it).
+        System.gc();
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());

@@ -35,7 +35,7 @@ class DockerFilesIT {
     private static final Path DOCKER = ROOT.resolve("docker");
 
     @Test
-    void dockerfileCopiesTheJarThatPackageBuildsAndItsCommandsParse() throws IOException {
+    void dockerfileCopiesTheJarThatPackageBuildsAndItsCommandsParse() throws IOException, InterruptedException {
         Dockerfile file = Dockerfile.read(DOCKER.resolve("Dockerfile"));
 
         assertThat(file.buildRuns).anyMatch(run -> run.contains("mvn") && run.contains("-pl daemon"));
@@ -45,6 +45,12 @@ class DockerFilesIT {
         assertThat(built).as("the jar the Dockerfile copies, after package").isRegularFile()
                 .hasFileName("dgramd.jar");
         String jar = copy.group(2);
+
+        // The JVM options before -jar: the shipped ones (JvmSettings), each one the JVM accepts.
+        List<String> jvmOptions = file.entrypoint.subList(1, file.entrypoint.indexOf("-jar"));
+        assertThat(file.entrypoint.get(0)).isEqualTo("java");
+        assertThat(jvmOptions).as("the entrypoint's JVM options").containsSubsequence(JvmSettings.OPTIONS);
+        assertThat(LauncherIT.javaAccepts(jvmOptions)).as("java %s -version", jvmOptions).isEqualTo(0);
 
         List<String> args = new ArrayList<>(afterJar(file.entrypoint, jar));
         args.addAll(file.cmd);

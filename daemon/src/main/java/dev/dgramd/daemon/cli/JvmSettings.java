@@ -1,0 +1,22 @@
+package dev.dgramd.daemon.cli;
+
+import java.util.List;
+
+/**
+ * The JVM options the daemon ships with: the launcher ({@code daemon/target/dgramd}, from
+ * {@code daemon/src/main/dist/dgramd}), the README's start command and the container image's
+ * entrypoint give the daemon's JVM these, and the bench starts its daemons with them. A jar's
+ * manifest cannot carry JVM options, so each of those places repeats them; {@code JvmSettingsTest}
+ * and {@code DockerFilesIT} check that they agree with this list.
+ */
+public final class JvmSettings {
+    private JvmSettings() {}
+
+    /** The options, in order. */
+    public static final List<String> OPTIONS = List.of("-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError");
+
+    /** Whether {@code option} selects the garbage collector ({@code -XX:+UseG1GC} and the like). */
+    public static boolean selectsCollector(String option) {
+        return option.matches("-XX:\\+Use\\w*GC");
+    }
+}

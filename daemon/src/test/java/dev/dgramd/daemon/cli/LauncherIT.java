@@ -1,0 +1,70 @@
+package dev.dgramd.daemon.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The packaged launcher ({@code target/dgramd}, beside {@code target/dgramd.jar}) runs the daemon
+ * with the shipped JVM options, and a collector given in {@code JAVA_OPTS} replaces the shipped one
+ * (the JVM refuses two). An IT: it needs the packaged jar.
+ */
+class LauncherIT {
+    private static final Path LAUNCHER = Path.of("target", "dgramd");
+
+    @Test
+    void launcherRunsTheJarWithTheShippedOptions() throws Exception {
+        assertThat(LAUNCHER).isRegularFile();
+        assertThat(Files.isExecutable(LAUNCHER)).isTrue();
+        String[] out = run(Map.of("JAVA_OPTS", "-XX:+PrintCommandLineFlags"), "--version");
+        assertThat(out[0]).as(out[1]).isEqualTo("0");
+        assertThat(out[1]).contains("dgramd ");
+        for (String o : JvmSettings.OPTIONS) {
+            assertThat(out[1]).as("the JVM's flags").contains(o);
+        }
+    }
+
+    @Test
+    void aCollectorInJavaOptsReplacesTheShippedOne() throws Exception {
+        String[] out = run(Map.of("JAVA_OPTS", "-XX:+UseParallelGC -XX:+PrintCommandLineFlags"), "--version");
+        assertThat(out[0]).as(out[1]).isEqualTo("0");
+        assertThat(out[1]).contains("-XX:+UseParallelGC", "dgramd ");
+    }
+
+    private static String[] run(Map<String, String> env, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        p.getOutputStream().close();
+        byte[] bytes = p.getInputStream().readAllBytes();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return new String[] {"timeout", new String(bytes, StandardCharsets.UTF_8)};
+        }
+        return new String[] {Integer.toString(p.exitValue()), new String(bytes, StandardCharsets.UTF_8)};
+    }
+
+    /** The exit status of {@code java OPTIONS -version}: 0 when the JVM accepts the options. */
+    static int javaAccepts(List<String> options) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(options);
+        cmd.add("-version");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return -1;
+        }
+        return p.exitValue();
+    }
+}
