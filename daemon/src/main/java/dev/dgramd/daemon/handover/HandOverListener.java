@@ -77,7 +77,7 @@ public final class HandOverListener implements AutoCloseable {
                         }
                     })
                     .bind(new DomainSocketAddress(path.toString())).syncUninterruptibly().channel();
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Netty rethrows the connect's or bind's IOException unchecked
             throw new IOException("hand-over socket " + path + ": cannot listen: " + e.getMessage(), e);
         }
         Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));

@@ -75,7 +75,7 @@ public final class HandOverTaker implements AutoCloseable {
                         }
                     })
                     .connect(new DomainSocketAddress(path.toString())).syncUninterruptibly().channel();
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Netty rethrows the connect's or bind's IOException unchecked
             throw new IOException("hand-over socket " + path + ": cannot connect: " + e.getMessage(), e);
         }
         HandOverTaker taker = new HandOverTaker(ch, inbox, timeout);
