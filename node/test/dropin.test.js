@@ -4,6 +4,8 @@
 // node:dgram the same question in the same process and compares.
 const test = require('node:test');
 const assert = require('node:assert');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { once } = require('node:events');
 const { spawn } = require('node:child_process');
@@ -267,4 +269,139 @@ test('a named socket outlives its program: the next run takes it back with what 
   assert.strictEqual(code, 0);
   sender.close();
   assert.throws(() => dgram.createSocket({ type: 'udp4', name: 7 }), { code: 'ERR_INVALID_ARG_TYPE' });
+});
+
+/**
+ * A daemon from the jar (DGRAMD_JAR, default daemon/target/dgramd.jar, as `mvn -pl daemon -am
+ * package` builds it): {child, log(), listening (a promise of its target), exited (of its code)}.
+ */
+function startJar(jar, args) {
+  const child = spawn('java', ['-jar', jar, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const listening = new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      log += chunk;
+      const m = /dgramd listening on (\S+)/.exec(log);
+      if (m) resolve(m[1]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    exited.then((code) => reject(new Error(`dgramd ${args.join(' ')} exited (${code}) before listening:\n${log}`)));
+  });
+  listening.catch(() => {});
+  return { child, log: () => log, listening, exited };
+}
+
+test('a socket survives a daemon restart by hand-over: every datagram once and in order, no error, no close', { timeout: 240000 }, async (t) => {
+  const jar = process.env.DGRAMD_JAR || path.join(__dirname, '..', '..', 'daemon', 'target', 'dgramd.jar');
+  if (!fs.existsSync(jar)) {
+    t.skip(`no daemon jar at ${jar} (mvn -pl daemon -am package builds it)`);
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dgramd-hand-over-'));
+  const handOver = path.join(dir, 'hand-over.sock');
+  const daemons = [];
+  t.after(() => {
+    for (const d of daemons) if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const old = startJar(jar, ['--listen', '127.0.0.1:0', '--hand-over-socket', handOver]);
+  daemons.push(old);
+  const target = await old.listening;
+  await new Promise((resolve) => { // its hand-over socket listens once its log says so
+    const check = () => (/hands its sockets over/.test(old.log()) ? resolve() : old.child.stdout.once('data', check));
+    check();
+  });
+
+  const api = dgram.connect({ target });
+  const s = api.createSocket('udp4');
+  const seen = { listening: 0, errors: [], close: 0, sendErrors: [], thrown: [] };
+  const progress = new (require('node:events'))(); // 'p' at each datagram received, and at 'close'
+  s.on('listening', () => { seen.listening++; });
+  s.on('error', (e) => seen.errors.push(e));
+  s.on('close', () => { seen.close++; progress.emit('p'); });
+  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const peer = nodeDgram.createSocket('udp4');
+  await new Promise((resolve) => peer.bind(0, '127.0.0.1', resolve));
+  t.after(() => { // after a failure too: nothing left to hold the process
+    for (const socket of [s, peer]) {
+      try {
+        socket.close();
+      } catch { /* closed already */ }
+    }
+  });
+
+  // Numbered datagrams both ways, 5 each way every 10 ms, with a synchronous call now and then.
+  const got = []; // by s, from the peer
+  const peerGot = []; // by the peer, from s
+  s.on('message', (m) => { got.push(Number(m)); progress.emit('p'); });
+  peer.on('message', (m) => { peerGot.push(Number(m)); progress.emit('p'); });
+  const until = (cond) => new Promise((resolve, reject) => {
+    const check = () => {
+      if (seen.close > 0) {
+        progress.removeListener('p', check);
+        reject(new Error(`the socket closed: ${seen.errors.map((e) => `${e.code} ${e.message}`).join('; ')}`));
+        return;
+      }
+      if (!cond()) return;
+      progress.removeListener('p', check);
+      resolve();
+    };
+    progress.on('p', check);
+    check();
+  });
+  let next = 0;
+  let ticks = 0;
+  const port = s.address().port;
+  const peerPort = peer.address().port;
+  const sender = setInterval(() => {
+    if (seen.close > 0) {
+      clearInterval(sender);
+      progress.emit('p');
+      return;
+    }
+    for (let i = 0; i < 5; i++, next++) {
+      const n = next;
+      peer.send(String(n), port, '127.0.0.1');
+      s.send(String(n), peerPort, '127.0.0.1', (err) => { if (err) seen.sendErrors.push([n, err]); });
+    }
+    if (++ticks % 20 === 0) {
+      try {
+        s.setTTL(64);
+      } catch (e) {
+        seen.thrown.push(e);
+      }
+    }
+  }, 10);
+  t.after(() => clearInterval(sender));
+  await until(() => got.length >= 200 && peerGot.length >= 200);
+
+  const fresh = startJar(jar, ['--listen', target, '--take-over', handOver]);
+  daemons.push(fresh);
+  assert.strictEqual(await old.exited, 0, `the old daemon's exit code; its log:\n${old.log()}`);
+  await fresh.listening;
+  const mark = next;
+  await until(() => got.length > 0 && got[got.length - 1] >= mark + 200 && peerGot.length > 0 && peerGot[peerGot.length - 1] >= mark + 200);
+  clearInterval(sender);
+  const total = next;
+  await until(() => got.length >= total && peerGot.length >= total);
+
+  const expected = Array.from({ length: total }, (_, i) => i);
+  assert.deepStrictEqual(got, expected, 'what s received: every number once, in order');
+  assert.deepStrictEqual(peerGot, expected, 'what s sent: every number once, in order');
+  assert.deepStrictEqual(seen.errors, []);
+  assert.deepStrictEqual(seen.sendErrors, []);
+  assert.deepStrictEqual(seen.thrown, []);
+  assert.strictEqual(seen.close, 0);
+  assert.strictEqual(seen.listening, 1);
+  assert.strictEqual(s.droppedMessages, 0);
+  assert.match(fresh.log(), /took over 1 of 1 socket/);
+
+  // The socket lives on in the new process.
+  await new Promise((resolve) => s.close(resolve));
+  assert.strictEqual(seen.close, 1);
+  assert.deepStrictEqual(seen.errors, []);
+  fresh.child.kill('SIGTERM');
+  await fresh.exited;
 });
