@@ -293,11 +293,17 @@ function startJar(jar, args) {
   return { child, log: () => log, listening, exited };
 }
 
-test('a socket survives a daemon restart by hand-over: every datagram once and in order, no error, no close', { timeout: 240000 }, async (t) => {
+/**
+ * For a hand-over test: the daemon jar (skipping the test without it, unless DGRAMD_JAR names it),
+ * a daemon started from it with --hand-over-socket, and takeOver(listen) starting the one that takes
+ * its sockets over. Every daemon is killed after the test.
+ */
+async function handOverDaemons(t) {
   const jar = process.env.DGRAMD_JAR || path.join(__dirname, '..', '..', 'daemon', 'target', 'dgramd.jar');
   if (!fs.existsSync(jar)) {
-    t.skip(`no daemon jar at ${jar} (mvn -pl daemon -am package builds it)`);
-    return;
+    if (process.env.DGRAMD_JAR) throw new Error(`DGRAMD_JAR names no file: ${jar}`);
+    t.skip(`no daemon jar at ${jar} (mvn -pl daemon -am package builds it; or set DGRAMD_JAR)`);
+    return null;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dgramd-hand-over-'));
   const handOver = path.join(dir, 'hand-over.sock');
@@ -313,6 +319,18 @@ test('a socket survives a daemon restart by hand-over: every datagram once and i
     const check = () => (/hands its sockets over/.test(old.log()) ? resolve() : old.child.stdout.once('data', check));
     check();
   });
+  const takeOver = (listen) => {
+    const fresh = startJar(jar, ['--listen', listen, '--take-over', handOver]);
+    daemons.push(fresh);
+    return fresh;
+  };
+  return { old, target, takeOver };
+}
+
+test('a socket survives a daemon restart by hand-over: every datagram once and in order, no error, no close', { timeout: 240000 }, async (t) => {
+  const daemons = await handOverDaemons(t);
+  if (!daemons) return;
+  const { old, target } = daemons;
 
   const api = dgram.connect({ target });
   const s = api.createSocket('udp4');
@@ -377,8 +395,7 @@ test('a socket survives a daemon restart by hand-over: every datagram once and i
   t.after(() => clearInterval(sender));
   await until(() => got.length >= 200 && peerGot.length >= 200);
 
-  const fresh = startJar(jar, ['--listen', target, '--take-over', handOver]);
-  daemons.push(fresh);
+  const fresh = daemons.takeOver(target);
   assert.strictEqual(await old.exited, 0, `the old daemon's exit code; its log:\n${old.log()}`);
   await fresh.listening;
   const mark = next;
@@ -404,4 +421,34 @@ test('a socket survives a daemon restart by hand-over: every datagram once and i
   assert.deepStrictEqual(seen.errors, []);
   fresh.child.kill('SIGTERM');
   await fresh.exited;
+});
+
+test('a socket whose daemon does not come back within DGRAMD_RESTART_TIMEOUT_MS gets \'error\', then \'close\'', { timeout: 240000 }, async (t) => {
+  const daemons = await handOverDaemons(t);
+  if (!daemons) return;
+  const program = `const dgram = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const s = dgram.createSocket('udp4');
+    s.on('error', (e) => console.log('error ' + e.code + ' ' + e.message));
+    s.on('close', () => console.log('close'));
+    s.bind(0, '127.0.0.1', () => console.log('listening'));`;
+  const child = spawn(process.execPath, ['-e', program], {
+    env: { ...process.env, DGRAMD_TARGET: daemons.target, DGRAMD_RESTART_TIMEOUT_MS: '1000' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (c) => { out += c; });
+  const exited = once(child, 'exit');
+  await new Promise((resolve) => {
+    const check = () => (out.includes('listening\n') ? resolve() : child.stdout.once('data', check));
+    check();
+  });
+  // The new process listens elsewhere: the socket's target never answers again.
+  const fresh = daemons.takeOver('127.0.0.1:0');
+  assert.strictEqual(await daemons.old.exited, 0, `the old daemon's exit code; its log:\n${daemons.old.log()}`);
+  await fresh.listening;
+  const [code] = await exited;
+  assert.strictEqual(out, 'listening\nerror ERR_DGRAMD_UNAVAILABLE dgramd: dgramd did not come back within the restart '
+    + 'timeout (DGRAMD_RESTART_TIMEOUT_MS, 1000 ms)\nclose\n');
+  assert.strictEqual(code, 0);
 });
