@@ -37,7 +37,8 @@ const syncPort = workerData.syncPort;
 /**
  * Connection id -> {client, metadata, waitMetadata (the same, waiting for the channel to be ready),
  * sendCall, nextId, inflight: Map id -> {sock, req, socketId, datagram}, and while the daemon
- * restarts: sendRestartUntil, sendBacklog (batches for the next stream), sendTimer}.
+ * restarts: reattaching (sockets re-attaching), sendRestartUntil, sendBacklog (batches for the next
+ * stream), sendTimer, sendGaveUp}.
  */
 const connections = new Map();
 /** Main-side socket id -> Remote. */
@@ -146,7 +147,14 @@ class Remote {
    */
   startReattach() {
     const until = Date.now() + RESTART_TIMEOUT_MS;
-    this.reattaching = new Promise((resolve) => { this.settleReattach = resolve; });
+    const c = connections.get(this.conn);
+    c.reattaching++;
+    this.reattaching = new Promise((resolve) => {
+      this.settleReattach = (attached) => {
+        c.reattaching--;
+        resolve(attached);
+      };
+    });
     this.verdict.resolve(true);
     this.verdict = deferred();
     this.giveUp = setTimeout(() => this.reattachFailed(RESTART_GAVE_UP), RESTART_TIMEOUT_MS);
@@ -369,6 +377,7 @@ const GONE = { code: 'ERR_DGRAMD_UNAVAILABLE', message: 'dgramd: the socket is g
 
 function sendCall(c) {
   if (c.sendCall) return c.sendCall;
+  if (c.reattaching > 0) awaitRestart(c); // a socket waits for the new process: so does this stream
   const call = c.client.SendStream(c.sendRestartUntil ? c.waitMetadata : c.metadata);
   c.sendCall = call;
   call.on('data', (batch) => {
@@ -417,23 +426,8 @@ function failSends(c, error) {
  * meanwhile. False when the restart timeout has passed (they then fail).
  */
 function requeue(c) {
-  const now = Date.now();
-  if (!c.sendRestartUntil) {
-    c.sendRestartUntil = now + RESTART_TIMEOUT_MS;
-    c.sendTimer = setTimeout(() => {
-      c.sendTimer = null;
-      if (c.inflight.size === 0) {
-        restarted(c); // nothing waits: the next stream starts afresh
-      } else if (c.sendCall) {
-        c.sendGaveUp = { code: 'ERR_DGRAMD_UNAVAILABLE', message: `dgramd: ${RESTART_GAVE_UP}` };
-        c.sendCall.cancel(); // its failure fails them
-      } else {
-        failSends(c, { code: 'ERR_DGRAMD_UNAVAILABLE', message: `dgramd: ${RESTART_GAVE_UP}` });
-      }
-    }, RESTART_TIMEOUT_MS);
-  } else if (now >= c.sendRestartUntil) {
-    return false;
-  }
+  if (c.sendRestartUntil && Date.now() >= c.sendRestartUntil) return false;
+  awaitRestart(c);
   c.sendCall = null;
   const batches = [];
   const ids = [...c.inflight.keys()].sort((a, b) => a - b);
@@ -452,6 +446,26 @@ function requeue(c) {
     for (const batch of backlog) call.write(batch);
   }, RESTART_RETRY_MS);
   return true;
+}
+
+/**
+ * The next SendStreams of connection c wait for the channel to be ready, until the restart timeout;
+ * past it the datagrams still unanswered fail.
+ */
+function awaitRestart(c) {
+  if (c.sendRestartUntil) return;
+  c.sendRestartUntil = Date.now() + RESTART_TIMEOUT_MS;
+  c.sendTimer = setTimeout(() => {
+    c.sendTimer = null;
+    if (c.inflight.size === 0) {
+      restarted(c); // nothing waits: the next stream starts afresh
+    } else if (c.sendCall) {
+      c.sendGaveUp = { code: 'ERR_DGRAMD_UNAVAILABLE', message: `dgramd: ${RESTART_GAVE_UP}` };
+      c.sendCall.cancel(); // its failure fails them
+    } else {
+      failSends(c, { code: 'ERR_DGRAMD_UNAVAILABLE', message: `dgramd: ${RESTART_GAVE_UP}` });
+    }
+  }, RESTART_TIMEOUT_MS);
 }
 
 /** The SendStream is no longer waiting for a restarted daemon. */
@@ -517,7 +531,7 @@ function handle(op, pendingSends) {
       waitMetadata.setOptions({ waitForReady: true });
       connections.set(op.conn, {
         client, broken, metadata, waitMetadata, sendCall: null, nextId: 1, inflight: new Map(),
-        sendRestartUntil: 0, sendBacklog: null, sendTimer: null, sendGaveUp: null,
+        sendRestartUntil: 0, sendBacklog: null, sendTimer: null, sendGaveUp: null, reattaching: 0,
       });
       return;
     }
