@@ -11,6 +11,8 @@ const { Worker, MessageChannel, receiveMessageOnPort } = require('node:worker_th
 const { dgramdError } = require('./errors');
 
 const CALL_TIMEOUT_MS = Number(process.env.DGRAMD_CALL_TIMEOUT_MS) || 10000;
+/** How long a socket waits for a daemon restarting by hand-over to come back (see worker.js). */
+const RESTART_TIMEOUT_MS = Number(process.env.DGRAMD_RESTART_TIMEOUT_MS) || 30000;
 
 class Bridge {
   constructor() {
@@ -36,7 +38,7 @@ class Bridge {
     this.syncPort = port1;
     this.syncPort.unref(); // read with receiveMessageOnPort only
     this.worker = new Worker(path.join(__dirname, 'worker.js'), {
-      workerData: { dgramdWorker: true, cell, syncPort: port2, callTimeoutMs: CALL_TIMEOUT_MS },
+      workerData: { dgramdWorker: true, cell, syncPort: port2, callTimeoutMs: CALL_TIMEOUT_MS, restartTimeoutMs: RESTART_TIMEOUT_MS },
       transferList: [port2],
       execArgv: [], // not the program's preloads (a --require of this package would start another worker)
       stdout: false,

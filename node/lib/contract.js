@@ -16,6 +16,9 @@ function protoRoot() {
   return path.join(__dirname, '..', '..', 'proto', 'src', 'main', 'proto');
 }
 
+/** The first pause before reconnecting to a daemon that refused the connection. */
+const RECONNECT_BACKOFF_MS = 10;
+
 let service;
 /** The Dgram client constructor, loaded once. */
 function dgramService() {
@@ -54,7 +57,13 @@ function newClient(options, connectNow) {
       options.tlsKey ? readPem(options.tlsKey, 'client key') : null,
       options.tlsCert ? readPem(options.tlsCert, 'client certificate') : null)
     : grpc.credentials.createInsecure();
-  const channelOptions = { 'grpc.max_receive_message_length': 16 * 1024 * 1024 };
+  const channelOptions = {
+    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    // Reconnect after 10 ms at first rather than gRPC's 1 s (growing 1.6 times per failed try, as
+    // gRPC's backoff does): a daemon restarting by hand-over is away for a few milliseconds only,
+    // between the old process closing its listener and the new one listening.
+    'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MS,
+  };
   if (options.tlsServerName) channelOptions['grpc.ssl_target_name_override'] = options.tlsServerName;
   // The channel first, connecting while the .proto is being loaded.
   const channel = new grpc.Channel(options.target, credentials, channelOptions);

@@ -4,6 +4,8 @@
 // node:dgram the same question in the same process and compares.
 const test = require('node:test');
 const assert = require('node:assert');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { once } = require('node:events');
 const { spawn } = require('node:child_process');
@@ -267,4 +269,186 @@ test('a named socket outlives its program: the next run takes it back with what 
   assert.strictEqual(code, 0);
   sender.close();
   assert.throws(() => dgram.createSocket({ type: 'udp4', name: 7 }), { code: 'ERR_INVALID_ARG_TYPE' });
+});
+
+/**
+ * A daemon from the jar (DGRAMD_JAR, default daemon/target/dgramd.jar, as `mvn -pl daemon -am
+ * package` builds it): {child, log(), listening (a promise of its target), exited (of its code)}.
+ */
+function startJar(jar, args) {
+  const child = spawn('java', ['-jar', jar, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const listening = new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      log += chunk;
+      const m = /dgramd listening on (\S+)/.exec(log);
+      if (m) resolve(m[1]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    exited.then((code) => reject(new Error(`dgramd ${args.join(' ')} exited (${code}) before listening:\n${log}`)));
+  });
+  listening.catch(() => {});
+  return { child, log: () => log, listening, exited };
+}
+
+/**
+ * For a hand-over test: the daemon jar (skipping the test without it, unless DGRAMD_JAR names it),
+ * a daemon started from it with --hand-over-socket, and takeOver(listen) starting the one that takes
+ * its sockets over. Every daemon is killed after the test.
+ */
+async function handOverDaemons(t) {
+  const jar = process.env.DGRAMD_JAR || path.join(__dirname, '..', '..', 'daemon', 'target', 'dgramd.jar');
+  if (!fs.existsSync(jar)) {
+    if (process.env.DGRAMD_JAR) throw new Error(`DGRAMD_JAR names no file: ${jar}`);
+    t.skip(`no daemon jar at ${jar} (mvn -pl daemon -am package builds it; or set DGRAMD_JAR)`);
+    return null;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dgramd-hand-over-'));
+  const handOver = path.join(dir, 'hand-over.sock');
+  const daemons = [];
+  t.after(() => {
+    for (const d of daemons) if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const old = startJar(jar, ['--listen', '127.0.0.1:0', '--hand-over-socket', handOver]);
+  daemons.push(old);
+  const target = await old.listening;
+  await new Promise((resolve) => { // its hand-over socket listens once its log says so
+    const check = () => (/hands its sockets over/.test(old.log()) ? resolve() : old.child.stdout.once('data', check));
+    check();
+  });
+  const takeOver = (listen) => {
+    const fresh = startJar(jar, ['--listen', listen, '--take-over', handOver]);
+    daemons.push(fresh);
+    return fresh;
+  };
+  return { old, target, takeOver };
+}
+
+test('a socket survives a daemon restart by hand-over: every datagram once and in order, no error, no close', { timeout: 240000 }, async (t) => {
+  const daemons = await handOverDaemons(t);
+  if (!daemons) return;
+  const { old, target } = daemons;
+
+  const api = dgram.connect({ target });
+  const s = api.createSocket('udp4');
+  const seen = { listening: 0, errors: [], close: 0, sendErrors: [], thrown: [] };
+  const progress = new (require('node:events'))(); // 'p' at each datagram received, and at 'close'
+  s.on('listening', () => { seen.listening++; });
+  s.on('error', (e) => seen.errors.push(e));
+  s.on('close', () => { seen.close++; progress.emit('p'); });
+  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const peer = nodeDgram.createSocket('udp4');
+  await new Promise((resolve) => peer.bind(0, '127.0.0.1', resolve));
+  t.after(() => { // after a failure too: nothing left to hold the process
+    for (const socket of [s, peer]) {
+      try {
+        socket.close();
+      } catch { /* closed already */ }
+    }
+  });
+
+  // Numbered datagrams both ways, 5 each way every 10 ms, with a synchronous call now and then.
+  const got = []; // by s, from the peer
+  const peerGot = []; // by the peer, from s
+  s.on('message', (m) => { got.push(Number(m)); progress.emit('p'); });
+  peer.on('message', (m) => { peerGot.push(Number(m)); progress.emit('p'); });
+  const until = (cond) => new Promise((resolve, reject) => {
+    const check = () => {
+      if (seen.close > 0) {
+        progress.removeListener('p', check);
+        reject(new Error(`the socket closed: ${seen.errors.map((e) => `${e.code} ${e.message}`).join('; ')}`));
+        return;
+      }
+      if (!cond()) return;
+      progress.removeListener('p', check);
+      resolve();
+    };
+    progress.on('p', check);
+    check();
+  });
+  let next = 0;
+  let ticks = 0;
+  const port = s.address().port;
+  const peerPort = peer.address().port;
+  const sender = setInterval(() => {
+    if (seen.close > 0) {
+      clearInterval(sender);
+      progress.emit('p');
+      return;
+    }
+    for (let i = 0; i < 5; i++, next++) {
+      const n = next;
+      peer.send(String(n), port, '127.0.0.1');
+      s.send(String(n), peerPort, '127.0.0.1', (err) => { if (err) seen.sendErrors.push([n, err]); });
+    }
+    if (++ticks % 20 === 0) {
+      try {
+        s.setTTL(64);
+      } catch (e) {
+        seen.thrown.push(e);
+      }
+    }
+  }, 10);
+  t.after(() => clearInterval(sender));
+  await until(() => got.length >= 200 && peerGot.length >= 200);
+
+  const fresh = daemons.takeOver(target);
+  assert.strictEqual(await old.exited, 0, `the old daemon's exit code; its log:\n${old.log()}`);
+  await fresh.listening;
+  const mark = next;
+  await until(() => got.length > 0 && got[got.length - 1] >= mark + 200 && peerGot.length > 0 && peerGot[peerGot.length - 1] >= mark + 200);
+  clearInterval(sender);
+  const total = next;
+  await until(() => got.length >= total && peerGot.length >= total);
+
+  const expected = Array.from({ length: total }, (_, i) => i);
+  assert.deepStrictEqual(got, expected, 'what s received: every number once, in order');
+  assert.deepStrictEqual(peerGot, expected, 'what s sent: every number once, in order');
+  assert.deepStrictEqual(seen.errors, []);
+  assert.deepStrictEqual(seen.sendErrors, []);
+  assert.deepStrictEqual(seen.thrown, []);
+  assert.strictEqual(seen.close, 0);
+  assert.strictEqual(seen.listening, 1);
+  assert.strictEqual(s.droppedMessages, 0);
+  assert.match(fresh.log(), /took over 1 of 1 socket/);
+
+  // The socket lives on in the new process.
+  await new Promise((resolve) => s.close(resolve));
+  assert.strictEqual(seen.close, 1);
+  assert.deepStrictEqual(seen.errors, []);
+  fresh.child.kill('SIGTERM');
+  await fresh.exited;
+});
+
+test('a socket whose daemon does not come back within DGRAMD_RESTART_TIMEOUT_MS gets \'error\', then \'close\'', { timeout: 240000 }, async (t) => {
+  const daemons = await handOverDaemons(t);
+  if (!daemons) return;
+  const program = `const dgram = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const s = dgram.createSocket('udp4');
+    s.on('error', (e) => console.log('error ' + e.code + ' ' + e.message));
+    s.on('close', () => console.log('close'));
+    s.bind(0, '127.0.0.1', () => console.log('listening'));`;
+  const child = spawn(process.execPath, ['-e', program], {
+    env: { ...process.env, DGRAMD_TARGET: daemons.target, DGRAMD_RESTART_TIMEOUT_MS: '1000' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (c) => { out += c; });
+  const exited = once(child, 'exit');
+  await new Promise((resolve) => {
+    const check = () => (out.includes('listening\n') ? resolve() : child.stdout.once('data', check));
+    check();
+  });
+  // The new process listens elsewhere: the socket's target never answers again.
+  const fresh = daemons.takeOver('127.0.0.1:0');
+  assert.strictEqual(await daemons.old.exited, 0, `the old daemon's exit code; its log:\n${daemons.old.log()}`);
+  await fresh.listening;
+  const [code] = await exited;
+  assert.strictEqual(out, 'listening\nerror ERR_DGRAMD_UNAVAILABLE dgramd: dgramd did not come back within the restart '
+    + 'timeout (DGRAMD_RESTART_TIMEOUT_MS, 1000 ms)\nclose\n');
+  assert.strictEqual(code, 0);
 });

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Runs the tests of node/, the drop-in for node:dgram, against an in-process daemon: {@code npm ci},
  * then {@code node --test test/dropin.test.js} with DGRAMD_TARGET naming the daemon; every test must
- * pass and the daemon must be left with no open socket.
+ * pass and the daemon must be left with no open socket. (Its hand-over tests start daemons of their
+ * own from target/dgramd.jar, DGRAMD_JAR.)
  *
  * Also runs examples/node/dropin-demo.js end to end.
  *
@@ -23,8 +24,10 @@ import org.junit.jupiter.api.Test;
 class NodeDropInIT {
     /** The package, from the daemon module's base directory (the working directory of the build). */
     private static final Path PACKAGE = Path.of("..", "node").toAbsolutePath().normalize();
+    /** The daemon's jar, as the package phase made it (from the daemon module's base directory). */
+    private static final Path DAEMON_JAR = Path.of("target", "dgramd.jar").toAbsolutePath();
     private static final Duration NPM_TIMEOUT = Duration.ofSeconds(90);
-    private static final Duration TESTS_TIMEOUT = Duration.ofSeconds(180);
+    private static final Duration TESTS_TIMEOUT = Duration.ofSeconds(300); // two hand-over tests start four JVMs
     private static final Duration DEMO_TIMEOUT = Duration.ofSeconds(30);
 
     @BeforeAll
@@ -41,7 +44,10 @@ class NodeDropInIT {
         DgramdOptions options = new DgramdOptions().listen("127.0.0.1:0").policy(policy)
                 .orphanGrace(Duration.ofMillis(200));
         try (Dgramd daemon = Dgramd.start(options)) {
-            ExternalTools.Result tests = ExternalTools.run(PACKAGE, TESTS_TIMEOUT, Map.of("DGRAMD_TARGET", daemon.target()),
+            // DGRAMD_JAR: the hand-over tests start two daemons of their own from the jar this build
+            // packaged (--hand-over-socket, then --take-over); named, a missing jar fails them.
+            ExternalTools.Result tests = ExternalTools.run(PACKAGE, TESTS_TIMEOUT, Map.of("DGRAMD_TARGET", daemon.target(),
+                            "DGRAMD_JAR", DAEMON_JAR.toString()),
                     "node", "--test", "--test-reporter=tap", "test/dropin.test.js");
             System.out.println("node --test test/dropin.test.js against " + daemon.target() + ":\n" + tests.output());
             assertThat(tests.exitCode()).as("exit code of node --test; output:%n%s", tests.output()).isZero();
