@@ -173,8 +173,8 @@ public final class RemoteSocket {
         Runnable start;
         java.util.function.Consumer<DgramException> abort;
         volatile boolean cancelled;
-        /** While re-issued after a daemon restart: until when it may be (nanoTime); 0 otherwise. */
-        volatile long restartDeadline;
+        /** Until when it may be made again while the daemon restarts. */
+        final StreamRestart.Deadline restart = new StreamRestart.Deadline();
 
         Barrier(String name, boolean failFollowingSends) {
             this.name = name;
@@ -208,13 +208,8 @@ public final class RemoteSocket {
     final ArrayDeque<SendOp> streamQueue = new ArrayDeque<>();
     boolean inReady;
 
-    /**
-     * While the daemon restarts by hand-over: completes once the event stream re-attached to the
-     * new process, or gave up. Completed otherwise.
-     */
-    private volatile CompletableFuture<Void> reattached = CompletableFuture.completedFuture(null);
-    /** Completes when the current event stream ends: true when it ended because the daemon restarts. */
-    private volatile CompletableFuture<Boolean> streamEnd = new CompletableFuture<>();
+    /** The event stream across daemon restarts. */
+    private final StreamRestart restart;
 
     private final CreateSocketRequest createRequest;
     /** Creation asked for (or made unnecessary by close()); written under this, read without. */
@@ -226,6 +221,7 @@ public final class RemoteSocket {
         this.events = events;
         this.requestEvery = Math.max(1, core.eventBatchesInFlight() / 2);
         this.executor = new SerialExecutor(core.listenerPool());
+        this.restart = new StreamRestart(core, new RestartHost());
     }
 
     /** The daemon's name of the socket. */
@@ -273,9 +269,6 @@ public final class RemoteSocket {
         return DgramGrpc.getEventsMethod()
                 .toBuilder(DgramGrpc.getEventsMethod().getRequestMarshaller(), new BatchMarshaller()).build();
     }
-
-    /** The pause before a call refused by a restarting daemon is made again. */
-    private static final long RESTART_RETRY_MILLIS = 10;
 
     /**
      * @param restartDeadline when the daemon refused an earlier try because it is restarting: until
@@ -383,7 +376,7 @@ public final class RemoteSocket {
                             if (Errors.restarting(f) && now - until < 0 && !announced.isDone()) {
                                 // the daemon hands over: create the socket on the new process
                                 try {
-                                    core.schedule(() -> open(creation, bind, until), RESTART_RETRY_MILLIS);
+                                    core.schedule(() -> open(creation, bind, until), StreamRestart.RETRY_MILLIS);
                                     return;
                                 } catch (RuntimeException e) { // the client is shutting down
                                     failCreation(creation, announced, Errors.clientClosed());
@@ -411,193 +404,89 @@ public final class RemoteSocket {
 
     /** The event stream ended without 'close' (after 'close' the socket has finished already). */
     private void streamEnded() {
-        streamEnd.complete(false);
+        restart.streamEnded(null);
         executor.execute(() -> finish(Errors.unavailable(
                 "dgramd ended the socket's event stream without 'close'", null)));
     }
 
     /**
      * The event stream failed: the socket finishes ('error', 'close'), unless the daemon ended it
-     * because it hands its sockets to a new process: then the socket re-attaches to the new one.
+     * because it hands its sockets to a new process: then the socket re-attaches to the new one
+     * ({@link StreamRestart}).
      */
     private void streamFailed(Errors.RpcFailure f) {
-        DgramException e = f.exception();
-        if (Errors.restarting(f)) {
-            CompletableFuture<Boolean> ended = streamEnd;
-            startReattach();
-            ended.complete(true);
+        if (restart.streamEnded(f)) {
             return;
         }
-        streamEnd.complete(false);
+        DgramException e = f.exception();
         // Revoked credentials say so; any other end of the stream is a lost connection.
         executor.execute(() -> finish(DgramException.ERR_DGRAMD_UNAUTHENTICATED.equals(e.code()) ? e
                 : Errors.unavailable("lost the connection to dgramd: " + e.getMessage(), e.getCause())));
     }
 
-    // ---------------------------------------------------------------- re-attach after a daemon restart
-
-    /**
-     * The daemon hands its sockets to a new process: opens the socket's event stream again, on the
-     * new process once it listens at the same target (waiting for the channel, asking it to
-     * reconnect at once), within the restart timeout. The events the old process sent came before
-     * the end of the stream; the new one sends the rest, so none is delivered twice. Calls that the
-     * restart refused wait for {@link #reattached} and go again.
-     */
-    private void startReattach() {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        reattached = done;
-        streamEnd = new CompletableFuture<>();
-        core.daemonRestarting();
-        log.debug("socket {}: dgramd is restarting; re-attaching to the new process", id);
-        long deadline = System.nanoTime() + core.restartTimeoutMillis() * 1_000_000L;
-        try {
-            core.schedule(() -> reattachFailed(done, Errors.unavailable(
-                    "dgramd did not come back within the restart timeout (ClientOptions.restartTimeout)", null)),
-                    core.restartTimeoutMillis());
-        } catch (RuntimeException e) { // the client is shutting down
-            reattachFailed(done, Errors.clientClosed());
-            return;
+    /** What {@link StreamRestart} needs of this socket. */
+    private final class RestartHost implements StreamRestart.Host {
+        @Override
+        public String id() {
+            return id;
         }
-        reattach(done, deadline);
-    }
 
-    private void reattach(CompletableFuture<Void> done, long deadline) {
-        synchronized (this) {
-            if (finished || done.isDone()) {
-                return;
+        @Override
+        public ClientCall<EventsRequest, Decoded> newEventsCall() {
+            DgramGrpc.DgramStub stub = core.stub();
+            return stub.getChannel().newCall(eventsMethod(), stub.getCallOptions().withWaitForReady());
+        }
+
+        @Override
+        public boolean isEventsCall(ClientCallStreamObserver<EventsRequest> call) {
+            return eventsCall == call;
+        }
+
+        @Override
+        public void attached(ClientCallStreamObserver<EventsRequest> call) {
+            eventsCall = call;
+        }
+
+        @Override
+        public void onBatch(Decoded batch) {
+            RemoteSocket.this.onBatch(batch);
+        }
+
+        @Override
+        public void streamFailed(Errors.RpcFailure f) {
+            RemoteSocket.this.streamFailed(f);
+        }
+
+        @Override
+        public void streamEnded() {
+            RemoteSocket.this.streamEnded();
+        }
+
+        @Override
+        public void gaveUp(DgramException error) {
+            executor.execute(() -> finish(error));
+        }
+
+        @Override
+        public boolean finished() {
+            synchronized (RemoteSocket.this) {
+                return finished;
             }
         }
-        DgramGrpc.DgramStub stub = core.stub();
-        ClientCall<EventsRequest, Decoded> call = stub.getChannel().newCall(eventsMethod(),
-                stub.getCallOptions().withWaitForReady());
-        int inFlight = core.eventBatchesInFlight();
-        ClientCalls.asyncServerStreamingCall(call, EventsRequest.newBuilder().setSocketId(id).build(),
-                new ClientResponseObserver<EventsRequest, Decoded>() {
-                    @Override
-                    public void beforeStart(ClientCallStreamObserver<EventsRequest> c) {
-                        c.disableAutoRequestWithInitial(inFlight);
-                        done.whenComplete((v, e) -> {
-                            if (reattached == done && !isAttached(c)) {
-                                c.cancel("gave up re-attaching", null); // timed out meanwhile
-                            }
-                        });
-                        attaching = c;
-                    }
-
-                    @Override
-                    public void onNext(Decoded batch) {
-                        if (!done.isDone() && batch.socketId != null) {
-                            eventsCall = attaching;
-                            if (done.complete(null)) {
-                                core.restartDone();
-                                log.debug("socket {}: re-attached to the restarted dgramd", id);
-                            }
-                        }
-                        onBatch(batch);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        Errors.RpcFailure f = Errors.fromRpc(t, "Events");
-                        if (!done.isDone()) {
-                            boolean again = Errors.restarting(f) || f.transport();
-                            if (again && System.nanoTime() - deadline < 0) {
-                                try {
-                                    core.schedule(() -> reattach(done, deadline), RESTART_RETRY_MILLIS);
-                                    return;
-                                } catch (RuntimeException e) { // the client is shutting down
-                                    reattachFailed(done, Errors.clientClosed());
-                                    return;
-                                }
-                            }
-                            reattachFailed(done, again ? Errors.unavailable("dgramd did not come back within "
-                                    + "the restart timeout (ClientOptions.restartTimeout)", null)
-                                    : Errors.unavailable("the socket did not survive the daemon's restart: "
-                                    + f.exception().getMessage(), null));
-                            return;
-                        }
-                        streamFailed(f);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        if (!done.isDone()) {
-                            reattachFailed(done, Errors.unavailable("the restarted dgramd ended the socket's "
-                                    + "event stream at once", null));
-                            return;
-                        }
-                        streamEnded();
-                    }
-                });
-    }
-
-    /** The call re-attaching now, until it is the socket's event stream. */
-    private volatile ClientCallStreamObserver<EventsRequest> attaching;
-
-    private boolean isAttached(ClientCallStreamObserver<EventsRequest> c) {
-        return eventsCall == c;
-    }
-
-    /** Re-attaching failed with {@code error}: the socket finishes ('error', 'close'). */
-    private void reattachFailed(CompletableFuture<Void> done, DgramException error) {
-        if (!done.complete(null)) {
-            return;
-        }
-        core.restartDone();
-        streamEnd.complete(false);
-        executor.execute(() -> finish(error));
     }
 
     /**
      * A call failed with {@code f}: when the daemon refused it because it is restarting (or the
-     * connection failed while it restarts), re-issues it once the event stream re-attached to the
-     * new process, within the restart timeout. True when it will be re-issued; false when {@code f}
-     * is the call's answer.
+     * connection failed while it restarts), makes it again once the event stream re-attached to
+     * the new process ({@link StreamRestart#retry}). True when it will be made again.
      */
     private boolean retryAfterRestart(Barrier b, Errors.RpcFailure f) {
-        boolean restarting = Errors.restarting(f);
-        if (!restarting && !f.transport()) {
-            return false;
-        }
-        long now = System.nanoTime();
-        if (b.restartDeadline == 0) {
-            b.restartDeadline = now + core.restartTimeoutMillis() * 1_000_000L;
-        } else if (now - b.restartDeadline > 0) {
-            return false;
-        }
-        CompletableFuture<Void> again = reattached;
-        if (!restarting && again.isDone()) {
-            // The connection failed and the stream has said nothing yet: its end tells whether the
-            // daemon restarts (then this call goes again) or went away (then this is the answer).
-            CompletableFuture<Boolean> verdict = streamEnd;
-            if (verdict.isDone() && !verdict.join()) {
-                return false;
-            }
-            verdict.copy().completeOnTimeout(false, core.callTimeoutMillis(), TimeUnit.MILLISECONDS)
-                    .thenAccept(restart -> {
-                        if (restart) {
-                            reattached.thenRun(() -> reissue(b));
-                        } else {
-                            b.restartDeadline = -1; // an answer now
-                            reissue(b);
-                        }
-                    });
-            return true;
-        }
-        again.thenRun(() -> reissue(b));
-        return true;
-    }
-
-    /** Makes call {@code b} again, after a short pause (a daemon still refusing is not asked in a loop). */
-    private void reissue(Barrier b) {
-        try {
-            core.schedule(() -> b.start.run(), RESTART_RETRY_MILLIS);
-        } catch (RuntimeException e) { // the client is shutting down
+        return restart.retry(f, b.restart, () -> b.start.run(), () -> {
             if (b.abort != null) {
                 b.abort.accept(Errors.clientClosed());
             }
             barrierDone(b, null);
-        }
+        });
     }
 
     /**
@@ -1122,7 +1011,7 @@ public final class RemoteSocket {
             try {
                 return result.get(2 * core.callTimeoutMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
-                long deadline = b.restartDeadline;
+                long deadline = b.restart.nanos();
                 if (deadline <= 0) {
                     throw e;
                 }
