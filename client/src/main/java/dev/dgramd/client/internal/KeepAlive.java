@@ -6,13 +6,15 @@ package dev.dgramd.client.internal;
  * positive. gRPC's and the listeners' threads are daemon threads, so nothing else holds the JVM.
  * When the count falls to zero the thread lingers {@value #LINGER_MILLIS} ms before it ends (so
  * the JVM may exit that much later than Node would), so that a program that closes and opens
- * sockets in a loop does not start a thread per socket.
+ * sockets in a loop does not start a thread per socket. A holder taken while it lingers wakes
+ * nothing: the thread sees the count when its linger ends (so churn costs no wake-up per socket).
  */
 public final class KeepAlive {
     static final long LINGER_MILLIS = 20;
     private static final Object LOCK = new Object();
     private static int count;
     private static boolean parked; // a keep-alive thread runs
+    private static boolean waiting; // it waits for the count to fall to zero (not lingering)
 
     private boolean held;
 
@@ -27,17 +29,14 @@ public final class KeepAlive {
             }
             held = want;
             if (want) {
-                if (count++ == 0) {
-                    if (parked) {
-                        LOCK.notifyAll(); // a lingering thread: hold on
-                    } else {
-                        parked = true;
-                        Thread t = new Thread(KeepAlive::park, "dgramd-keepalive");
-                        t.setDaemon(false);
-                        t.start();
-                    }
+                // a lingering thread is not woken: it sees the count when its linger ends
+                if (count++ == 0 && !parked) {
+                    parked = true;
+                    Thread t = new Thread(KeepAlive::park, "dgramd-keepalive");
+                    t.setDaemon(false);
+                    t.start();
                 }
-            } else if (--count == 0) {
+            } else if (--count == 0 && waiting) {
                 LOCK.notifyAll();
             }
         }
@@ -54,9 +53,11 @@ public final class KeepAlive {
         synchronized (LOCK) {
             try {
                 while (true) {
+                    waiting = true;
                     while (count > 0) {
                         LOCK.wait();
                     }
+                    waiting = false;
                     long end = System.nanoTime() + LINGER_MILLIS * 1_000_000L;
                     long left;
                     while (count == 0 && (left = end - System.nanoTime()) > 0) {
@@ -70,6 +71,7 @@ public final class KeepAlive {
                 // ends the thread
             } finally {
                 parked = false;
+                waiting = false;
             }
         }
     }

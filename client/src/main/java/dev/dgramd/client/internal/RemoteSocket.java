@@ -571,6 +571,11 @@ public final class RemoteSocket {
                 from = i;
             }
         }
+        ClientCallStreamObserver<EventsRequest> call = eventsCall;
+        if (batch.count == 0 && call != null) {
+            call.request(1); // no event (the creating call's first batch): no trip to the listener thread
+            return;
+        }
         executor.execute(new Run(batch, from, batch.count, true));
     }
 
@@ -676,7 +681,7 @@ public final class RemoteSocket {
             leftovers = new ArrayList<>(ops);
             ops.clear();
         }
-        DgramException cause = error != null ? error
+        DgramException cause = error != null || requested ? error // used only when close() was not called
                 : Errors.unavailable("dgramd closed the socket (daemon shutting down?)", null);
         for (Object op : leftovers) {
             if (op instanceof SendOp s) {
