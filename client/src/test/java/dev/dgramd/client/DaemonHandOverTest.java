@@ -204,26 +204,33 @@ class DaemonHandOverTest {
     }
 
     @Test
-    void aNamedSocketIsFoundByItsNameOnTheNewProcess() throws Exception {
-        Socket socket = client.createSocket(new SocketOptions().type("udp4").name("syslog-in"));
-        socket.bind(0, "127.0.0.1");
+    void aNamedSocketKeepsItsNameOnTheNewProcess() throws Exception {
+        java.util.concurrent.LinkedBlockingQueue<String> got = new java.util.concurrent.LinkedBlockingQueue<>();
+        Socket socket = client.createSocket(new SocketOptions().type("udp4").name("syslog-in"),
+                (msg, rinfo) -> got.add(new String(msg, java.nio.charset.StandardCharsets.UTF_8)));
         CountDownLatch bound = new CountDownLatch(1);
         socket.on("listening", bound::countDown);
+        socket.bind(0, "127.0.0.1");
         assertThat(bound.await(WAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
         int port = socket.address().port();
         restart();
+        // A datagram sent now reaches the first client: its socket re-attached on the new process.
+        try (DatagramChannel peer = DatagramChannel.open(StandardProtocolFamily.INET)) {
+            peer.send(ByteBuffer.wrap("after".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                    new InetSocketAddress("127.0.0.1", port));
+        }
+        assertThat(got.poll(WAIT_SECONDS, TimeUnit.SECONDS)).isEqualTo("after");
+        // The name is the same socket's on the new process: a second client naming it finds it
+        // held by the first one's stream (a new socket would have bound instead).
         try (DgramClient second = DgramClient.connect(taker.target())) {
             Socket again = second.createSocket(new SocketOptions().type("udp4").name("syslog-in"));
-            CompletableFuture<Integer> listening = new CompletableFuture<>();
-            again.on("listening", () -> listening.complete(again.address().port()));
-            again.bind(0, "127.0.0.1"); // attached already bound: ignored, as for a re-attach by name
-            // the first client's stream holds the socket: the second one is refused
-            CompletableFuture<String> refused = new CompletableFuture<>();
-            again.on("error", e -> refused.complete(e.code()));
-            String outcome = CompletableFuture.anyOf(listening, refused).get(WAIT_SECONDS, TimeUnit.SECONDS).toString();
-            assertThat(outcome).as("the name is the socket's on the new process").isNotEmpty();
+            CompletableFuture<String> error = new CompletableFuture<>();
+            again.on("error", e -> error.complete(e.code()));
+            again.on("listening", () -> error.complete("listening on " + again.address().port()));
+            again.bind(0, "127.0.0.1");
+            assertThat(error.get(WAIT_SECONDS, TimeUnit.SECONDS)).isEqualTo("ERR_EVENTS_ALREADY_ATTACHED");
         }
-        assertThat(socket.address().port()).isEqualTo(port);
+        assertThat(socket.address().port()).as("the first client's socket goes on").isEqualTo(port);
     }
 
     private static boolean receive(DatagramChannel peer, ByteBuffer buf) {

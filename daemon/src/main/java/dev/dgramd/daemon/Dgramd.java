@@ -127,7 +127,7 @@ public final class Dgramd implements AutoCloseable {
                 throw new IOException("listen " + options.listen() + ": a unix socket needs the epoll transport, "
                         + "and this daemon runs on " + transport.name());
             } else {
-                UnixSocket.prepare(unix);
+                prepareUnixSocket(unix, taker != null);
                 bindTo = new DomainSocketAddress(unix.toString());
             }
             if (options.metrics() != null) {
@@ -256,6 +256,25 @@ public final class Dgramd implements AutoCloseable {
         while (true) {
             try {
                 return builder.build().start();
+            } catch (IOException e) {
+                if (!tookOver || System.nanoTime() - deadline > 0) {
+                    throw e;
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5)); // retry: not waiting for an event
+            }
+        }
+    }
+
+    /**
+     * Makes the unix listen path ready ({@link UnixSocket#prepare}); after a take-over, tries again
+     * for a few seconds while the old process's listener still holds it.
+     */
+    private static void prepareUnixSocket(Path unix, boolean tookOver) throws IOException {
+        long deadline = System.nanoTime() + HAND_OVER_STEP.toNanos();
+        while (true) {
+            try {
+                UnixSocket.prepare(unix);
+                return;
             } catch (IOException e) {
                 if (!tookOver || System.nanoTime() - deadline > 0) {
                     throw e;

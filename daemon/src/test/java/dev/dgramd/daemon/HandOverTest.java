@@ -185,6 +185,40 @@ class HandOverTest {
     }
 
     @Test
+    void aDaemonOnAUnixSocketHandsOverOnTheSamePath() throws Exception {
+        Path grpc = dir.resolve("grpc.sock");
+        Path unixHandOver = dir.resolve("unix-handover.sock");
+        try (Dgramd onUnix = Dgramd.start(new DgramdOptions().listen("unix:" + grpc).policy(Policy.allowAll())
+                .handOverSocket(unixHandOver))) {
+            ManagedChannel c = io.grpc.Grpc.newChannelBuilder(onUnix.target(), io.grpc.InsecureChannelCredentials.create())
+                    .build();
+            try {
+                String id = DgramGrpc.newBlockingStub(c).withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
+                        .createSocket(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).build())
+                        .getSocketId();
+                try (Dgramd next = Dgramd.start(new DgramdOptions().listen("unix:" + grpc).policy(Policy.allowAll())
+                        .takeOver(unixHandOver))) {
+                    onUnix.awaitTermination();
+                    assertThat(onUnix.handedOver()).isTrue();
+                    assertThat(Files.exists(grpc)).as("the new process's socket file stays").isTrue();
+                    assertThat(next.openSockets()).isEqualTo(1);
+                    ManagedChannel d = io.grpc.Grpc.newChannelBuilder(next.target(),
+                            io.grpc.InsecureChannelCredentials.create()).build();
+                    try {
+                        EventRecorder again = EventRecorder.subscribe(DgramGrpc.newStub(d), id);
+                        assertThat(again.announcedId()).isEqualTo(id);
+                        again.close();
+                    } finally {
+                        d.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+                    }
+                }
+            } finally {
+                c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
     void takingOverWhereNobodyListensFailsWithTheReason() {
         assertThatThrownBy(() -> Dgramd.start(new DgramdOptions().listen("127.0.0.1:0")
                 .takeOver(dir.resolve("nobody.sock"))))
