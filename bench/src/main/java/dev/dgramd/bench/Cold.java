@@ -39,7 +39,6 @@ final class Cold {
     static final double GC_RATE = 200_000;
     static final long GC_MILLIS = 5_000;
     private static final int MAX_TRIALS = 5;
-    private static final double FLOOR = 1_000;
     private static int seq;
 
     private Cold() {}
@@ -200,44 +199,13 @@ final class Cold {
             Map<String, Double> starts) throws IOException {
         int maxTrials = env.quick() ? 2 : MAX_TRIALS;
         List<Map<String, Object>> log = new ArrayList<>();
-        Inbound.Trial first = trial(env, peer, impl, size, 0, window, starts);
-        log.add(first.json());
-        Inbound.Trial best = null;
-        boolean generatorBound = false;
-        if (first.pass()) {
-            best = first;
-            generatorBound = true;
-        } else {
-            double hi = first.offered();
-            double lo = 0;
-            double managed0 = first.received() * 1e9 / first.elapsedNanos();
-            double guess = Math.max(hi * 0.05, Math.min(managed0 * 0.95, hi * 0.9));
-            for (int t = 1; t < maxTrials; t++) {
-                guess = Math.max(FLOOR, guess);
-                Inbound.Trial tr = trial(env, peer, impl, size, guess, window, starts);
-                log.add(tr.json());
-                if (tr.pass()) {
-                    if (best == null || tr.offered() > best.offered()) {
-                        best = tr;
-                    }
-                    lo = Math.max(lo, guess);
-                } else {
-                    hi = Math.min(hi, guess);
-                    if (guess <= FLOOR) {
-                        break;
-                    }
-                }
-                if (lo > 0 && hi / lo < 1.06) {
-                    break;
-                }
-                if (lo > 0) {
-                    guess = midpoint(lo, hi);
-                } else {
-                    double managed = tr.received() * 1e9 / tr.elapsedNanos();
-                    guess = Math.max(guess * 0.25, Math.min(managed * 0.9, guess * 0.6));
-                }
-            }
-        }
+        ZeroLossSearch.Result found = ZeroLossSearch.run(rate -> {
+            Inbound.Trial t = trial(env, peer, impl, size, rate, window, starts);
+            log.add(t.json());
+            return t;
+        }, maxTrials, 1.06);
+        Inbound.Trial best = found.best();
+        boolean generatorBound = found.generatorBound();
         double figure = best == null ? 0 : best.offered();
         Map<String, Double> cpu = new LinkedHashMap<>();
         if (best != null) {
@@ -419,13 +387,5 @@ final class Cold {
         }
         return ProcessHandle.of(d.pid()).flatMap(h -> h.info().startInstant())
                 .map(i -> Duration.between(i, java.time.Instant.now()).toNanos() / 1e9).orElse(0.0);
-    }
-
-    /**
-     * The next guess between a passed rate and a failed one: the geometric mean while they are far
-     * apart (the generator's maximum, GSO's, is many times any receiver's), else the arithmetic.
-     */
-    static double midpoint(double lo, double hi) {
-        return hi / lo > 1.5 ? Math.sqrt(lo * hi) : (lo + hi) / 2;
     }
 }

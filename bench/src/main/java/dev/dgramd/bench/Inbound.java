@@ -25,7 +25,6 @@ final class Inbound {
     /** The unmeasured warm-up before each receiver's search: this long at this rate. */
     static final long WARMUP_MILLIS = 4_000;
     static final double WARMUP_RATE = 20_000;
-    private static final double FLOOR = 1_000;
 
     private Inbound() {}
 
@@ -265,51 +264,14 @@ final class Inbound {
         // warm-up, not measured: the JVMs' JIT compilers need some 10^5 datagrams through the path
         long warmupMillis = quick ? 300 : WARMUP_MILLIS;
         trial(env, peer, r, size, WARMUP_RATE, warmupMillis);
-        Trial best = null;
-        double lo = 0;
-        double hi;
-        Trial first = trial(env, peer, r, size, 0, trialMillis);
-        log.add(first.json());
-        report(r, size, first);
-        boolean generatorBound = false;
-        if (first.pass()) {
-            best = first;
-            generatorBound = true;
-        } else {
-            hi = first.offered();
-            // what the receiver managed under overload hints at its capacity, but a receiver that
-            // collapses under overload manages far less: stay within [hi/20, 0.9 hi] (hi, the
-            // generator's maximum, is many times most receivers')
-            double managed0 = first.received() * 1e9 / first.elapsedNanos();
-            double guess = Math.max(hi * 0.05, Math.min(managed0 * 0.95, hi * 0.9));
-            for (int t = 1; t < maxTrials; t++) {
-                guess = Math.max(FLOOR, guess);
-                Trial tr = trial(env, peer, r, size, guess, trialMillis);
-                log.add(tr.json());
-                report(r, size, tr);
-                if (tr.pass()) {
-                    if (best == null || tr.offered() > best.offered()) {
-                        best = tr;
-                    }
-                    lo = Math.max(lo, guess);
-                } else {
-                    hi = Math.min(hi, guess);
-                    if (guess <= FLOOR) {
-                        break;
-                    }
-                }
-                if (lo > 0 && hi / lo < 1.04) {
-                    break;
-                }
-                if (lo > 0) {
-                    guess = midpoint(lo, hi);
-                } else {
-                    // still no pass: go below what the receiver managed in this trial
-                    double managed = tr.received() * 1e9 / tr.elapsedNanos();
-                    guess = Math.max(guess * 0.25, Math.min(managed * 0.9, guess * 0.6));
-                }
-            }
-        }
+        ZeroLossSearch.Result found = ZeroLossSearch.run(rate -> {
+            Trial t = trial(env, peer, r, size, rate, trialMillis);
+            log.add(t.json());
+            report(r, size, t);
+            return t;
+        }, maxTrials, 1.04);
+        Trial best = found.best();
+        boolean generatorBound = found.generatorBound();
         double figure = best == null ? 0 : best.offered();
         Map<String, Double> cpu = best == null ? Map.of()
                 : Cpu.perMillion(best.cpuSeconds(), best.received());
@@ -365,13 +327,5 @@ final class Inbound {
             last = now;
         }
         return last;
-    }
-
-    /**
-     * The next guess between a passed rate and a failed one: the geometric mean while they are far
-     * apart (the generator's maximum, GSO's, is many times any receiver's), else the arithmetic.
-     */
-    static double midpoint(double lo, double hi) {
-        return hi / lo > 1.5 ? Math.sqrt(lo * hi) : (lo + hi) / 2;
     }
 }
