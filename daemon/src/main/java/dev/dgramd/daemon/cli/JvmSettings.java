@@ -13,7 +13,7 @@ public final class JvmSettings {
     private JvmSettings() {}
 
     /** The options, in order. */
-    public static final List<String> OPTIONS = List.of("-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError");
+    public static final List<String> OPTIONS = List.of("-XX:+UseSerialGC", "-Xms32m", "-XX:+ExitOnOutOfMemoryError");
 
     /** Whether {@code option} selects the garbage collector ({@code -XX:+UseG1GC} and the like). */
     public static boolean selectsCollector(String option) {
