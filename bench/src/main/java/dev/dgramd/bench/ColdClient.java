@@ -5,11 +5,7 @@ import dev.dgramd.client.DgramClient;
 import dev.dgramd.client.DgramException;
 import dev.dgramd.client.Socket;
 import dev.dgramd.client.SocketOptions;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -31,45 +27,27 @@ public final class ColdClient {
     private ColdClient() {}
 
     public static void main(String[] args) throws Exception {
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out),
-                true, StandardCharsets.UTF_8);
-        System.setOut(System.err); // nothing but answers on stdout
+        CommandLoop loop = new CommandLoop();
         AtomicLong count = new AtomicLong();
         AtomicReference<Socket> receiving = new AtomicReference<>();
         try (DgramClient client = DgramClient.connect(new ClientOptions().target(args[0]))) {
-            out.println(Json.write(Json.obj("ready", true)));
-            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            String line;
-            while ((line = in.readLine()) != null) {
-                if (line.isBlank()) {
-                    continue;
+            loop.say(Json.obj("ready", true));
+            loop.run((name, cmd) -> switch (name) {
+                case "recv" -> {
+                    Socket s = client.createSocket(new SocketOptions().type("udp4")
+                            .recvBufferSize(num(cmd, "rcvbuf", Env.RCVBUF).intValue()));
+                    s.on("message", (msg, rinfo) -> count.incrementAndGet());
+                    s.on("error", e -> System.err.println("cold recv socket error: " + e));
+                    int port = Inbound.bind(s);
+                    receiving.set(s);
+                    yield Json.obj("port", port, "uptimeMs", ManagementFactory.getRuntimeMXBean().getUptime());
                 }
-                Map<String, Object> answer;
-                try {
-                    Map<String, Object> cmd = Json.parseObject(line);
-                    String name = String.valueOf(cmd.get("cmd"));
-                    answer = switch (name) {
-                        case "recv" -> {
-                            Socket s = client.createSocket(new SocketOptions().type("udp4")
-                                    .recvBufferSize(num(cmd, "rcvbuf", Env.RCVBUF).intValue()));
-                            s.on("message", (msg, rinfo) -> count.incrementAndGet());
-                            s.on("error", e -> System.err.println("cold recv socket error: " + e));
-                            int port = Inbound.bind(s);
-                            receiving.set(s);
-                            yield Json.obj("port", port,
-                                    "uptimeMs", ManagementFactory.getRuntimeMXBean().getUptime());
-                        }
-                        case "count" -> Json.obj("count", count.get(), "droppedByDaemon",
-                                receiving.get() == null ? 0 : receiving.get().droppedMessages());
-                        case "send" -> send(client, num(cmd, "port", 0).intValue(),
-                                num(cmd, "size", 64).intValue(), num(cmd, "durationMs", 3000).longValue());
-                        default -> Json.obj("error", "unknown command " + name);
-                    };
-                } catch (RuntimeException e) {
-                    answer = Json.obj("error", e.toString());
-                }
-                out.println(Json.write(answer));
-            }
+                case "count" -> Json.obj("count", count.get(), "droppedByDaemon",
+                        receiving.get() == null ? 0 : receiving.get().droppedMessages());
+                case "send" -> send(client, num(cmd, "port", 0).intValue(),
+                        num(cmd, "size", 64).intValue(), num(cmd, "durationMs", 3000).longValue());
+                default -> Json.obj("error", "unknown command " + name);
+            });
         }
     }
 
@@ -120,7 +98,6 @@ public final class ColdClient {
     }
 
     private static Number num(Map<String, Object> cmd, String key, Number dflt) {
-        Object v = cmd.get(key);
-        return v instanceof Number n ? n : dflt;
+        return CommandLoop.num(cmd, key, dflt);
     }
 }

@@ -1,10 +1,6 @@
 package dev.dgramd.bench;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
@@ -23,66 +19,44 @@ public final class Peer {
     private Peer() {}
 
     public static void main(String[] args) throws Exception {
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out),
-                true, StandardCharsets.UTF_8);
-        System.setOut(System.err); // nothing but answers on stdout
+        CommandLoop loop = new CommandLoop();
         int sndbuf = args.length > 0 ? Integer.parseInt(args[0]) : 0;
         boolean gso = NettyUdp.gsoSupported();
         try (NettyUdp netty = new NettyUdp(2)) {
             NettyUdp.Blaster blaster = netty.blaster(sndbuf);
-            NettyUdp.Receiver sink = null;
-            out.println(Json.write(Json.obj("ready", true, "port", blaster.port(), "gso", gso)));
-            BufferedReader in = new BufferedReader(new InputStreamReader(System.in,
-                    StandardCharsets.UTF_8));
-            String line;
-            while ((line = in.readLine()) != null) {
-                if (line.isBlank()) {
-                    continue;
-                }
-                Map<String, Object> answer;
-                try {
-                    Map<String, Object> cmd = Json.parseObject(line);
-                    String name = String.valueOf(cmd.get("cmd"));
-                    switch (name) {
-                        case "sink" -> {
-                            if (sink != null) {
-                                sink.close();
-                            }
-                            sink = netty.receiver(num(cmd, "rcvbuf", 0).intValue());
-                            answer = Json.obj("port", sink.port());
-                        }
-                        case "count" -> answer = Json.obj("count", sink == null ? 0 : sink.count());
-                        case "reset" -> {
-                            if (sink != null) {
-                                sink.reset();
-                            }
-                            answer = Json.obj("ok", true);
-                        }
-                        case "blast" -> {
-                            NettyUdp.BlastResult r = blaster.blast(
-                                    new InetSocketAddress("127.0.0.1", num(cmd, "port", 0).intValue()),
-                                    num(cmd, "size", 64).intValue(), num(cmd, "rate", 0).doubleValue(),
-                                    num(cmd, "count", Long.MAX_VALUE).longValue(),
-                                    num(cmd, "durationMs", 2000).longValue() * 1_000_000L,
-                                    gso && !Boolean.FALSE.equals(cmd.get("gso")) ? NettyUdp.GSO_SEGMENTS : 1);
-                            answer = Json.obj("sent", r.sent(), "elapsedNs", r.elapsedNanos());
-                        }
-                        case "quit" -> {
-                            out.println(Json.write(Json.obj("ok", true)));
-                            return;
-                        }
-                        default -> answer = Json.obj("error", "unknown command " + name);
+            NettyUdp.Receiver[] sink = new NettyUdp.Receiver[1];
+            loop.say(Json.obj("ready", true, "port", blaster.port(), "gso", gso));
+            loop.run((name, cmd) -> switch (name) {
+                case "sink" -> {
+                    if (sink[0] != null) {
+                        sink[0].close();
                     }
-                } catch (RuntimeException e) {
-                    answer = Json.obj("error", e.toString());
+                    sink[0] = netty.receiver(num(cmd, "rcvbuf", 0).intValue());
+                    yield Json.obj("port", sink[0].port());
                 }
-                out.println(Json.write(answer));
-            }
+                case "count" -> Json.obj("count", sink[0] == null ? 0 : sink[0].count());
+                case "reset" -> {
+                    if (sink[0] != null) {
+                        sink[0].reset();
+                    }
+                    yield Json.obj("ok", true);
+                }
+                case "blast" -> {
+                    NettyUdp.BlastResult r = blaster.blast(
+                            new InetSocketAddress("127.0.0.1", num(cmd, "port", 0).intValue()),
+                            num(cmd, "size", 64).intValue(), num(cmd, "rate", 0).doubleValue(),
+                            num(cmd, "count", Long.MAX_VALUE).longValue(),
+                            num(cmd, "durationMs", 2000).longValue() * 1_000_000L,
+                            gso && !Boolean.FALSE.equals(cmd.get("gso")) ? NettyUdp.GSO_SEGMENTS : 1);
+                    yield Json.obj("sent", r.sent(), "elapsedNs", r.elapsedNanos());
+                }
+                case "quit" -> CommandLoop.QUIT;
+                default -> Json.obj("error", "unknown command " + name);
+            });
         }
     }
 
     private static Number num(Map<String, Object> cmd, String key, Number dflt) {
-        Object v = cmd.get(key);
-        return v instanceof Number n ? n : dflt;
+        return CommandLoop.num(cmd, key, dflt);
     }
 }

@@ -127,7 +127,10 @@ public final class Dgramd implements AutoCloseable {
                 throw new IOException("listen " + options.listen() + ": a unix socket needs the epoll transport, "
                         + "and this daemon runs on " + transport.name());
             } else {
-                prepareUnixSocket(unix, taker != null);
+                whileOldProcessLetsGo(taker != null, () -> {
+                    UnixSocket.prepare(unix);
+                    return null;
+                });
                 bindTo = new DomainSocketAddress(unix.toString());
             }
             if (options.metrics() != null) {
@@ -159,7 +162,7 @@ public final class Dgramd implements AutoCloseable {
             if (auth.sslContext() != null) {
                 builder.sslContext(auth.sslContext());
             }
-            server = startServer(builder, taker != null);
+            server = whileOldProcessLetsGo(taker != null, () -> builder.build().start());
             if (unix != null) {
                 try {
                     UnixSocket.restrict(unix);
@@ -247,34 +250,21 @@ public final class Dgramd implements AutoCloseable {
         }
     }
 
-    /**
-     * Starts the server; after a take-over, tries again for a few seconds while the address is still
-     * the old process's (it has stopped listening, but its listening socket may not be closed yet).
-     */
-    private static Server startServer(NettyServerBuilder builder, boolean tookOver) throws IOException {
-        long deadline = System.nanoTime() + HAND_OVER_STEP.toNanos();
-        while (true) {
-            try {
-                return builder.build().start();
-            } catch (IOException e) {
-                if (!tookOver || System.nanoTime() - deadline > 0) {
-                    throw e;
-                }
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5)); // retry: not waiting for an event
-            }
-        }
+    /** A step that may fail with an IOException. */
+    private interface IoStep<T> {
+        T run() throws IOException;
     }
 
     /**
-     * Makes the unix listen path ready ({@link UnixSocket#prepare}); after a take-over, tries again
-     * for a few seconds while the old process's listener still holds it.
+     * Runs {@code step}; after a take-over, tries again for a few seconds while the old process
+     * still holds what it needs (it has stopped listening, but its listening socket, TCP or unix,
+     * may not be closed yet).
      */
-    private static void prepareUnixSocket(Path unix, boolean tookOver) throws IOException {
+    private static <T> T whileOldProcessLetsGo(boolean tookOver, IoStep<T> step) throws IOException {
         long deadline = System.nanoTime() + HAND_OVER_STEP.toNanos();
         while (true) {
             try {
-                UnixSocket.prepare(unix);
-                return;
+                return step.run();
             } catch (IOException e) {
                 if (!tookOver || System.nanoTime() - deadline > 0) {
                     throw e;
