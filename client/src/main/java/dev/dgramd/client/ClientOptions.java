@@ -36,12 +36,63 @@ public final class ClientOptions {
     private Path tlsClientCert;
     private Path tlsClientKey;
     private String tlsAuthority;
+    private boolean listenersOnEventLoop = DEFAULT_LISTENERS_ON_EVENT_LOOP;
+
+    /** Default of {@link #listenersOnEventLoop(boolean)}: listeners run on the client's listener pool. */
+    public static final boolean DEFAULT_LISTENERS_ON_EVENT_LOOP = false;
 
     /**
      * The defaults: {@value #DEFAULT_TARGET}, 4 MiB / 8192 datagrams, 10 s, 16 batches, keepalive
      * pings after 10 s idle with a 10 s timeout.
      */
     public ClientOptions() {}
+
+    /** A copy of {@code other}: changing one leaves the other as it is. */
+    public ClientOptions(ClientOptions other) {
+        this.target = other.target;
+        this.maxPendingSendBytes = other.maxPendingSendBytes;
+        this.maxPendingSendDatagrams = other.maxPendingSendDatagrams;
+        this.callTimeout = other.callTimeout;
+        this.restartTimeout = other.restartTimeout;
+        this.eventBatchesInFlight = other.eventBatchesInFlight;
+        this.keepAliveTime = other.keepAliveTime;
+        this.keepAliveTimeout = other.keepAliveTimeout;
+        this.token = other.token;
+        this.tlsTrustCerts = other.tlsTrustCerts;
+        this.tlsClientCert = other.tlsClientCert;
+        this.tlsClientKey = other.tlsClientKey;
+        this.tlsAuthority = other.tlsAuthority;
+        this.listenersOnEventLoop = other.listenersOnEventLoop;
+    }
+
+    /**
+     * Where the sockets' listeners (events, send callbacks) run. By default ({@code false}) on the
+     * client's listener pool: each socket's on one pool thread at a time, in order, so a slow or
+     * blocking listener delays only its own socket, at the cost of a thread hop per batch of
+     * events each way.
+     *
+     * <p>{@code true}: on the connection's transport event loop, the thread that reads the
+     * daemon's answers, as Vert.x runs handlers on their context. The lowest latency (no hop), in
+     * the same order, but every socket of the client shares that one thread, so a listener that
+     * blocks stalls the whole connection: no events, send results or call answers arrive while it
+     * runs. The client therefore never waits there: from a listener, a {@code send} that finds the
+     * send window full fails with ENOBUFS (to its callback, else as 'error') instead of blocking;
+     * the setters ({@code setTTL}, {@code addMembership}, {@code setBroadcast}, {@code
+     * disconnect}, ...) go to the daemon in order without waiting, returning at once and emitting
+     * a failure as 'error' rather than throwing it; the getters that need the daemon ({@code
+     * getRecvBufferSize}, {@code getSendBufferSize}) throw {@value
+     * DgramException#ERR_DGRAMD_WOULD_BLOCK}. Called from any other thread, every method behaves
+     * as by default.
+     */
+    public ClientOptions listenersOnEventLoop(boolean onEventLoop) {
+        this.listenersOnEventLoop = onEventLoop;
+        return this;
+    }
+
+    /** See {@link #listenersOnEventLoop(boolean)}. */
+    public boolean listenersOnEventLoop() {
+        return listenersOnEventLoop;
+    }
 
     /**
      * The daemon's gRPC address: {@code "host:port"}, a Unix domain socket {@code "unix:/path"}

@@ -25,6 +25,8 @@ package dev.dgramd.client;
  *   <li>{@value #ERR_DGRAMD_CALL_FAILED}: the daemon answered a call with an unexpected failure
  *       (not a Node error); the message holds the gRPC status.
  *   <li>{@value #ERR_DGRAMD_CLIENT_CLOSED}: the {@link DgramClient} was closed.
+ *   <li>{@value #ERR_DGRAMD_WOULD_BLOCK}: a listener running on the transport's event loop
+ *       ({@link ClientOptions#listenersOnEventLoop}) called a getter that waits for the daemon.
  * </ul>
  */
 public final class DgramException extends RuntimeException {
@@ -40,6 +42,11 @@ public final class DgramException extends RuntimeException {
     public static final String ERR_DGRAMD_CALL_FAILED = "ERR_DGRAMD_CALL_FAILED";
     /** The {@link DgramClient} was closed. */
     public static final String ERR_DGRAMD_CLIENT_CLOSED = "ERR_DGRAMD_CLIENT_CLOSED";
+    /**
+     * A listener on the transport's event loop ({@link ClientOptions#listenersOnEventLoop}) asked
+     * for an answer that only that event loop could bring (a getter such as getRecvBufferSize).
+     */
+    public static final String ERR_DGRAMD_WOULD_BLOCK = "ERR_DGRAMD_WOULD_BLOCK";
 
     private final String code;
     private final int errno;

@@ -32,7 +32,20 @@ abstract class DaemonFixture {
     @BeforeAll
     void startDaemon() throws IOException {
         daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0"));
-        dgram = DgramClient.connect(daemon.target());
+        dgram = DgramClient.connect(clientOptions(daemon.target()));
+    }
+
+    /**
+     * The options of the fixture's client: the defaults. The suites that also run with listeners
+     * on the event loop override it ({@code OnEventLoop} subclasses).
+     */
+    ClientOptions clientOptions(String target) {
+        return new ClientOptions().target(target);
+    }
+
+    /** How the threads that run this client's listeners are named. */
+    String listenerThreadPrefix() {
+        return "dgramd-listener-";
     }
 
     @AfterAll

@@ -111,7 +111,7 @@ class SendConformanceTest extends DaemonFixture {
         Sent sent = new Sent();
         udp4().send(new byte[256], r.port, "127.0.0.1", sent);
         assertThat(sent.get()).isEqualTo(256);
-        assertThat(sent.thread).startsWith("dgramd-listener-");
+        assertThat(sent.thread).startsWith(listenerThreadPrefix());
         assertThat(r.next()).hasSize(256);
     }
 

@@ -3,7 +3,8 @@ package dev.dgramd.bench.jmh;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.dgramd.client.RemoteInfo;
-import dev.dgramd.client.internal.RemoteSocket;
+import dev.dgramd.client.internal.EventBatch;
+import dev.dgramd.client.internal.EventsDecoder;
 import dev.dgramd.proto.v1.EventsResponse;
 import dev.dgramd.proto.v1.Message;
 import dev.dgramd.proto.v1.SocketEvent;
@@ -33,7 +34,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * as EventStream does (one RemoteInfo per sender, port and size, its strings as bytes; builders
  * reused) and serializing
  * it as gRPC's protobuf marshaller does ({@code writeTo} an OutputStream), and the client reading
- * it with RemoteSocket's decoder and dispatching each 'message' (on this thread: the hop to the
+ * it with the client's EventsDecoder and dispatching each 'message' (on this thread: the hop to the
  * socket's listener thread is left out). Each has a baseline that moves the same payload bytes
  * without protobuf, and {@code clientGeneratedParseAndDispatch} reads it with the generated
  * parser instead, as the client did before its decoder. Loopback, sockets, HTTP/2 and threads are
@@ -63,7 +64,7 @@ public class EventBatchBench {
     private byte[] serialized;
     private Sink sink;
     private Builder builder;
-    private RemoteSocket.EventDecoder decoder;
+    private EventsDecoder decoder;
 
     @Setup
     public void setUp() {
@@ -76,7 +77,7 @@ public class EventBatchBench {
         builder = new Builder();
         serialized = builder.build(datagrams).toByteArray();
         sink = new Sink(serialized.length * 2);
-        decoder = new RemoteSocket.EventDecoder();
+        decoder = new EventsDecoder();
     }
 
     /** The daemon's baseline: the payloads copied into one buffer. */
@@ -107,11 +108,11 @@ public class EventBatchBench {
         }
     }
 
-    /** The client: one EventsResponse read as RemoteSocket reads it, each 'message' passed to a listener. */
+    /** The client: one EventsResponse read as the client's EventStream reads it, each 'message' passed to a listener. */
     @Benchmark
     @OperationsPerInvocation(EVENTS)
     public void clientParseAndDispatch(Blackhole listener) throws IOException {
-        RemoteSocket.Decoded batch = decoder.decode(serialized, 0, serialized.length);
+        EventBatch batch = decoder.decode(serialized, 0, serialized.length);
         for (int i = 0; i < batch.count(); i++) {
             listener.consume(batch.data(i));
             listener.consume(batch.rinfo(i));

@@ -1,10 +1,20 @@
 package dev.dgramd.client.internal;
 
 import dev.dgramd.client.ClientOptions;
-import dev.dgramd.client.DgramException;
 import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
 import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -26,6 +36,12 @@ public final class ClientCore {
     private final ManagedChannel channel;
     private final DgramGrpc.DgramStub stub;
     private final ExecutorService listenerPool;
+    /** With {@link ClientOptions#listenersOnEventLoop}: the channel's own one-thread group; else null. */
+    private final EventLoopGroup loopGroup;
+    /** The thread that reads the daemon's answers when {@link #loopGroup} is set; else null. */
+    private final EventLoop loop;
+    /** Where each socket's {@link SerialExecutor} runs its tasks. */
+    private final Executor listenerExecutor;
     /** Bounds what has no gRPC deadline (a socket's creation); cancelled entries leave at once. */
     private final ScheduledThreadPoolExecutor timer;
     private final SendPipeline pipeline;
@@ -48,7 +64,23 @@ public final class ClientCore {
         this.restartTimeoutMillis = options.restartTimeout().toMillis();
         // Direct executor: stream callbacks run on the transport thread and only hand work to the
         // sockets' listener executors (nothing here blocks), saving a thread hop per batch.
-        this.channel = Channels.builder(options).directExecutor().build();
+        NettyChannelBuilder builder = Channels.builder(options).directExecutor();
+        if (options.listenersOnEventLoop()) {
+            // a group of the channel's own, so that its one thread is known: the listeners run there
+            boolean epoll = Epoll.isAvailable();
+            this.loopGroup = new MultiThreadIoEventLoopGroup(1,
+                    new DefaultThreadFactory("dgramd-client-loop", true), // a daemon thread: it never holds the JVM
+                    epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+            this.loop = loopGroup.next();
+            builder.eventLoopGroup(loopGroup);
+            if (!Channels.isUnix(options.target())) { // a unix target has its epoll channel type already
+                builder.channelType(epoll ? EpollSocketChannel.class : NioSocketChannel.class);
+            }
+        } else {
+            this.loopGroup = null;
+            this.loop = null;
+        }
+        this.channel = builder.build();
         this.stub = DgramGrpc.newStub(channel);
         // a cached pool of daemon threads: a listener that blocks holds one thread, not the others
         ThreadPoolExecutor pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
@@ -58,6 +90,7 @@ public final class ClientCore {
                     return t;
                 });
         this.listenerPool = pool;
+        this.listenerExecutor = loop == null ? pool : this::onLoop;
         this.timer = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "dgramd-timer-" + THREADS.incrementAndGet());
             t.setDaemon(true);
@@ -129,8 +162,35 @@ public final class ClientCore {
         }
     }
 
-    ExecutorService listenerPool() {
-        return listenerPool;
+    /** Where each socket's {@link SerialExecutor} runs its tasks: the listener pool, or the event loop. */
+    Executor listenerExecutor() {
+        return listenerExecutor;
+    }
+
+    /**
+     * Runs a socket's tasks on the event loop: at once when called there outside any listener
+     * (the usual case: a batch just read), else queued on it (from another thread, or from a
+     * listener: no task runs nested in another). After the loop shut down, on the listener pool,
+     * so that the last 'close' events are still delivered.
+     */
+    private void onLoop(Runnable task) {
+        if (loop.inEventLoop() && !SerialExecutor.inListenerThread()) {
+            task.run();
+            return;
+        }
+        try {
+            loop.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            listenerPool.execute(task);
+        }
+    }
+
+    /**
+     * True when the caller runs on the transport's event loop and listeners run there
+     * ({@link ClientOptions#listenersOnEventLoop}): nothing may wait for the daemon's answer.
+     */
+    boolean onEventLoop() {
+        return loop != null && loop.inEventLoop();
     }
 
     SendPipeline pipeline() {
@@ -175,6 +235,10 @@ public final class ClientCore {
         }
         channel.shutdownNow();
         timer.shutdownNow();
+        if (loopGroup != null) {
+            // what the channel's end still dispatches goes to the listener pool once the loop is gone
+            loopGroup.shutdownGracefully(0, waitMillis, TimeUnit.MILLISECONDS);
+        }
         // the pool is not shut down: the streams just cancelled still dispatch their 'close' on it;
         // its idle (daemon) threads end by themselves after 30 s
     }

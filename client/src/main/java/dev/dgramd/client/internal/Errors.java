@@ -189,6 +189,24 @@ public final class Errors {
         return new DgramException("EMSGSIZE", "send EMSGSIZE" + where, -90, "send", address, port);
     }
 
+    /**
+     * ENOBUFS of send, as Node would report it ({@code send ENOBUFS 127.0.0.1:12345}): the client's
+     * send window is full and the sender, a listener on the transport's event loop, cannot wait.
+     */
+    public static DgramException enobufs(String address, int port) {
+        String where = address == null || address.isEmpty() ? "" : " " + address + ":" + port;
+        return new DgramException("ENOBUFS", "send ENOBUFS" + where + " (the client's send window is full, and a"
+                + " listener on the event loop does not wait for room)", -105, "send", address, port);
+    }
+
+    /** ERR_DGRAMD_WOULD_BLOCK: {@code what} needs the daemon's answer, which cannot come on the event loop. */
+    public static DgramException wouldBlock(String what) {
+        String method = Character.toLowerCase(what.charAt(0)) + what.substring(1); // GetRecvBufferSize: the RPC
+        return new DgramException(DgramException.ERR_DGRAMD_WOULD_BLOCK, "socket." + method + "() waits for the daemon's answer,"
+                + " which cannot arrive while a listener holds the transport's event loop"
+                + " (ClientOptions.listenersOnEventLoop): call it from another thread");
+    }
+
     /** ERR_MISSING_ARGS. */
     public static DgramException missingArgs(String name) {
         return new DgramException("ERR_MISSING_ARGS", "The \"" + name + "\" argument must be specified");

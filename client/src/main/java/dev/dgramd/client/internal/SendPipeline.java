@@ -2,22 +2,13 @@ package dev.dgramd.client.internal;
 
 import dev.dgramd.client.DgramException;
 import dev.dgramd.proto.v1.DgramGrpc;
-import dev.dgramd.proto.v1.SendStreamRequest;
-import dev.dgramd.proto.v1.SendStreamResponse;
 import io.grpc.ClientCall;
-import io.grpc.Drainable;
-import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,8 +18,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The client's one SendStream: datagrams of all sockets, batched per socket, written only while
- * the stream {@code isReady()} (the rest wait in their socket's queue, resumed by onReady).
+ * The client's one SendStream, the connection's send path: datagrams of all sockets, each
+ * socket's queued on its {@link Lane}, batched per socket, written only while the stream
+ * {@code isReady()} (the rest wait on their lane, resumed by onReady), and their answers handed
+ * to the lane's {@link Acks}. It knows no socket: what comes before a datagram in its socket's
+ * order is the socket's {@link OperationQueue}'s business.
  * The window ({@link #acquire}) bounds what is unacknowledged over all sockets: a caller of
  * send() waits for room; gRPC threads never wait. A datagram's window share is returned when
  * its SendResult arrives (or the stream fails), never later, so a blocked sender cannot starve
@@ -38,9 +32,9 @@ import org.slf4j.LoggerFactory;
  * made while they are goes out with the next batch, once an answer comes back (ack clocking, as
  * TCP's Nagle algorithm): a lone send leaves at once, a burst of sends shares few gRPC messages.
  *
- * <p>Wire format: the stream's messages are dgramd.v1.SendStreamRequest and SendStreamResponse, but they are
- * written and read here by hand ({@link Wire}), straight from and into the datagrams waiting
- * for them: no protobuf object per datagram either way. The proto contract is unchanged.
+ * <p>Wire format: the stream's messages are dgramd.v1.SendStreamRequest and SendStreamResponse,
+ * written and read by hand ({@link SendBatch}, {@link SendResults}), straight from and into the
+ * datagrams waiting for them: no protobuf object per datagram either way.
  */
 final class SendPipeline {
     private static final Logger log = LoggerFactory.getLogger(SendPipeline.class);
@@ -48,13 +42,40 @@ final class SendPipeline {
     private static final int MAX_BATCH_BYTES = 256 * 1024;
     private static final int MAX_BATCHES_IN_FLIGHT = 2;
 
-    /** SendStream, with this class's marshallers for its messages. */
-    private static final MethodDescriptor<OutBatch, Results> SEND_STREAM = DgramGrpc.getSendStreamMethod()
-            .toBuilder(new OutBatchMarshaller(), new ResultsMarshaller()).build();
+    /** SendStream, with the hand-written codecs of its messages. */
+    private static final MethodDescriptor<SendBatch, SendResults> SEND_STREAM = DgramGrpc.getSendStreamMethod()
+            .toBuilder(new SendBatch.Marshaller(), new SendResults.Marshaller()).build();
 
     /** A written batch: how many of its datagrams are unanswered. Guarded by streamLock. */
-    static final class Batch {
+    static final class Written {
         int unanswered;
+    }
+
+    /** Hears the answers of one lane's datagrams. */
+    interface Acks {
+        /**
+         * The daemon answered {@code ops[from, to)} (or the pipeline gave up on them), their
+         * outcomes set ({@link SendOp#error}, {@link SendOp#sent}), in the order they were
+         * submitted. Any thread; called before their window share is released.
+         */
+        void answered(SendOp[] ops, int from, int to);
+    }
+
+    /**
+     * One socket's place in the pipeline: its id on the wire, its datagrams waiting for the
+     * stream, and who hears their answers. Made by {@link #lane}; its queue belongs to the
+     * pipeline (guarded by its stream lock), nobody else reads it.
+     */
+    static final class Lane {
+        final byte[] socketId;
+        final Acks acks;
+        private final ArrayDeque<SendOp> queue = new ArrayDeque<>();
+        private boolean ready;
+
+        private Lane(byte[] socketId, Acks acks) {
+            this.socketId = socketId;
+            this.acks = acks;
+        }
     }
 
     private final ClientCore core;
@@ -69,12 +90,12 @@ final class SendPipeline {
     private volatile boolean closed;
 
     private final Object streamLock = new Object();
-    private ClientCallStreamObserver<OutBatch> stream; // guarded by streamLock
+    private ClientCallStreamObserver<SendBatch> stream; // guarded by streamLock
     /** Set while {@link #start} runs: gRPC may call the onReady handler, drain, from inside it. */
     private boolean starting; // guarded by streamLock
-    private final ArrayDeque<RemoteSocket> ready = new ArrayDeque<>(); // guarded by streamLock
+    private final ArrayDeque<Lane> ready = new ArrayDeque<>(); // guarded by streamLock
     private int batchesInFlight; // guarded by streamLock
-    private final LongMap<RemoteSocket.SendOp> inflight; // guarded by streamLock
+    private final LongMap<SendOp> inflight; // guarded by streamLock
     private final AtomicLong ids = new AtomicLong();
     /**
      * While the daemon restarts by hand-over: when the wait for the new process ends (nanoTime);
@@ -88,6 +109,35 @@ final class SendPipeline {
         this.maxBytes = maxBytes;
         this.maxCount = maxCount;
         this.inflight = new LongMap<>(maxCount);
+    }
+
+    /** A lane for the socket {@code socketId} (UTF-8) whose answers go to {@code acks}. */
+    Lane lane(byte[] socketId, Acks acks) {
+        return new Lane(socketId, acks);
+    }
+
+    /**
+     * Takes room for one datagram of {@code size} bytes unless the window is full; never waits.
+     * A datagram larger than the whole window gets through when nothing else is pending.
+     *
+     * @return false when the window is full
+     * @throws DgramException ERR_DGRAMD_CLIENT_CLOSED once the client is closed
+     */
+    boolean tryAcquire(int size) {
+        windowLock.lock();
+        try {
+            if (closed) {
+                throw Errors.clientClosed();
+            }
+            if (pendingCount > 0 && (pendingCount >= maxCount || pendingBytes + size > maxBytes)) {
+                return false;
+            }
+            pendingCount++;
+            pendingBytes += size;
+            return true;
+        } finally {
+            windowLock.unlock();
+        }
     }
 
     /**
@@ -139,43 +189,49 @@ final class SendPipeline {
         }
     }
 
-    /** Queues datagrams of one socket, in order, and writes what the stream takes now. */
-    void submit(RemoteSocket socket, List<RemoteSocket.SendOp> ops) {
+    /**
+     * Queues datagrams of one lane, in order, each holding its window share, and writes what the
+     * stream takes now. Their answers go to the lane's {@link Acks}.
+     */
+    void submit(Lane lane, List<SendOp> ops) {
         if (closed) {
-            for (RemoteSocket.SendOp op : ops) {
-                complete(op, Errors.clientClosed(), 0);
+            for (SendOp op : ops) {
+                op.lane = lane;
+                complete(op, Errors.clientClosed());
             }
             return;
         }
         synchronized (streamLock) {
             for (int i = 0, n = ops.size(); i < n; i++) {
-                enqueue(socket, ops.get(i));
+                enqueue(lane, ops.get(i));
             }
         }
         drain();
     }
 
-    /** Queues one datagram of {@code socket} and writes what the stream takes now. */
-    void submit(RemoteSocket socket, RemoteSocket.SendOp op) {
+    /** Queues one datagram of {@code lane} and writes what the stream takes now; see above. */
+    void submit(Lane lane, SendOp op) {
         if (closed) {
-            complete(op, Errors.clientClosed(), 0);
+            op.lane = lane;
+            complete(op, Errors.clientClosed());
             return;
         }
         synchronized (streamLock) {
-            enqueue(socket, op);
+            enqueue(lane, op);
         }
         drain();
     }
 
     /** Guarded by streamLock. */
-    private void enqueue(RemoteSocket socket, RemoteSocket.SendOp op) {
+    private void enqueue(Lane lane, SendOp op) {
         long id = ids.incrementAndGet();
         op.id = id;
+        op.lane = lane;
         inflight.put(id, op);
-        socket.streamQueue.add(op);
-        if (!socket.inReady) {
-            socket.inReady = true;
-            ready.add(socket);
+        lane.queue.add(op);
+        if (!lane.ready) {
+            lane.ready = true;
+            ready.add(lane);
         }
     }
 
@@ -197,41 +253,41 @@ final class SendPipeline {
                     starting = false;
                 }
             }
-            ClientCallStreamObserver<OutBatch> s = stream;
+            ClientCallStreamObserver<SendBatch> s = stream;
             // the window test first: isReady() costs more, and while batches are out it is not needed
             while (!ready.isEmpty() && batchesInFlight < MAX_BATCHES_IN_FLIGHT && s.isReady()) {
-                RemoteSocket socket = ready.poll();
-                ArrayDeque<RemoteSocket.SendOp> queue = socket.streamQueue;
+                Lane lane = ready.poll();
+                ArrayDeque<SendOp> queue = lane.queue;
                 int n = Math.min(queue.size(), MAX_BATCH_DATAGRAMS);
-                RemoteSocket.SendOp[] ops = new RemoteSocket.SendOp[n];
-                Batch written = new Batch();
+                SendOp[] ops = new SendOp[n];
+                Written written = new Written();
                 int count = 0;
                 int bytes = 0;
                 while (count < n && (count == 0 || bytes + queue.peek().bytes <= MAX_BATCH_BYTES)) {
-                    RemoteSocket.SendOp op = queue.poll();
+                    SendOp op = queue.poll();
                     bytes += op.bytes;
                     op.batch = written;
                     ops[count++] = op;
                 }
                 written.unanswered = count;
                 batchesInFlight++;
-                s.onNext(new OutBatch(socket.idUtf8(), ops, count));
+                s.onNext(new SendBatch(lane.socketId, ops, count));
                 if (queue.isEmpty()) {
-                    socket.inReady = false;
+                    lane.ready = false;
                 } else {
-                    ready.add(socket);
+                    ready.add(lane);
                 }
             }
         }
     }
 
     private void start() {
-        ClientResponseObserver<OutBatch, Results> observer =
+        ClientResponseObserver<SendBatch, SendResults> observer =
                 new ClientResponseObserver<>() {
-                    ClientCallStreamObserver<OutBatch> self;
+                    ClientCallStreamObserver<SendBatch> self;
 
                     @Override
-                    public void beforeStart(ClientCallStreamObserver<OutBatch> requestStream) {
+                    public void beforeStart(ClientCallStreamObserver<SendBatch> requestStream) {
                         self = requestStream;
                         requestStream.setOnReadyHandler(() -> {
                             restarted(self);
@@ -240,7 +296,7 @@ final class SendPipeline {
                     }
 
                     @Override
-                    public void onNext(Results results) {
+                    public void onNext(SendResults results) {
                         answered(results);
                         drain(); // what queued while the batches were out goes now, coalesced
                     }
@@ -257,10 +313,10 @@ final class SendPipeline {
                 };
         io.grpc.CallOptions options = restartDeadline == 0 ? stub.getCallOptions()
                 : stub.getCallOptions().withWaitForReady();
-        ClientCall<OutBatch, Results> call = stub.getChannel().newCall(SEND_STREAM, options);
-        stream = (ClientCallStreamObserver<OutBatch>) ClientCalls.asyncBidiStreamingCall(call, observer);
+        ClientCall<SendBatch, SendResults> call = stub.getChannel().newCall(SEND_STREAM, options);
+        stream = (ClientCallStreamObserver<SendBatch>) ClientCalls.asyncBidiStreamingCall(call, observer);
         if (restartDeadline != 0) {
-            ClientCallStreamObserver<OutBatch> waiting = stream;
+            ClientCallStreamObserver<SendBatch> waiting = stream;
             long left = Math.max(1, (restartDeadline - System.nanoTime()) / 1_000_000);
             try {
                 core.schedule(() -> {
@@ -278,7 +334,7 @@ final class SendPipeline {
     }
 
     /** The stream {@code which} is ready: when the daemon was restarting, it is back. */
-    private void restarted(ClientCallStreamObserver<OutBatch> which) {
+    private void restarted(ClientCallStreamObserver<SendBatch> which) {
         synchronized (streamLock) {
             if (restartDeadline == 0 || stream != which) {
                 return;
@@ -290,22 +346,23 @@ final class SendPipeline {
     }
 
     /** One SendStreamResponse: its datagrams are answered, in one go per socket. */
-    private void answered(Results results) {
+    private void answered(SendResults results) {
         int n = results.count;
-        RemoteSocket.SendOp[] ops = new RemoteSocket.SendOp[n];
+        SendOp[] ops = new SendOp[n];
         int found = 0;
         synchronized (streamLock) {
             for (int i = 0; i < n; i++) {
-                RemoteSocket.SendOp op = inflight.remove(results.ids[i]);
+                SendOp op = inflight.remove(results.ids[i]);
                 if (op == null) {
                     log.debug("SendResult for unknown datagram id {}", results.ids[i]);
                     continue;
                 }
-                Batch b = op.batch;
+                Written b = op.batch;
                 if (b != null && --b.unanswered == 0) {
                     batchesInFlight--;
                 }
-                op.result(results.errors == null ? null : results.errors[i], results.bytes[i]);
+                dev.dgramd.proto.v1.Error e = results.errors == null ? null : results.errors[i];
+                op.outcome(e == null ? null : Errors.fromProto(e), results.bytes[i]);
                 ops[found++] = op;
             }
         }
@@ -318,14 +375,14 @@ final class SendPipeline {
      * took, so those without an answer were not sent, and go again, in order, on a new stream to
      * the new process (which waits for the channel to be ready, until the restart timeout).
      */
-    private void failed(ClientCallStreamObserver<OutBatch> which, DgramException error) {
+    private void failed(ClientCallStreamObserver<SendBatch> which, DgramException error) {
         if (Errors.RESTARTING.equals(error.code())) {
             if (requeue(which)) {
                 return;
             }
         }
         boolean wasRestarting;
-        List<RemoteSocket.SendOp> lost = new ArrayList<>();
+        List<SendOp> lost = new ArrayList<>();
         synchronized (streamLock) {
             if (stream != which) {
                 return; // a stream already replaced (requeued) or ended
@@ -333,14 +390,14 @@ final class SendPipeline {
             stream = null;
             wasRestarting = restartDeadline != 0;
             restartDeadline = 0;
-            for (RemoteSocket socket : ready) {
-                socket.streamQueue.clear();
-                socket.inReady = false;
+            for (Lane lane : ready) {
+                lane.queue.clear();
+                lane.ready = false;
             }
             ready.clear();
             batchesInFlight = 0;
             inflight.drainTo(lost);
-            for (RemoteSocket.SendOp op : lost) {
+            for (SendOp op : lost) {
                 op.batch = null;
             }
         }
@@ -351,8 +408,8 @@ final class SendPipeline {
             log.debug("send stream failed with {} datagram(s) pending: {}", lost.size(),
                     error.getMessage());
         }
-        for (RemoteSocket.SendOp op : lost) {
-            complete(op, error, 0);
+        for (SendOp op : lost) {
+            complete(op, error);
         }
     }
 
@@ -362,7 +419,7 @@ final class SendPipeline {
      * that a daemon still refusing is not asked in a loop). False when the restart timeout has
      * passed already (the datagrams then fail).
      */
-    private boolean requeue(ClientCallStreamObserver<OutBatch> which) {
+    private boolean requeue(ClientCallStreamObserver<SendBatch> which) {
         boolean first;
         synchronized (streamLock) {
             if (stream != which) {
@@ -377,16 +434,16 @@ final class SendPipeline {
             }
             stream = null;
             batchesInFlight = 0;
-            List<RemoteSocket.SendOp> unanswered = new ArrayList<>();
+            List<SendOp> unanswered = new ArrayList<>();
             inflight.forEach(unanswered::add);
             unanswered.removeIf(op -> op.batch == null); // never written: still in their queue
             unanswered.sort((a, b) -> Long.compare(b.id, a.id)); // last first: each goes to the front
-            for (RemoteSocket.SendOp op : unanswered) {
+            for (SendOp op : unanswered) {
                 op.batch = null;
-                op.socket.streamQueue.addFirst(op);
-                if (!op.socket.inReady) {
-                    op.socket.inReady = true;
-                    ready.add(op.socket);
+                op.lane.queue.addFirst(op);
+                if (!op.lane.ready) {
+                    op.lane.ready = true;
+                    ready.add(op.lane);
                 }
             }
             log.debug("send stream: dgramd is restarting; {} datagram(s) go again to the new process",
@@ -406,10 +463,12 @@ final class SendPipeline {
     /** The pause before a send stream is opened again while the daemon restarts. */
     private static final long RESTART_RETRY_MILLIS = 10;
 
-    private void complete(RemoteSocket.SendOp op, DgramException error, int bytes) {
+    /** Gives up on one datagram with {@code error}. */
+    private void complete(SendOp op, DgramException error) {
+        op.outcome(error, 0);
         // the socket's queue count drops before the window frees, so a sender let through by the
         // window never sees its socket over the bound
-        op.socket.sendDone(op, error, bytes);
+        op.lane.acks.answered(new SendOp[] {op}, 0, 1);
         release(op.bytes);
     }
 
@@ -417,13 +476,13 @@ final class SendPipeline {
      * Completes answered datagrams (their outcome set), in order: one call per run of the same
      * socket (a SendStreamResponse is one socket's), then the window's room, once.
      */
-    private void completeAll(RemoteSocket.SendOp[] ops, int n) {
+    private void completeAll(SendOp[] ops, int n) {
         long bytes = 0;
         int from = 0;
         for (int i = 0; i < n; i++) {
             bytes += ops[i].bytes;
-            if (i + 1 == n || ops[i + 1].socket != ops[from].socket) {
-                ops[from].socket.sendsDone(ops, from, i + 1);
+            if (i + 1 == n || ops[i + 1].lane != ops[from].lane) {
+                ops[from].lane.acks.answered(ops, from, i + 1);
                 from = i + 1;
             }
         }
@@ -448,561 +507,6 @@ final class SendPipeline {
 
     // ------------------------------------------------------------------------------ messages
 
-    /** A SendStreamRequest as written: one socket's datagrams, encoded from the ops themselves. */
-    static final class OutBatch {
-        final byte[] socketId;
-        final RemoteSocket.SendOp[] ops;
-        final int count;
-        private int size = -1;
-
-        OutBatch(byte[] socketId, RemoteSocket.SendOp[] ops, int count) {
-            this.socketId = socketId;
-            this.ops = ops;
-            this.count = count;
-        }
-
-        /** The encoded size in bytes. */
-        int size() {
-            if (size < 0) {
-                int total = socketId.length == 0 ? 0 : Wire.bytesFieldSize(socketId.length);
-                for (int i = 0; i < count; i++) {
-                    total += Wire.bytesFieldSize(datagramSize(ops[i]));
-                }
-                size = total;
-            }
-            return size;
-        }
-
-        /**
-         * An OutboundDatagram's body. Fields in the order written: id, port, emit_error, address,
-         * data (the payload last, so that it can go out without a copy into the scratch buffer).
-         */
-        private static int datagramSize(RemoteSocket.SendOp op) {
-            int size = 0;
-            if (op.id != 0) {
-                size += 1 + Wire.varint64Size(op.id);
-            }
-            if (op.port != 0) {
-                size += 1 + Wire.varint64Size(op.port); // int32: a negative one takes 10 bytes
-            }
-            if (op.emitError) {
-                size += 2;
-            }
-            if (op.address.length > 0) {
-                size += Wire.bytesFieldSize(op.address.length);
-            }
-            if (op.data.length > 0) {
-                size += Wire.bytesFieldSize(op.data.length);
-            }
-            return size;
-        }
-
-        /** Writes the encoding to {@code out}; returns its size. */
-        int writeTo(OutputStream out) throws IOException {
-            Wire.Writer w = Wire.Writer.get(out);
-            try {
-                write(w);
-                w.finish();
-            } finally {
-                w.release();
-            }
-            return size();
-        }
-
-        private void write(Wire.Writer w) throws IOException {
-            if (socketId.length > 0) {
-                w.bytesField(1, socketId);
-            }
-            for (int i = 0; i < count; i++) {
-                RemoteSocket.SendOp op = ops[i];
-                w.tag(2, Wire.LENGTH_DELIMITED);
-                w.varint(datagramSize(op));
-                if (op.id != 0) {
-                    w.tag(1, Wire.VARINT);
-                    w.varint(op.id);
-                }
-                if (op.port != 0) {
-                    w.tag(3, Wire.VARINT);
-                    w.varint(op.port); // sign-extended, as protobuf writes an int32
-                }
-                if (op.emitError) {
-                    w.tag(5, Wire.VARINT);
-                    w.varint(1);
-                }
-                if (op.address.length > 0) {
-                    w.bytesField(4, op.address);
-                }
-                if (op.data.length > 0) {
-                    w.bytesField(2, op.data);
-                }
-            }
-        }
-    }
-
-    /** A SendStreamResponse as read: the results' ids, bytes and errors (null when none failed). */
-    static final class Results {
-        long[] ids;
-        int[] bytes;
-        dev.dgramd.proto.v1.Error[] errors;
-        int count;
-
-        Results(int expected) {
-            ids = new long[expected];
-            bytes = new int[expected];
-        }
-
-        private int add(long id) {
-            if (count == ids.length) {
-                ids = Arrays.copyOf(ids, Math.max(4, count * 2));
-                bytes = Arrays.copyOf(bytes, ids.length);
-                if (errors != null) {
-                    errors = Arrays.copyOf(errors, ids.length);
-                }
-            }
-            ids[count] = id;
-            bytes[count] = 0;
-            return count++;
-        }
-
-        private void error(int i, dev.dgramd.proto.v1.Error e) {
-            if (errors == null) {
-                errors = new dev.dgramd.proto.v1.Error[ids.length];
-            }
-            errors[i] = e;
-        }
-
-        /** Decodes a SendStreamResponse; unknown fields are skipped. */
-        static Results decode(byte[] buf, int pos, int end) throws IOException {
-            Results r = new Results(Math.max(4, Math.min(1024, (end - pos) / 8))); // a result: ~9 bytes
-            Wire.Reader in = new Wire.Reader(buf, pos, end);
-            while (in.more()) {
-                int tag = in.tag();
-                if (tag == Wire.tag(2, Wire.LENGTH_DELIMITED)) {
-                    int resultEnd = in.lengthDelimitedEnd();
-                    long id = 0;
-                    int sent = 0;
-                    dev.dgramd.proto.v1.Error error = null;
-                    while (in.pos < resultEnd) {
-                        int t = in.tag();
-                        if (t == Wire.tag(1, Wire.VARINT)) {
-                            id = in.varint64();
-                        } else if (t == Wire.tag(2, Wire.VARINT)) {
-                            sent = (int) in.varint64();
-                        } else if (t == Wire.tag(3, Wire.LENGTH_DELIMITED)) {
-                            int len = in.length();
-                            // a message field seen twice merges, as protobuf's parser does
-                            error = error == null ? dev.dgramd.proto.v1.Error.parseFrom(in.slice(len))
-                                    : error.toBuilder().mergeFrom(in.slice(len)).build();
-                            in.pos += len;
-                        } else {
-                            in.skip(t);
-                        }
-                    }
-                    in.expectAt(resultEnd);
-                    int i = r.add(id);
-                    r.bytes[i] = sent;
-                    if (error != null) {
-                        r.error(i, error);
-                    }
-                } else {
-                    in.skip(tag);
-                }
-            }
-            return r;
-        }
-    }
-
-    private static final class OutBatchMarshaller implements MethodDescriptor.Marshaller<OutBatch> {
-        @Override
-        public InputStream stream(OutBatch value) {
-            return new OutBatchStream(value);
-        }
-
-        @Override
-        public OutBatch parse(InputStream stream) {
-            throw new UnsupportedOperationException("the client does not read SendStreamRequest messages");
-        }
-    }
-
-    private static final class ResultsMarshaller implements MethodDescriptor.Marshaller<Results> {
-        @Override
-        public InputStream stream(Results value) {
-            throw new UnsupportedOperationException("the client does not write SendStreamResponse messages");
-        }
-
-        @Override
-        public Results parse(InputStream stream) {
-            try {
-                Wire.Input in = Wire.Input.readFully(stream);
-                return Results.decode(in.buf, 0, in.length);
-            } catch (IOException e) {
-                throw io.grpc.Status.INTERNAL.withDescription("invalid SendStreamResponse").withCause(e)
-                        .asRuntimeException();
-            }
-        }
-    }
-
-    /** A SendStreamRequest's bytes for gRPC: drained straight into the transport's buffers. */
-    private static final class OutBatchStream extends InputStream implements Drainable, KnownLength {
-        private final OutBatch batch;
-        private byte[] bytes; // only when read as a plain stream (gRPC drains it)
-        private int pos;
-        private boolean drained;
-
-        OutBatchStream(OutBatch batch) {
-            this.batch = batch;
-        }
-
-        @Override
-        public int drainTo(OutputStream target) throws IOException {
-            if (drained || bytes != null) {
-                throw new IllegalStateException("already read");
-            }
-            drained = true;
-            return batch.writeTo(target);
-        }
-
-        @Override
-        public int available() {
-            if (bytes != null) {
-                return bytes.length - pos;
-            }
-            return drained ? 0 : batch.size();
-        }
-
-        private byte[] bytes() throws IOException {
-            if (bytes == null) {
-                if (drained) {
-                    throw new IllegalStateException("already drained");
-                }
-                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(batch.size());
-                batch.writeTo(out);
-                bytes = out.toByteArray();
-            }
-            return bytes;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] b = bytes();
-            return pos < b.length ? b[pos++] & 0xff : -1;
-        }
-
-        @Override
-        public int read(byte[] dst, int off, int len) throws IOException {
-            byte[] b = bytes();
-            if (pos >= b.length) {
-                return -1;
-            }
-            int n = Math.min(len, b.length - pos);
-            System.arraycopy(b, pos, dst, off, n);
-            pos += n;
-            return n;
-        }
-    }
-
     // ------------------------------------------------------------------------------ plumbing
 
-    /** Protobuf wire-format reading and writing, for the hand-coded messages of the hot paths. */
-    static final class Wire {
-        static final int VARINT = 0;
-        static final int FIXED64 = 1;
-        static final int LENGTH_DELIMITED = 2;
-        static final int START_GROUP = 3;
-        static final int END_GROUP = 4;
-        static final int FIXED32 = 5;
-
-        private Wire() {
-        }
-
-        static int tag(int field, int wireType) {
-            return field << 3 | wireType;
-        }
-
-        static int varint64Size(long v) {
-            return v == 0 ? 1 : (64 - Long.numberOfLeadingZeros(v) + 6) / 7;
-        }
-
-        /** A length-delimited field of {@code length} bytes, tag (field number below 16) included. */
-        static int bytesFieldSize(int length) {
-            return 1 + varint64Size(length) + length;
-        }
-
-        static byte[] utf8(String s) {
-            return s.getBytes(StandardCharsets.UTF_8);
-        }
-
-        /** A message's bytes, read whole out of gRPC's stream into this thread's scratch array. */
-        static final class Input {
-            private static final int KEEP_MAX = 1 << 20;
-            private static final ThreadLocal<Input> SCRATCH = ThreadLocal.withInitial(Input::new);
-
-            byte[] buf = new byte[4096];
-            int length;
-
-            /** Valid until the thread's next call. */
-            static Input readFully(InputStream stream) throws IOException {
-                int known = stream instanceof KnownLength ? stream.available() : -1;
-                if (known < 0) {
-                    Input one = new Input();
-                    one.buf = stream.readAllBytes();
-                    one.length = one.buf.length;
-                    return one;
-                }
-                Input in = known <= KEEP_MAX ? SCRATCH.get() : new Input();
-                if (in.buf.length < known) {
-                    in.buf = new byte[Math.max(known, Math.min(KEEP_MAX, in.buf.length * 2))];
-                }
-                int n = 0;
-                while (n < known) {
-                    int r = stream.read(in.buf, n, known - n);
-                    if (r < 0) {
-                        break;
-                    }
-                    n += r;
-                }
-                if (stream.read() >= 0) {
-                    throw new IOException("message longer than announced");
-                }
-                in.length = n;
-                return in;
-            }
-        }
-
-        /** Reads fields out of an array. Throws IOException on malformed input. */
-        static final class Reader {
-            final byte[] buf;
-            int pos;
-            final int end;
-
-            Reader(byte[] buf, int pos, int end) {
-                this.buf = buf;
-                this.pos = pos;
-                this.end = end;
-            }
-
-            boolean more() {
-                return pos < end;
-            }
-
-            int tag() throws IOException {
-                long t = varint64();
-                if (t >>> 3 == 0 || t > 0xffff_ffffL) {
-                    throw new IOException("invalid tag " + t);
-                }
-                return (int) t;
-            }
-
-            long varint64() throws IOException {
-                long v = 0;
-                for (int shift = 0; shift < 64; shift += 7) {
-                    if (pos >= end) {
-                        throw new IOException("truncated varint");
-                    }
-                    byte b = buf[pos++];
-                    v |= (long) (b & 0x7f) << shift;
-                    if (b >= 0) {
-                        return v;
-                    }
-                }
-                throw new IOException("malformed varint");
-            }
-
-            /** The length of a length-delimited field, checked against the end. */
-            int length() throws IOException {
-                long len = varint64();
-                if (len < 0 || len > end - pos) {
-                    throw new IOException("truncated field");
-                }
-                return (int) len;
-            }
-
-            /** Reads a length and answers where the field ends. */
-            int lengthDelimitedEnd() throws IOException {
-                int len = length();
-                return pos + len;
-            }
-
-            void expectAt(int at) throws IOException {
-                if (pos != at) {
-                    throw new IOException("field overruns its message");
-                }
-            }
-
-            /** The next {@code len} bytes as a stream for a protobuf parser (rare fields). */
-            java.io.ByteArrayInputStream slice(int len) {
-                return new java.io.ByteArrayInputStream(buf, pos, len);
-            }
-
-            /** Skips the value of a field with tag {@code tag}. */
-            void skip(int tag) throws IOException {
-                switch (tag & 7) {
-                    case VARINT -> varint64();
-                    case FIXED64 -> advance(8);
-                    case LENGTH_DELIMITED -> advance(length());
-                    case FIXED32 -> advance(4);
-                    case START_GROUP -> {
-                        int field = tag >>> 3;
-                        while (true) {
-                            int t = tag();
-                            if (t == Wire.tag(field, END_GROUP)) {
-                                return;
-                            }
-                            skip(t);
-                        }
-                    }
-                    default -> throw new IOException("unexpected wire type in tag " + tag);
-                }
-            }
-
-            private void advance(int n) throws IOException {
-                if (n > end - pos) {
-                    throw new IOException("truncated field");
-                }
-                pos += n;
-            }
-        }
-
-        /** Writes fields through this thread's scratch array, in chunks; large byte fields go out directly. */
-        static final class Writer {
-            private static final int SIZE = 8192;
-            private static final ThreadLocal<Writer> SCRATCH = ThreadLocal.withInitial(Writer::new);
-
-            private final byte[] buf = new byte[SIZE];
-            private int pos;
-            private OutputStream out;
-
-            static Writer get(OutputStream out) {
-                Writer w = SCRATCH.get();
-                if (w.out != null) {
-                    w = new Writer(); // re-entered (a stream writing through another): no sharing
-                }
-                w.out = out;
-                w.pos = 0;
-                return w;
-            }
-
-            private void room(int n) throws IOException {
-                if (pos + n > SIZE) {
-                    out.write(buf, 0, pos);
-                    pos = 0;
-                }
-            }
-
-            void tag(int field, int wireType) throws IOException {
-                varint(Wire.tag(field, wireType));
-            }
-
-            void varint(long v) throws IOException {
-                room(10);
-                while ((v & ~0x7fL) != 0) {
-                    buf[pos++] = (byte) ((v & 0x7f) | 0x80);
-                    v >>>= 7;
-                }
-                buf[pos++] = (byte) v;
-            }
-
-            void bytesField(int field, byte[] value) throws IOException {
-                tag(field, LENGTH_DELIMITED);
-                varint(value.length);
-                if (value.length > SIZE / 4) {
-                    room(SIZE); // flushes
-                    out.write(value);
-                } else {
-                    room(value.length);
-                    System.arraycopy(value, 0, buf, pos, value.length);
-                    pos += value.length;
-                }
-            }
-
-            void finish() throws IOException {
-                if (pos > 0) {
-                    out.write(buf, 0, pos);
-                    pos = 0;
-                }
-            }
-
-            /** Done with this writer (written or not). */
-            void release() {
-                pos = 0;
-                out = null;
-            }
-        }
-    }
-
-    /**
-     * Datagrams in flight by id, without boxing: the ids are sequential and the window bounds how
-     * many are out, so a ring indexed by the id's low bits nearly always has the slot free; an id
-     * whose slot an older one still holds (one waiting long for a name lookup) goes to a map. Not
-     * thread-safe.
-     */
-    static final class LongMap<V> {
-        private final long[] keys;
-        private final Object[] values;
-        private final int mask;
-        private final java.util.HashMap<Long, V> overflow = new java.util.HashMap<>();
-        private int inRing;
-
-        /** @param expected how many entries are expected at most, usually */
-        LongMap(int expected) {
-            int slots = Integer.highestOneBit(Math.max(64, Math.min(1 << 16, expected)) - 1) << 2;
-            keys = new long[slots];
-            values = new Object[slots];
-            mask = slots - 1;
-        }
-
-        void put(long key, V value) {
-            int i = (int) key & mask;
-            if (values[i] == null) {
-                keys[i] = key;
-                values[i] = value;
-                inRing++;
-            } else if (keys[i] == key) {
-                values[i] = value;
-            } else {
-                overflow.put(key, value);
-            }
-        }
-
-        @SuppressWarnings("unchecked")
-        V remove(long key) {
-            int i = (int) key & mask;
-            if (values[i] != null && keys[i] == key) {
-                V v = (V) values[i];
-                values[i] = null;
-                inRing--;
-                return v;
-            }
-            return overflow.isEmpty() ? null : overflow.remove(key);
-        }
-
-        int size() {
-            return inRing + overflow.size();
-        }
-
-        /** Adds every value to {@code out} (in no particular order); the map keeps them. */
-        @SuppressWarnings("unchecked")
-        void forEach(java.util.function.Consumer<V> out) {
-            for (int i = 0; i < values.length; i++) {
-                if (values[i] != null) {
-                    out.accept((V) values[i]);
-                }
-            }
-            overflow.values().forEach(out);
-        }
-
-        /** Moves every value to {@code out} (in no particular order) and empties the map. */
-        @SuppressWarnings("unchecked")
-        void drainTo(List<V> out) {
-            for (int i = 0; i < values.length && inRing > 0; i++) {
-                if (values[i] != null) {
-                    out.add((V) values[i]);
-                    values[i] = null;
-                    inRing--;
-                }
-            }
-            out.addAll(overflow.values());
-            overflow.clear();
-        }
-    }
 }

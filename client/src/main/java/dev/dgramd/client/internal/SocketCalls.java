@@ -41,7 +41,9 @@ import dev.dgramd.proto.v1.SocketType;
  * public {@code Socket} never sees a contract type. Each call goes through the socket's
  * {@link RemoteSocket} queue, in order behind the calls before it; the blocking ones wait for the
  * daemon's answer (and throw its error as a {@link DgramException}), the asynchronous ones answer
- * an {@link AddressOutcome} as {@link RemoteSocket#callAsync} does.
+ * an {@link AddressOutcome} as {@link RemoteSocket#callAsync} does. On the transport's event loop
+ * (listeners there) the setters do not wait: they go in order, their failure emitted as 'error'
+ * ({@link RemoteSocket#call}); the getters fail with ERR_DGRAMD_WOULD_BLOCK.
  */
 public final class SocketCalls {
     private final RemoteSocket remote;
@@ -113,35 +115,41 @@ public final class SocketCalls {
 
     public void disconnect() {
         remote.<DisconnectResponse>call("Disconnect",
-                (stub, obs) -> stub.disconnect(DisconnectRequest.newBuilder().setSocketId(remote.id()).build(), obs));
+                (stub, obs) -> stub.disconnect(DisconnectRequest.newBuilder().setSocketId(remote.id()).build(), obs),
+                DisconnectResponse.getDefaultInstance());
     }
 
     public void setBroadcast(boolean flag) {
         remote.<SetBroadcastResponse>call("SetBroadcast", (stub, obs) -> stub.setBroadcast(
-                SetBroadcastRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build(), obs));
+                SetBroadcastRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build(), obs),
+                SetBroadcastResponse.getDefaultInstance());
     }
 
     /** SetTtl; the TTL now in force. */
     public int setTtl(int ttl) {
         return remote.<SetTtlResponse>call("SetTtl", (stub, obs) -> stub.setTtl(
-                SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build(), obs)).getTtl();
+                SetTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build(), obs),
+                SetTtlResponse.newBuilder().setTtl(ttl).build()).getTtl();
     }
 
     /** SetMulticastTtl; the TTL now in force. */
     public int setMulticastTtl(int ttl) {
         return remote.<SetMulticastTtlResponse>call("SetMulticastTtl", (stub, obs) -> stub.setMulticastTtl(
-                SetMulticastTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build(), obs)).getTtl();
+                SetMulticastTtlRequest.newBuilder().setSocketId(remote.id()).setTtl(ttl).build(), obs),
+                SetMulticastTtlResponse.newBuilder().setTtl(ttl).build()).getTtl();
     }
 
     /** SetMulticastLoopback; the flag now in force. */
     public boolean setMulticastLoopback(boolean flag) {
         return remote.<SetMulticastLoopbackResponse>call("SetMulticastLoopback", (stub, obs) -> stub.setMulticastLoopback(
-                SetMulticastLoopbackRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build(), obs)).getFlag();
+                SetMulticastLoopbackRequest.newBuilder().setSocketId(remote.id()).setFlag(flag).build(), obs),
+                SetMulticastLoopbackResponse.newBuilder().setFlag(flag).build()).getFlag();
     }
 
     public void setMulticastInterface(String iface) {
         remote.<SetMulticastInterfaceResponse>call("SetMulticastInterface", (stub, obs) -> stub.setMulticastInterface(
-                SetMulticastInterfaceRequest.newBuilder().setSocketId(remote.id()).setInterfaceAddress(iface).build(), obs));
+                SetMulticastInterfaceRequest.newBuilder().setSocketId(remote.id()).setInterfaceAddress(iface).build(), obs),
+                SetMulticastInterfaceResponse.getDefaultInstance());
     }
 
     /** Add or drop a group membership; {@code iface} "" lets the system choose. */
@@ -149,11 +157,13 @@ public final class SocketCalls {
         if (join) {
             remote.<dev.dgramd.proto.v1.AddMembershipResponse>call("AddMembership", (stub, obs) -> stub.addMembership(
                     AddMembershipRequest.newBuilder().setSocketId(remote.id()).setMulticastAddress(group)
-                            .setInterfaceAddress(iface).build(), obs));
+                            .setInterfaceAddress(iface).build(), obs),
+                    dev.dgramd.proto.v1.AddMembershipResponse.getDefaultInstance());
         } else {
             remote.<dev.dgramd.proto.v1.DropMembershipResponse>call("DropMembership", (stub, obs) -> stub.dropMembership(
                     DropMembershipRequest.newBuilder().setSocketId(remote.id()).setMulticastAddress(group)
-                            .setInterfaceAddress(iface).build(), obs));
+                            .setInterfaceAddress(iface).build(), obs),
+                    dev.dgramd.proto.v1.DropMembershipResponse.getDefaultInstance());
         }
     }
 
@@ -163,12 +173,14 @@ public final class SocketCalls {
             remote.<dev.dgramd.proto.v1.AddSourceSpecificMembershipResponse>call("AddSourceSpecificMembership",
                     (stub, obs) -> stub.addSourceSpecificMembership(AddSourceSpecificMembershipRequest.newBuilder()
                             .setSocketId(remote.id()).setSourceAddress(source).setGroupAddress(group)
-                            .setInterfaceAddress(iface).build(), obs));
+                            .setInterfaceAddress(iface).build(), obs),
+                    dev.dgramd.proto.v1.AddSourceSpecificMembershipResponse.getDefaultInstance());
         } else {
             remote.<dev.dgramd.proto.v1.DropSourceSpecificMembershipResponse>call("DropSourceSpecificMembership",
                     (stub, obs) -> stub.dropSourceSpecificMembership(DropSourceSpecificMembershipRequest.newBuilder()
                             .setSocketId(remote.id()).setSourceAddress(source).setGroupAddress(group)
-                            .setInterfaceAddress(iface).build(), obs));
+                            .setInterfaceAddress(iface).build(), obs),
+                    dev.dgramd.proto.v1.DropSourceSpecificMembershipResponse.getDefaultInstance());
         }
     }
 
@@ -176,19 +188,21 @@ public final class SocketCalls {
     public int bufferSize(boolean send) {
         return send
                 ? remote.<GetSendBufferSizeResponse>call("GetSendBufferSize", (stub, obs) -> stub.getSendBufferSize(
-                        GetSendBufferSizeRequest.newBuilder().setSocketId(remote.id()).build(), obs)).getSize()
+                        GetSendBufferSizeRequest.newBuilder().setSocketId(remote.id()).build(), obs), null).getSize()
                 : remote.<GetRecvBufferSizeResponse>call("GetRecvBufferSize", (stub, obs) -> stub.getRecvBufferSize(
-                        GetRecvBufferSizeRequest.newBuilder().setSocketId(remote.id()).build(), obs)).getSize();
+                        GetRecvBufferSizeRequest.newBuilder().setSocketId(remote.id()).build(), obs), null).getSize();
     }
 
     /** Sets the receive ({@code send} false) or send buffer size. */
     public void setBufferSize(boolean send, int size) {
         if (send) {
             remote.<SetSendBufferSizeResponse>call("SetSendBufferSize", (stub, obs) -> stub.setSendBufferSize(
-                    SetSendBufferSizeRequest.newBuilder().setSocketId(remote.id()).setSize(size).build(), obs));
+                    SetSendBufferSizeRequest.newBuilder().setSocketId(remote.id()).setSize(size).build(), obs),
+                    SetSendBufferSizeResponse.getDefaultInstance());
         } else {
             remote.<SetRecvBufferSizeResponse>call("SetRecvBufferSize", (stub, obs) -> stub.setRecvBufferSize(
-                    SetRecvBufferSizeRequest.newBuilder().setSocketId(remote.id()).setSize(size).build(), obs));
+                    SetRecvBufferSizeRequest.newBuilder().setSocketId(remote.id()).setSize(size).build(), obs),
+                    SetRecvBufferSizeResponse.getDefaultInstance());
         }
     }
 

@@ -34,8 +34,8 @@ final class StreamRestart {
         /** The socket's id. */
         String id();
 
-        /** A new Events call (reading batches as the socket does), waiting for the channel to be ready. */
-        ClientCall<EventsRequest, RemoteSocket.Decoded> newEventsCall();
+        /** A new Events call (reading batches as the socket's stream does), waiting for the channel to be ready. */
+        ClientCall<EventsRequest, EventBatch> newEventsCall();
 
         /** True when {@code call} is the socket's event stream now. */
         boolean isEventsCall(ClientCallStreamObserver<EventsRequest> call);
@@ -44,7 +44,7 @@ final class StreamRestart {
         void attached(ClientCallStreamObserver<EventsRequest> call);
 
         /** A batch of the re-attached stream. */
-        void onBatch(RemoteSocket.Decoded batch);
+        void onBatch(EventBatch batch);
 
         /** The re-attached stream failed (it may be another restart). */
         void streamFailed(Errors.RpcFailure f);
@@ -124,7 +124,7 @@ final class StreamRestart {
         int inFlight = core.eventBatchesInFlight();
         ClientCalls.asyncServerStreamingCall(socket.newEventsCall(),
                 EventsRequest.newBuilder().setSocketId(socket.id()).build(),
-                new ClientResponseObserver<EventsRequest, RemoteSocket.Decoded>() {
+                new ClientResponseObserver<EventsRequest, EventBatch>() {
                     @Override
                     public void beforeStart(ClientCallStreamObserver<EventsRequest> c) {
                         c.disableAutoRequestWithInitial(inFlight);
@@ -137,7 +137,7 @@ final class StreamRestart {
                     }
 
                     @Override
-                    public void onNext(RemoteSocket.Decoded batch) {
+                    public void onNext(EventBatch batch) {
                         if (!done.isDone() && batch.socketId != null) {
                             socket.attached(attaching);
                             if (done.complete(null)) {

@@ -1,0 +1,53 @@
+package dev.dgramd.client.internal;
+
+import dev.dgramd.client.RemoteInfo;
+import dev.dgramd.proto.v1.SocketEvent;
+import java.util.Arrays;
+
+/**
+ * An EventsResponse as read: for each event, either a 'message' (its payload and rinfo) or the
+ * event as protobuf parsed it (the rare ones, and any 'message' encoded unusually). Public for
+ * the benchmarks only.
+ */
+public final class EventBatch {
+    String socketId; // EventsResponse.socket_id: the first batch of a call that created its socket
+    int bindError = -1; // the event that is the 'error' of the bind made with the socket, if any
+    long droppedMessages;
+    long droppedMessagesBudget; // EventsResponse.dropped_messages_budget: of droppedMessages
+    long kernelDroppedMessages; // EventsResponse.kernel_dropped_messages
+    long droppedErrors;
+    int count;
+    byte[][] data;
+    RemoteInfo[] rinfo;
+    SocketEvent[] other;
+
+    EventBatch(int expected) {
+        data = new byte[expected][];
+        rinfo = new RemoteInfo[expected];
+        other = new SocketEvent[expected];
+    }
+
+    /** Events in the batch. */
+    public int count() {
+        return count;
+    }
+
+    /** The payload of event {@code i} when it is a 'message' read by hand, else null. */
+    public byte[] data(int i) {
+        return data[i];
+    }
+
+    /** The rinfo of event {@code i} when {@link #data} is not null. */
+    public RemoteInfo rinfo(int i) {
+        return rinfo[i];
+    }
+
+    int add() {
+        if (count == data.length) {
+            data = Arrays.copyOf(data, Math.max(4, count * 2));
+            rinfo = Arrays.copyOf(rinfo, data.length);
+            other = Arrays.copyOf(other, data.length);
+        }
+        return count++;
+    }
+}

@@ -1,0 +1,17 @@
+package dev.dgramd.client;
+
+/**
+ * {@link SendConformanceTest} again, with the listeners on the transport's event loop
+ * ({@link ClientOptions#listenersOnEventLoop}): Node's behaviour is the same either way.
+ */
+class SendConformanceOnEventLoopTest extends SendConformanceTest {
+    @Override
+    ClientOptions clientOptions(String target) {
+        return super.clientOptions(target).listenersOnEventLoop(true);
+    }
+
+    @Override
+    String listenerThreadPrefix() {
+        return "dgramd-client-loop-";
+    }
+}
