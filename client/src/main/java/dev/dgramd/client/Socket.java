@@ -1,11 +1,15 @@
 package dev.dgramd.client;
 
+import static dev.dgramd.client.Payloads.MAX_UDP_PAYLOAD;
+import static dev.dgramd.client.Payloads.bytes;
+import static dev.dgramd.client.Payloads.concat;
+import static dev.dgramd.client.Payloads.slice;
+import static dev.dgramd.client.Payloads.utf8;
+
 import dev.dgramd.client.internal.ClientCore;
 import dev.dgramd.client.internal.Errors;
-import dev.dgramd.client.internal.KeepAlive;
 import dev.dgramd.client.internal.RemoteSocket;
 import dev.dgramd.client.internal.SocketCalls;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
@@ -42,33 +46,16 @@ import org.slf4j.LoggerFactory;
 public final class Socket implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Socket.class);
 
-    /** No UDP payload is larger (IPv4 allows 65507 bytes, IPv6 without jumbograms 65527). */
-    private static final int MAX_UDP_PAYLOAD = 65535;
-
-    private enum BindState { UNBOUND, BINDING, BOUND }
-
-    private enum ConnectState { DISCONNECTED, CONNECTING, CONNECTED }
-
     private final DgramClient client;
     private final String type;
     private final RemoteSocket remote;
     private final SocketCalls calls;
     private final Emitter emitter = new Emitter();
-    private final KeepAlive keepAlive = new KeepAlive();
+    private final SocketState state = new SocketState();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-    private final Object lock = new Object();
     /** After a failed send, on the listener thread: the implicit bind may not have happened. */
     private final Runnable onSendFailure = this::reconcileImplicitBind;
-    private BindState bindState = BindState.UNBOUND; // guarded by lock
-    private ConnectState connectState = ConnectState.DISCONNECTED; // guarded by lock
-    private boolean closing; // close() called or the socket is gone; guarded by lock
-    private boolean closeEmitted; // guarded by lock
-    private boolean refed = true; // guarded by lock
-    private AddressInfo localAddress; // guarded by lock
-    private AddressInfo peerAddress; // guarded by lock
-    private boolean implicitBind; // BINDING because send/connect/addMembership binds; guarded by lock
-    private boolean reconciling; // an Address query checks an implicit bind; guarded by lock
 
     Socket(DgramClient client, ClientCore core, SocketOptions options, MessageListener onMessage) {
         this.client = client;
@@ -145,17 +132,7 @@ public final class Socket implements AutoCloseable {
         if (port < 0 || port > 65535) {
             throw Errors.badPort("Port", port, true);
         }
-        synchronized (lock) {
-            if (closing) {
-                throw Errors.notRunning();
-            }
-            if (bindState != BindState.UNBOUND) {
-                throw Errors.alreadyBound();
-            }
-            bindState = BindState.BINDING;
-            implicitBind = false;
-            updateKeepAlive();
-        }
+        state.beginBind();
         if (callback != null) {
             // Node: the callback runs on 'listening', and is dropped if 'error' comes first
             Runnable[] onListening = new Runnable[1];
@@ -178,19 +155,7 @@ public final class Socket implements AutoCloseable {
             return this;
         }
         calls.bind(port, address, exclusive, (bound, error, reported) -> {
-                    synchronized (lock) {
-                        if (bindState == BindState.BINDING) {
-                            if (error == null) {
-                                bindState = BindState.BOUND;
-                                if (bound != null) {
-                                    localAddress = bound;
-                                }
-                            } else {
-                                bindState = BindState.UNBOUND;
-                            }
-                            updateKeepAlive();
-                        }
-                    }
+                    state.bindAnswered(bound, error);
                     if (error != null && !reported) {
                         report(error);
                     }
@@ -229,36 +194,12 @@ public final class Socket implements AutoCloseable {
         if (port <= 0 || port > 65535) {
             throw Errors.badPort("Port", port, false);
         }
-        synchronized (lock) {
-            if (connectState != ConnectState.DISCONNECTED) {
-                throw Errors.isConnected();
-            }
-            if (closing) {
-                throw Errors.notRunning();
-            }
-            connectState = ConnectState.CONNECTING;
-            if (bindState == BindState.UNBOUND) {
-                bindState = BindState.BINDING;
-                implicitBind = true;
-                updateKeepAlive();
-            }
-        }
+        state.beginConnect();
         if (callback != null) {
             emitter.add("connect", callback, true, false);
         }
         calls.connect(port, address, (peer, error, reported) -> {
-                    synchronized (lock) {
-                        if (connectState == ConnectState.CONNECTING) {
-                            if (error == null) {
-                                connectState = ConnectState.CONNECTED;
-                                if (peer != null) {
-                                    peerAddress = peer;
-                                }
-                            } else {
-                                connectState = ConnectState.DISCONNECTED;
-                            }
-                        }
-                    }
+                    state.connectAnswered(peer, error);
                     if (error != null) {
                         if (callback != null) {
                             emitter.remove("connect", callback);
@@ -278,19 +219,9 @@ public final class Socket implements AutoCloseable {
      *     ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public void disconnect() {
-        synchronized (lock) {
-            if (connectState != ConnectState.CONNECTED) {
-                throw Errors.notConnected();
-            }
-            if (closing) {
-                throw Errors.notRunning();
-            }
-        }
+        state.requireConnected();
         calls.disconnect();
-        synchronized (lock) {
-            connectState = ConnectState.DISCONNECTED;
-            peerAddress = null;
-        }
+        state.disconnected();
     }
 
     // ------------------------------------------------------------------------------------ send
@@ -465,118 +396,21 @@ public final class Socket implements AutoCloseable {
 
     private void sendData(byte[] data, boolean destination, int port, String address,
             SendCallback callback) {
-        boolean connected;
-        synchronized (lock) {
-            connected = connectState == ConnectState.CONNECTED;
-        }
-        if (connected) {
-            if (destination && (port != 0 || (address != null && !address.isEmpty()))) {
-                throw Errors.isConnected();
-            }
-            port = 0;
-            address = null;
-        } else if (port <= 0 || port > 65535) {
-            throw Errors.badPort("Port", port, false);
-        }
         boolean oversized = data.length > MAX_UDP_PAYLOAD;
-        synchronized (lock) {
-            if (closing) {
-                throw Errors.notRunning();
-            }
-            if (!oversized && bindState == BindState.UNBOUND) {
-                bindState = BindState.BINDING; // the daemon binds it first, emitting 'listening'
-                implicitBind = true;
-                updateKeepAlive();
-            }
-        }
+        SocketState.Send send = state.prepareSend(destination, port, address, oversized);
         if (oversized) {
             // no UDP datagram is that big: answer as the kernel would, without shipping it
-            DgramException e = connected ? Errors.emsgsize(peerHost(), peerPort())
-                    : Errors.emsgsize(address, port);
+            DgramException e = send.emsgsize();
             remote.dispatch(() -> {
                 if (callback != null) {
                     callback.done(e, 0);
-                } else {
-                    synchronized (lock) {
-                        if (closing) {
-                            return;
-                        }
-                    }
+                } else if (!state.isClosing()) {
                     emitError(e);
                 }
             });
             return;
         }
-        remote.send(data, port, address, callback == null, callback, onSendFailure);
-    }
-
-    private String peerHost() {
-        synchronized (lock) {
-            return peerAddress == null ? null : peerAddress.address();
-        }
-    }
-
-    private int peerPort() {
-        synchronized (lock) {
-            return peerAddress == null ? 0 : peerAddress.port();
-        }
-    }
-
-    /** A copy of {@code msg}: the caller may change its array once send() returned. */
-    private static byte[] bytes(byte[] msg) {
-        if (msg == null) {
-            throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
-                    + "TypedArray, or DataView", null);
-        }
-        return msg.clone();
-    }
-
-    private static byte[] utf8(String msg) {
-        if (msg == null) {
-            throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
-                    + "TypedArray, or DataView", null);
-        }
-        return msg.getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static byte[] slice(byte[] msg, int offset, int length) {
-        if (msg == null) {
-            throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
-                    + "TypedArray, or DataView", null);
-        }
-        if (offset < 0 || offset > msg.length) {
-            throw Errors.outOfBounds("offset");
-        }
-        if (length < 0 || (long) offset + length > msg.length) {
-            throw Errors.outOfBounds("length");
-        }
-        return java.util.Arrays.copyOfRange(msg, offset, offset + length);
-    }
-
-    private static byte[] concat(List<byte[]> msg) {
-        if (msg == null) {
-            throw Errors.invalidArgType("buffer", "of type string or an instance of Buffer, "
-                    + "TypedArray, or DataView", null);
-        }
-        byte[][] parts = msg.toArray(new byte[0][]); // one pass over what the list holds now
-        long total = 0;
-        for (byte[] part : parts) {
-            if (part == null) {
-                throw Errors.invalidArgType("buffer list arguments", "of type string or an instance of "
-                        + "Buffer, TypedArray, or DataView", msg);
-            }
-            total += part.length;
-        }
-        if (total > MAX_UDP_PAYLOAD) {
-            return new byte[MAX_UDP_PAYLOAD + 1]; // answered EMSGSIZE without being sent: no need to copy
-        }
-        byte[] out = new byte[(int) total];
-        int pos = 0;
-        for (byte[] part : parts) {
-            System.arraycopy(part, 0, out, pos, part.length);
-            pos += part.length;
-        }
-        return out;
+        remote.send(data, send.port(), send.address(), callback == null, callback, onSendFailure);
     }
 
     // ----------------------------------------------------------------------------------- close
@@ -605,12 +439,7 @@ public final class Socket implements AutoCloseable {
         if (callback != null) {
             emitter.add("close", callback, false, false);
         }
-        synchronized (lock) {
-            if (closing) {
-                throw Errors.notRunning();
-            }
-            closing = true;
-        }
+        state.beginClose();
         remote.close();
         return this;
     }
@@ -620,12 +449,7 @@ public final class Socket implements AutoCloseable {
      * completes once 'close' was emitted (at once if it was). Never throws.
      */
     public CompletableFuture<Void> closeAsync() {
-        boolean start;
-        synchronized (lock) {
-            start = !closing;
-            closing = true;
-        }
-        if (start) {
+        if (state.beginCloseIfOpen()) {
             remote.close();
         }
         return closed.copy();
@@ -640,15 +464,7 @@ public final class Socket implements AutoCloseable {
      *     ERR_SOCKET_DGRAM_NOT_RUNNING when closed
      */
     public AddressInfo address() {
-        synchronized (lock) {
-            if (closing) {
-                throw Errors.notRunning();
-            }
-            if (bindState != BindState.BOUND || localAddress == null) {
-                throw Errors.ebadf("getsockname");
-            }
-            return localAddress;
-        }
+        return state.address();
     }
 
     /**
@@ -657,15 +473,7 @@ public final class Socket implements AutoCloseable {
      * @throws DgramException ERR_SOCKET_DGRAM_NOT_CONNECTED, ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public AddressInfo remoteAddress() {
-        synchronized (lock) {
-            if (closing) {
-                throw Errors.notRunning();
-            }
-            if (connectState != ConnectState.CONNECTED || peerAddress == null) {
-                throw Errors.notConnected();
-            }
-            return peerAddress;
-        }
+        return state.remoteAddress();
     }
 
     /**
@@ -674,7 +482,7 @@ public final class Socket implements AutoCloseable {
      * @throws DgramException EBADF when not bound, ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public void setBroadcast(boolean flag) {
-        requireBound("setBroadcast");
+        state.requireBound("setBroadcast");
         calls.setBroadcast(flag);
     }
 
@@ -686,7 +494,7 @@ public final class Socket implements AutoCloseable {
      *     ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public int setTTL(int ttl) {
-        requireBound("setTTL");
+        state.requireBound("setTTL");
         return calls.setTtl(ttl);
     }
 
@@ -698,7 +506,7 @@ public final class Socket implements AutoCloseable {
      *     ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public int setMulticastTTL(int ttl) {
-        requireBound("setMulticastTTL");
+        state.requireBound("setMulticastTTL");
         return calls.setMulticastTtl(ttl);
     }
 
@@ -709,7 +517,7 @@ public final class Socket implements AutoCloseable {
      * @throws DgramException EBADF when not bound, ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public boolean setMulticastLoopback(boolean flag) {
-        requireBound("setMulticastLoopback");
+        state.requireBound("setMulticastLoopback");
         return calls.setMulticastLoopback(flag);
     }
 
@@ -721,11 +529,11 @@ public final class Socket implements AutoCloseable {
      *     bound, ERR_SOCKET_DGRAM_NOT_RUNNING
      */
     public void setMulticastInterface(String multicastInterface) {
-        requireOpen();
+        state.requireOpen();
         if (multicastInterface == null) {
             throw Errors.invalidArgType("interfaceAddress", "of type string", null);
         }
-        requireBound("setMulticastInterface");
+        state.requireBound("setMulticastInterface");
         calls.setMulticastInterface(multicastInterface);
     }
 
@@ -744,7 +552,7 @@ public final class Socket implements AutoCloseable {
     public void addMembership(String multicastAddress, String multicastInterface) {
         String iface = membershipInterface(multicastAddress, multicastInterface);
         calls.membership(true, multicastAddress, iface);
-        boundImplicitly();
+        state.boundImplicitly();
     }
 
     /** {@code socket.dropMembership(multicastAddress)}. */
@@ -779,7 +587,7 @@ public final class Socket implements AutoCloseable {
             String multicastInterface) {
         String iface = ssmInterface(sourceAddress, groupAddress, multicastInterface);
         calls.sourceSpecificMembership(true, sourceAddress, groupAddress, iface);
-        boundImplicitly();
+        state.boundImplicitly();
     }
 
     /** {@code socket.dropSourceSpecificMembership(sourceAddress, groupAddress)}. */
@@ -801,7 +609,7 @@ public final class Socket implements AutoCloseable {
 
     /** Checks a membership call's arguments; returns the interface address to send ("" for none). */
     private String membershipInterface(String multicastAddress, String multicastInterface) {
-        requireOpen();
+        state.requireOpen();
         if (multicastAddress == null || multicastAddress.isEmpty()) {
             throw Errors.missingArgs("multicastAddress");
         }
@@ -810,7 +618,7 @@ public final class Socket implements AutoCloseable {
 
     /** Checks a source-specific membership call's arguments; returns the interface address to send. */
     private String ssmInterface(String source, String group, String iface) {
-        requireOpen();
+        state.requireOpen();
         if (source == null) {
             throw Errors.invalidArgType("sourceAddress", "of type string", null);
         }
@@ -860,12 +668,7 @@ public final class Socket implements AutoCloseable {
     }
 
     private int getBufferSize(String which) {
-        requireOpen();
-        synchronized (lock) {
-            if (bindState != BindState.BOUND) {
-                throw Errors.bufferSizeUnbound(which);
-            }
-        }
+        state.requireBoundForBufferSize(which);
         return calls.bufferSize(!"recv".equals(which));
     }
 
@@ -873,12 +676,7 @@ public final class Socket implements AutoCloseable {
         if (size < 0) {
             throw Errors.badBufferSize();
         }
-        requireOpen();
-        synchronized (lock) {
-            if (bindState != BindState.BOUND) {
-                throw Errors.bufferSizeUnbound(which);
-            }
-        }
+        state.requireBoundForBufferSize(which);
         if (size == 0) {
             return;
         }
@@ -927,10 +725,7 @@ public final class Socket implements AutoCloseable {
      * default). Idempotent.
      */
     public Socket ref() {
-        synchronized (lock) {
-            refed = true;
-            updateKeepAlive();
-        }
+        state.ref(true);
         return this;
     }
 
@@ -939,10 +734,7 @@ public final class Socket implements AutoCloseable {
      * is still bound, as a Node process may. Idempotent.
      */
     public Socket unref() {
-        synchronized (lock) {
-            refed = false;
-            updateKeepAlive();
-        }
+        state.ref(false);
         return this;
     }
 
@@ -1113,43 +905,10 @@ public final class Socket implements AutoCloseable {
 
     @Override
     public String toString() {
-        synchronized (lock) {
-            return "Socket{" + type + ", " + bindState + (localAddress == null ? "" : " " + localAddress)
-                    + ", " + connectState + (closing ? ", closed" : "") + "}";
-        }
+        return "Socket{" + type + ", " + state + "}";
     }
 
     // ------------------------------------------------------------------------------- internals
-
-    private void requireOpen() {
-        synchronized (lock) {
-            if (closing) {
-                throw Errors.notRunning();
-            }
-        }
-    }
-
-    private void requireBound(String syscall) {
-        synchronized (lock) {
-            if (closing) {
-                throw Errors.notRunning();
-            }
-            if (bindState != BindState.BOUND) {
-                throw Errors.ebadf(syscall);
-            }
-        }
-    }
-
-    /** A call that binds an unbound socket in the daemon succeeded: 'listening' is on its way. */
-    private void boundImplicitly() {
-        synchronized (lock) {
-            if (bindState == BindState.UNBOUND) {
-                bindState = BindState.BINDING;
-                implicitBind = true;
-                updateKeepAlive();
-            }
-        }
-    }
 
     /**
      * A send or connect that was to bind the socket implicitly failed: whether the daemon bound it
@@ -1157,33 +916,9 @@ public final class Socket implements AutoCloseable {
      * order, rather than stay 'binding' forever. A 'listening' that arrives later wins anyway.
      */
     private void reconcileImplicitBind() {
-        synchronized (lock) {
-            if (bindState != BindState.BINDING || !implicitBind || reconciling || closing) {
-                return;
-            }
-            reconciling = true;
+        if (state.beginReconcile()) {
+            calls.address((bound, error, reported) -> state.reconcileAnswered(bound, error));
         }
-        calls.address((bound, error, reported) -> {
-                    synchronized (lock) {
-                        reconciling = false;
-                        if (bindState != BindState.BINDING || !implicitBind) {
-                            return;
-                        }
-                        if (error == null && bound != null) {
-                            bindState = BindState.BOUND;
-                            localAddress = bound;
-                        } else if (error != null && "EBADF".equals(error.code())) {
-                            bindState = BindState.UNBOUND;
-                            implicitBind = false;
-                        }
-                        updateKeepAlive();
-                    }
-                });
-    }
-
-    /** Holds the JVM while ref'd, bound or binding, and not yet closed ('close' not emitted). */
-    private void updateKeepAlive() {
-        keepAlive.hold(refed && bindState != BindState.UNBOUND && !closeEmitted);
     }
 
     /** Emits an error the daemon did not emit itself, in order, unless the socket is closing. */
@@ -1192,12 +927,9 @@ public final class Socket implements AutoCloseable {
             return; // the socket is gone: its event stream says so
         }
         remote.dispatch(() -> {
-            synchronized (lock) {
-                if (closing) {
-                    return;
-                }
+            if (!state.isClosing()) {
+                emitError(error);
             }
-            emitError(error);
         });
     }
 
@@ -1211,74 +943,43 @@ public final class Socket implements AutoCloseable {
     private final class Events implements RemoteSocket.Events {
         @Override
         public void onListening(AddressInfo address) {
-            boolean suppress;
-            synchronized (lock) {
-                bindState = BindState.BOUND;
-                implicitBind = false;
-                localAddress = address;
-                updateKeepAlive();
-                suppress = closing;
-            }
-            if (!suppress) {
+            if (state.listening(address)) {
                 emitter.emit("listening", false);
             }
         }
 
         @Override
         public void onConnect(AddressInfo remoteInfo) {
-            boolean suppress;
-            synchronized (lock) {
-                connectState = ConnectState.CONNECTED;
-                peerAddress = remoteInfo;
-                suppress = closing;
-            }
-            if (!suppress) {
+            if (state.connected(remoteInfo)) {
                 emitter.emit("connect", false);
             }
         }
 
         @Override
         public void onMessage(byte[] data, RemoteInfo rinfo) {
-            synchronized (lock) {
-                if (closing) {
-                    return;
-                }
+            if (!state.isClosing()) {
+                emitter.emit("message", false, data, rinfo);
             }
-            emitter.emit("message", false, data, rinfo);
         }
 
         @Override
         public void onError(DgramException error) {
-            synchronized (lock) {
-                if (closing) {
-                    return;
-                }
+            if (!state.isClosing()) {
+                emitError(error);
             }
-            emitError(error);
         }
 
         @Override
         public void onBindError(DgramException error) {
-            synchronized (lock) {
-                if (closing) {
-                    return;
-                }
-                // The listeners see the socket unbound, as after a failed bind in Node.
-                if (bindState == BindState.BINDING && !implicitBind) {
-                    bindState = BindState.UNBOUND;
-                    updateKeepAlive();
-                }
+            // The listeners see the socket unbound, as after a failed bind in Node.
+            if (state.bindFailed()) {
+                emitError(error);
             }
-            emitError(error);
         }
 
         @Override
         public void onClose() {
-            synchronized (lock) {
-                closing = true;
-                closeEmitted = true;
-                updateKeepAlive();
-            }
+            state.closed();
             try {
                 emitter.emit("close", false);
             } finally {
