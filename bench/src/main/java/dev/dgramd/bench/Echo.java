@@ -58,6 +58,7 @@ final class Echo {
             impls.add("node");
         }
         impls.add("dgramd");
+        impls.add("dgramd-loop");
         if (env.hasDropIn()) {
             impls.add("dgramd-node");
         }
@@ -84,13 +85,13 @@ final class Echo {
                         env.cleanup().closeNow(c);
                     }
                 }
-                case "dgramd" -> {
+                case "dgramd", "dgramd-loop" -> {
                     Daemon daemon = env.daemon();
                     if (daemon.cpu() != null) {
                         sources.add(0, daemon.cpu());
                     }
                     sources.add(0, env.self());
-                    Socket s = env.client().createSocket("udp4");
+                    Socket s = (impl.equals("dgramd") ? env.client() : env.loopClient()).createSocket("udp4");
                     try {
                         s.on("error", e -> System.err.println("echo dgramd socket error: " + e));
                         Inbound.bind(s);

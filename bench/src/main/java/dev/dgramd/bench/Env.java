@@ -40,6 +40,7 @@ final class Env implements AutoCloseable {
     private NettyUdp netty;
     private Daemon daemon;
     private DgramClient client;
+    private DgramClient loopClient;
 
     Env(Options options, String stamp) throws IOException {
         this.options = options;
@@ -348,6 +349,18 @@ final class Env implements AutoCloseable {
     /** The generator maxima measured so far, by datagram size ("64 B", "64 B without GSO"). */
     Map<String, Double> generatorMaxima() {
         return Map.copyOf(generatorMax);
+    }
+
+    /**
+     * A second client of the shared daemon, whose listeners run on its transport's event loop
+     * ({@code ClientOptions.listenersOnEventLoop}): the rows named {@code dgramd-loop}.
+     */
+    DgramClient loopClient() throws IOException {
+        if (loopClient == null) {
+            DgramClient c = DgramClient.connect(new ClientOptions().target(daemon().target()).listenersOnEventLoop(true));
+            loopClient = cleanup.add(c);
+        }
+        return loopClient;
     }
 
     /** The client of the shared daemon. */

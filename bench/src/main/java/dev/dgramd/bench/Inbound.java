@@ -85,6 +85,7 @@ final class Inbound {
                 impls.add("node");
             }
             impls.add("dgramd");
+            impls.add("dgramd-loop");
             if (env.hasDropIn()) {
                 impls.add("dgramd-node");
             }
@@ -139,10 +140,10 @@ final class Inbound {
                     }
                 };
             }
-            case "dgramd" -> {
+            case "dgramd", "dgramd-loop" -> {
                 Daemon daemon = env.daemon();
                 AtomicLong counter = new AtomicLong();
-                Socket s = env.client().createSocket(new SocketOptions().type("udp4")
+                Socket s = (impl.equals("dgramd") ? env.client() : env.loopClient()).createSocket(new SocketOptions().type("udp4")
                         .recvBufferSize(Env.RCVBUF), (msg, rinfo) -> counter.incrementAndGet());
                 s.on("error", e -> System.err.println("inbound dgramd socket error: " + e));
                 int port = bind(s);
@@ -151,7 +152,7 @@ final class Inbound {
 
                     @Override
                     public String impl() {
-                        return "dgramd";
+                        return impl;
                     }
 
                     @Override

@@ -21,8 +21,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Events</b> ('listening', 'connect', 'message', 'error', 'close') are delivered to the
  * listeners registered with {@link #on(String, Runnable) on}/{@code once}/... on the socket's
- * listener thread: one thread at a time per socket, in the order the daemon emitted them, never
- * on a gRPC thread. A slow listener delays only its own socket. Send callbacks run there too.
+ * listener thread: one thread at a time per socket, in the order the daemon emitted them. By
+ * default that is a thread of the client's listener pool, never a gRPC thread, and a slow
+ * listener delays only its own socket; with {@link ClientOptions#listenersOnEventLoop} it is the
+ * connection's event loop (lower latency; a blocking listener stalls the connection, so there a
+ * full send window fails a send with ENOBUFS, setters do not wait and getters that need the
+ * daemon throw ERR_DGRAMD_WOULD_BLOCK). Send callbacks run there too.
  * A listener's exception is logged and the next listener runs. An 'error' nobody listens to is
  * logged (Node would crash the process).
  *
@@ -410,7 +414,7 @@ public final class Socket implements AutoCloseable {
             });
             return;
         }
-        remote.send(data, send.port(), send.address(), callback == null, callback, onSendFailure);
+        remote.send(data, send.port(), send.address(), callback == null, callback, onSendFailure, send.whileBinding());
     }
 
     // ----------------------------------------------------------------------------------- close

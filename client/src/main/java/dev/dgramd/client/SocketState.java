@@ -53,7 +53,7 @@ final class SocketState {
      * @param address the destination address (null when connected: the peer's)
      * @param peer the peer when connected (null if unknown or not connected)
      */
-    record Send(boolean connected, int port, String address, AddressInfo peer) {
+    record Send(boolean connected, int port, String address, AddressInfo peer, boolean whileBinding) {
         /** EMSGSIZE as the kernel would report it for this destination. */
         DgramException emsgsize() {
             if (connected) {
@@ -304,10 +304,11 @@ final class SocketState {
             if (closing) {
                 throw Errors.notRunning();
             }
+            boolean whileBinding = bind == Bind.BINDING && !implicitBind; // bind() called, its outcome not seen
             if (!oversized) {
                 beginImplicitBind();
             }
-            return new Send(isConnected, port, address, isConnected ? peerAddress : null);
+            return new Send(isConnected, port, address, isConnected ? peerAddress : null, whileBinding);
         }
     }
 

@@ -76,6 +76,18 @@ class SendConformanceTest extends DaemonFixture {
             return await(bytes);
         }
 
+        /** The error, or null when the send succeeded. */
+        DgramException errorOrNull() {
+            try {
+                bytes.get(WAIT_SECONDS, TimeUnit.SECONDS);
+                return null;
+            } catch (java.util.concurrent.ExecutionException e) {
+                return (DgramException) e.getCause();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }
+
         DgramException error() {
             try {
                 bytes.get(WAIT_SECONDS, TimeUnit.SECONDS);
@@ -468,8 +480,15 @@ class SendConformanceTest extends DaemonFixture {
         s.bind(taken);
         Sent sent = new Sent();
         s.send("queued", reserve.address().port(), "127.0.0.1", sent);
-        DgramException e = sent.error();
-        assertThat(e.code()).isEqualTo("EADDRINUSE");
+        DgramException e = sent.errorOrNull();
+        if (e != null) {
+            assertThat(e.code()).isEqualTo("EADDRINUSE");
+        } else {
+            // This thread was descheduled until the bind's 'error' had reached the listeners (events
+            // may fire while the caller runs), so the send found the socket unbound and bound it:
+            // rare (about 1 in 100 with nothing else running). Made while binding, it always fails.
+            assertThat(event).isDone();
+        }
         assertThat(await(event).code()).isEqualTo("EADDRINUSE");
         assertThat(s.getSendQueueCount()).isZero();
         // the socket is unbound again: a send binds it implicitly and goes out

@@ -298,7 +298,7 @@ class SocketStateTest {
     void aSendOnAnUnboundSocketBindsItImplicitly() {
         SocketState s = fresh();
         SocketState.Send send = s.prepareSend(true, 9, "127.0.0.1", false);
-        assertThat(send).isEqualTo(new SocketState.Send(false, 9, "127.0.0.1", null));
+        assertThat(send).isEqualTo(new SocketState.Send(false, 9, "127.0.0.1", null, false));
         assertThat(s).hasToString("BINDING, DISCONNECTED");
         assertThat(s.holdsJvm()).isTrue();
         assertThat(code(s::beginBind)).isEqualTo("ERR_SOCKET_ALREADY_BOUND");
@@ -335,9 +335,9 @@ class SocketStateTest {
     @Test
     void aConnectedSocketSendsToItsPeerAndRefusesADestination() {
         SocketState s = connected(bound(fresh()));
-        assertThat(s.prepareSend(false, 0, null, false)).isEqualTo(new SocketState.Send(true, 0, null, PEER));
+        assertThat(s.prepareSend(false, 0, null, false)).isEqualTo(new SocketState.Send(true, 0, null, PEER, false));
         assertThat(s.prepareSend(true, 0, "", false)).as("no port, empty address")
-                .isEqualTo(new SocketState.Send(true, 0, null, PEER));
+                .isEqualTo(new SocketState.Send(true, 0, null, PEER, false));
         assertThat(code(() -> s.prepareSend(true, 9, null, false))).isEqualTo("ERR_SOCKET_DGRAM_IS_CONNECTED");
         assertThat(code(() -> s.prepareSend(true, 0, "127.0.0.1", false)))
                 .isEqualTo("ERR_SOCKET_DGRAM_IS_CONNECTED");
@@ -350,11 +350,22 @@ class SocketStateTest {
     }
 
     @Test
+    void aSendWhileBindingSaysSo() {
+        SocketState s = fresh();
+        s.beginBind();
+        assertThat(s.prepareSend(true, 9, null, false).whileBinding()).as("bind() called, no outcome yet").isTrue();
+        s.bindFailed();
+        assertThat(s.prepareSend(true, 9, null, false).whileBinding()).as("after the bind's error: binds implicitly")
+                .isFalse();
+        assertThat(s.prepareSend(true, 9, null, false).whileBinding()).as("implicitly binding").isFalse();
+    }
+
+    @Test
     void aConnectingSocketIsNotConnectedForSend() {
         SocketState s = fresh();
         s.beginConnect();
         assertThat(code(() -> s.prepareSend(false, 0, null, false))).isEqualTo("ERR_SOCKET_BAD_PORT");
-        assertThat(s.prepareSend(true, 9, null, false)).isEqualTo(new SocketState.Send(false, 9, null, null));
+        assertThat(s.prepareSend(true, 9, null, false)).isEqualTo(new SocketState.Send(false, 9, null, null, false));
     }
 
     // ----------------------------------------------------------------------------------- close

@@ -56,6 +56,9 @@ final class EventStream {
         /** The creation failed (or its bind never answered): the socket finishes with {@code error}. */
         void creationFailed(DgramException error);
 
+        /** The bind made with the creation failed with {@code error}: called before its 'error' is dispatched. */
+        void bindFailed(DgramException error);
+
         /** The answer an 'error' event must wait for (the operation in flight), or null. */
         CompletableFuture<Void> gate();
 
@@ -193,6 +196,7 @@ final class EventStream {
                                 if (e.getEventCase() == SocketEvent.EventCase.ERROR) {
                                     bindError = Errors.fromProto(e.getError().getError());
                                     batch.bindError = outcome;
+                                    socket.bindFailed(bindError);
                                 }
                                 // The batch first, gated on the creation: its 'error' comes before the
                                 // callbacks of the sends the failed bind drops, as for a Bind call.

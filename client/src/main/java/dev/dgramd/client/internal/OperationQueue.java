@@ -40,6 +40,12 @@ final class OperationQueue implements SendPipeline.Acks {
     private long queuedCount; // guarded by this
     private boolean closeRequested; // guarded by this
     private boolean closed; // no operation gets in; guarded by this
+    /**
+     * The error of the bind made with the creation, until the next call: a send its caller made
+     * while the socket was binding (before the bind's 'error' reached the listeners) fails with
+     * it, whether it reached this queue before the bind's answer or after. Guarded by this.
+     */
+    private DgramException failing;
     /** Creation queued (or made unnecessary by close); written under this, read without. */
     private volatile boolean started;
     /** Once the daemon announced the socket. */
@@ -134,6 +140,7 @@ final class OperationQueue implements SendPipeline.Acks {
             if (closed) {
                 return false;
             }
+            failing = null; // a later call (a new bind...): sends wait behind it as usual
             ops.add(b);
         }
         pump();
@@ -142,15 +149,19 @@ final class OperationQueue implements SendPipeline.Acks {
 
     /**
      * Queues one datagram in order, its window share taken by the caller. When the socket is
-     * gone it fails at once with ERR_SOCKET_DGRAM_NOT_RUNNING (its share returned).
+     * gone it fails at once with ERR_SOCKET_DGRAM_NOT_RUNNING (its share returned); made {@code
+     * whileBinding} after that bind failed, with the bind's error.
      */
-    void send(SendOp op) {
+    void send(SendOp op, boolean whileBinding) {
         boolean gone;
         boolean direct = false;
+        DgramException failed = null;
         SendPipeline.Lane to = lane;
         synchronized (this) {
             gone = closed;
-            if (!gone) {
+            if (!gone && whileBinding && failing != null && ops.isEmpty() && inFlight == null) {
+                failed = failing;
+            } else if (!gone) {
                 queuedBytes += op.bytes;
                 queuedCount++;
                 if (ops.isEmpty() && inFlight == null && to != null) {
@@ -161,9 +172,9 @@ final class OperationQueue implements SendPipeline.Acks {
                 }
             }
         }
-        if (gone) {
+        if (gone || failed != null) {
             pipeline.release(op.bytes);
-            report(op, Errors.notRunning());
+            report(op, gone ? Errors.notRunning() : failed);
             return;
         }
         if (direct) {
@@ -260,6 +271,14 @@ final class OperationQueue implements SendPipeline.Acks {
             }
         }
         pump();
+    }
+
+    /**
+     * The bind made with the creation failed with {@code error}; called before its 'error' is
+     * dispatched. Sends made while binding fail with it from now on.
+     */
+    synchronized void bindFailed(DgramException error) {
+        failing = error;
     }
 
     /** Issues what may go now: the datagrams up to the next barrier, or that barrier. */

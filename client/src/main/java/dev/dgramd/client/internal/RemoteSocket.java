@@ -143,6 +143,11 @@ public final class RemoteSocket {
         }
 
         @Override
+        public void bindFailed(DgramException error) {
+            queue.bindFailed(error);
+        }
+
+        @Override
         public CompletableFuture<Void> gate() {
             return queue.gate();
         }
@@ -248,9 +253,11 @@ public final class RemoteSocket {
      *     costs no trip to the listener executor)
      * @param onFailure runs on the listener executor, before {@code callback}, when the send failed;
      *     may be null
+     * @param whileBinding the caller saw the socket binding by bind() (its outcome not yet
+     *     delivered): should that bind fail, the datagram fails with its error
      */
     public void send(byte[] data, int port, String address, boolean emitError, SendCallback callback,
-            Runnable onFailure) {
+            Runnable onFailure, boolean whileBinding) {
         start(null);
         SendOp op = new SendOp(data, port, utf8(address), emitError, callback, onFailure);
         if (!core.onEventLoop()) {
@@ -266,7 +273,7 @@ public final class RemoteSocket {
             });
             return;
         }
-        queue.send(op);
+        queue.send(op, whileBinding);
     }
 
     /** {@code address} in UTF-8; the last one is kept, as most sockets send to one peer. */
