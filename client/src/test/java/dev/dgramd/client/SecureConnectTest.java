@@ -121,6 +121,10 @@ class SecureConnectTest {
         daemon = Dgramd.start(tlsDaemon());
         dgram = DgramClient.connect(options().target(daemon.target()).tls(CA));
         roundTrip(dgram);
+        try (DgramClient onLoop = DgramClient.connect(options().target(daemon.target()).tls(CA)
+                .listenersOnEventLoop(true))) {
+            roundTrip(onLoop); // TLS on the channel's own event loop group
+        }
     }
 
     @Test
@@ -210,6 +214,9 @@ class SecureConnectTest {
         roundTrip(dgram);
         try (DgramClient triple = DgramClient.connect(options().target("unix://" + sock))) {
             roundTrip(triple);
+        }
+        try (DgramClient onLoop = DgramClient.connect(options().target("unix:" + sock).listenersOnEventLoop(true))) {
+            roundTrip(onLoop); // the channel's own event loop group, with the unix channel type
         }
     }
 
