@@ -88,6 +88,7 @@ final class Daemon implements AutoCloseable {
                 StandardCharsets.UTF_8);
         cmd.add("--policy");
         cmd.add(policy.toString());
+        cmd.addAll(env.options().daemonArgs);
         Path log = env.logFile(name);
         Child child = env.track(Child.logged(name, Child.withOpenFiles(openFiles, cmd), log,
                 Map.of("DGRAMD_LOG_LEVEL", "INFO")));

@@ -21,6 +21,8 @@ final class Options {
     List<Integer> sizes = List.of(64, 1200);
     Path jfr;
     List<String> daemonJvmOptions = new ArrayList<>();
+    /** Flags for the spawned daemons, after the bench's own (--listen, --policy). */
+    List<String> daemonArgs = new ArrayList<>();
     boolean shippedJvmOptions = true;
     Set<String> coldParts = new LinkedHashSet<>(List.of("in", "out", "gc"));
     int scaleSockets = 10_000;
@@ -38,6 +40,8 @@ final class Options {
             "  --daemon-jvm-opt OPT a JVM option for the spawned daemons, after the shipped ones (repeatable;",
             "                       a collector given replaces the shipped one)",
             "  --no-shipped-jvm-opts  spawn the daemons without the shipped JVM options",
+            "  --daemon-arg ARG     a flag for the spawned daemons (repeatable; --daemon-arg=--warm-up=0",
+            "                       starts them cold, without their warm-up)",
             "  --cold-parts LIST    the cold scenario's parts, of in,out,gc (default all)",
             "  --in-process-daemon  run the daemon inside the bench JVM (tests; CPU figures merge)",
             "  --scale-sockets N    sockets of the scale scenario (default 10000)",
@@ -61,7 +65,7 @@ final class Options {
                 case "--in-process-daemon" -> o.inProcessDaemon = true;
                 case "--no-shipped-jvm-opts" -> o.shippedJvmOptions = false;
                 case "--help", "-h" -> throw new UsageException(null);
-                case "--scenarios", "--out", "--sizes", "--node", "--daemon-jar", "--daemon-jvm-opt",
+                case "--scenarios", "--out", "--sizes", "--node", "--daemon-jar", "--daemon-jvm-opt", "--daemon-arg",
                         "--scale-sockets", "--jfr", "--cold-parts" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
@@ -107,6 +111,7 @@ final class Options {
             case "--node" -> node = value;
             case "--daemon-jar" -> daemonJar = Path.of(value);
             case "--daemon-jvm-opt" -> daemonJvmOptions.add(value);
+            case "--daemon-arg" -> daemonArgs.add(value);
             case "--scale-sockets" -> scaleSockets = Integer.parseInt(value);
             case "--jfr" -> jfr = Path.of(value);
             case "--cold-parts" -> {

@@ -13,6 +13,7 @@ import dev.dgramd.daemon.metrics.MetricsEndpoint;
 import dev.dgramd.daemon.policy.Enforcer;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.Transport;
+import dev.dgramd.daemon.warmup.WarmUp;
 import dev.dgramd.daemon.handover.HandOverListener;
 import dev.dgramd.daemon.handover.HandOverTaker;
 import io.grpc.Server;
@@ -54,6 +55,8 @@ public final class Dgramd implements AutoCloseable {
     private static final String ADMIN_SERVICE_NAME = "dgramd.v1.Admin";
     /** How long each step of a hand-over may take. */
     private static final java.time.Duration HAND_OVER_STEP = java.time.Duration.ofSeconds(10);
+    /** The most datagrams a warm-up sends ({@link DgramdOptions#warmUp}). */
+    private static final long WARM_UP_DATAGRAMS = 300_000;
     /** How long a socket may take to write what it was given before it is handed over. */
     private static final long FLUSH_MILLIS = 2000;
 
@@ -108,6 +111,13 @@ public final class Dgramd implements AutoCloseable {
         DgramService dgram = new DgramService(registry, enforcer, transport.group(), budget, drops,
                 options.orphanGrace());
         auth.onPrincipalsRemoved(dgram::revoke);
+        if (!options.warmUp().isZero()) {
+            try {
+                WarmUp.run(transport, options.warmUp(), WARM_UP_DATAGRAMS);
+            } catch (IOException | RuntimeException e) {
+                log.warn("dgramd could not warm up ({}); it starts anyway", e.toString());
+            }
+        }
         HandOverTaker taker = null;
         if (options.takeOver() != null) {
             taker = takeOver(options.takeOver(), transport, dgram);

@@ -32,6 +32,10 @@ public final class DgramdOptions {
     private Duration orphanGrace = DEFAULT_ORPHAN_GRACE;
     private Path handOverSocket;
     private Path takeOver;
+    private Duration warmUp = DEFAULT_WARM_UP;
+
+    /** Default of {@link #warmUp(Duration)}: none (the {@code dgramd} command warms up for 2 s). */
+    public static final Duration DEFAULT_WARM_UP = Duration.ZERO;
     private Duration keepAliveTime = DEFAULT_KEEPALIVE_TIME;
     private Duration keepAliveTimeout = DEFAULT_KEEPALIVE_TIMEOUT;
     private Duration permitKeepAliveTime = DEFAULT_PERMIT_KEEPALIVE_TIME;
@@ -204,6 +208,26 @@ public final class DgramdOptions {
 
     public Path takeOver() {
         return takeOver;
+    }
+
+    /**
+     * How long the daemon runs its own datagram paths before it serves (and before it takes
+     * sockets over), so that the JIT has compiled them for the first client
+     * ({@link dev.dgramd.daemon.warmup.WarmUp}): at most this long, or 300,000 datagrams. Zero
+     * (the default here; the {@code dgramd} command's is 2 s) does not warm up.
+     *
+     * @throws IllegalArgumentException when {@code warmUp} is null, negative or over a minute
+     */
+    public DgramdOptions warmUp(Duration warmUp) {
+        if (warmUp == null || warmUp.isNegative() || warmUp.compareTo(Duration.ofMinutes(1)) > 0) {
+            throw new IllegalArgumentException("warmUp must be between 0 and 1 minute, got " + warmUp);
+        }
+        this.warmUp = warmUp;
+        return this;
+    }
+
+    public Duration warmUp() {
+        return warmUp;
     }
 
     /**

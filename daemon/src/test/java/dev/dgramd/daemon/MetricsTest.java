@@ -53,8 +53,9 @@ class MetricsTest {
 
     @BeforeAll
     static void startDaemon() throws Exception {
+        // warmed up first, as the dgramd command is: the warm-up's socket and datagrams must not show
         daemon = Dgramd.start(new DgramdOptions().listen("127.0.0.1:0").policy(Policy.allowAll()).metrics("127.0.0.1:0")
-                .maxQueuedEventBytes(65_536));
+                .maxQueuedEventBytes(65_536).warmUp(Duration.ofMillis(300)));
         channel = NettyChannelBuilder.forTarget(daemon.target()).usePlaintext().build();
         stub = DgramGrpc.newBlockingStub(channel);
         async = DgramGrpc.newStub(channel);

@@ -50,6 +50,12 @@ public final class Transport implements AutoCloseable {
         return group;
     }
 
+    /** The client channel type for a gRPC channel on this transport (the daemon's own warm-up). */
+    public Class<? extends io.netty.channel.Channel> clientChannelType() {
+        return epoll ? io.netty.channel.epoll.EpollSocketChannel.class
+                : io.netty.channel.socket.nio.NioSocketChannel.class;
+    }
+
     /** The server channel type for the gRPC server on this transport. */
     public Class<? extends ServerChannel> serverChannelType() {
         return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;

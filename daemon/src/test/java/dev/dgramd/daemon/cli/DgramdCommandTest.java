@@ -51,6 +51,7 @@ class DgramdCommandTest {
         SAMPLES.put("--permit-keepalive-time", "1s");
         SAMPLES.put("--hand-over-socket", "/run/dgramd/handover.sock");
         SAMPLES.put("--take-over", "/run/dgramd/old.sock");
+        SAMPLES.put("--warm-up", "750ms");
         SAMPLES.put("--policy", "/etc/dgramd/policy.yaml");
         SAMPLES.put("--log-format", "json");
         SAMPLES.put("--log-level", "debug");
@@ -185,6 +186,16 @@ class DgramdCommandTest {
         assertOneLine(err.toString()).contains("Invalid value for option '--max-queued-event-bytes'")
                 .contains(">= 65536, got 10")
                 .endsWith("(from config file " + file + ", key max-queued-event-bytes)");
+    }
+
+    @Test
+    void warmUpIsTwoSecondsUnlessSaidOtherwise() {
+        assertThat(parse(Map.of()).options().warmUp()).isEqualTo(java.time.Duration.ofSeconds(2));
+        assertThat(parse(Map.of(), "--warm-up", "0").options().warmUp()).isZero();
+        assertThat(parse(Map.of("DGRAMD_WARM_UP", "500ms")).options().warmUp())
+                .isEqualTo(java.time.Duration.ofMillis(500));
+        assertThat(run(Map.of(), "--warm-up", "5m")).isEqualTo(2);
+        assertOneLine(err.toString()).contains("Invalid value for option '--warm-up'");
     }
 
     @Test
