@@ -218,6 +218,18 @@ final class Cold {
         if (generatorBound) {
             row.lowerBound = true;
             row.detail("note", "no loss at the generator's own maximum rate: the figure is a lower bound");
+        } else if (best == null) {
+            double lowest = Double.MAX_VALUE;
+            for (Map<String, Object> t : log) {
+                Object offered = t.get("offeredRate");
+                if (offered instanceof Number o && o.doubleValue() > 0) {
+                    lowest = Math.min(lowest, o.doubleValue());
+                }
+            }
+            String note = String.format(java.util.Locale.ROOT, "no trial passed in %d: every rate tried, down to %.0f/s,"
+                    + " lost more than %.1f%%", log.size(), lowest, Inbound.MAX_LOSS * 100);
+            row.detail("note", note);
+            System.err.println("  cold in " + impl + ": " + note);
         }
         return row;
     }

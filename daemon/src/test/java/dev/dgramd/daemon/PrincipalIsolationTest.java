@@ -182,6 +182,9 @@ class PrincipalIsolationTest {
                 .build()).getAddress().getPort();
         first.next(SocketEvent.EventCase.LISTENING);
         first.close(); // alice's client went away: the socket is an orphan for the grace
+        // Until the daemon has seen the cancel, a datagram would go to the stream being cancelled
+        // (and be lost with it, as on any stream a client drops): wait for the socket to be an orphan.
+        awaitDetached(id);
 
         try (DatagramSocket peer = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             peer.send(new DatagramPacket(new byte[] {42}, 1, InetAddress.getLoopbackAddress(), port));
@@ -195,6 +198,17 @@ class PrincipalIsolationTest {
         SocketEvent message = again.next(SocketEvent.EventCase.MESSAGE);
         assertThat(message.getMessage().getData().byteAt(0)).isEqualTo((byte) 42);
         again.close();
+    }
+
+    /** Asks the daemon (as an admin, one call after another) until {@code id} has no Events stream. */
+    private void awaitDetached(String id) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(SECONDS);
+        while (AdminGrpc.newBlockingStub(as(OPS)).withDeadlineAfter(SECONDS, TimeUnit.SECONDS)
+                .listSockets(ListSocketsRequest.getDefaultInstance()).getSocketsList().stream()
+                .anyMatch(s -> s.getSocketId().equals(id) && s.getEventsAttached())) {
+            assertThat(System.nanoTime() - deadline).as("the daemon saw the stream go within %s s", SECONDS)
+                    .isNegative();
+        }
     }
 
     @Test
