@@ -205,8 +205,8 @@ final class SendPipeline {
             for (int i = 0, n = ops.size(); i < n; i++) {
                 enqueue(lane, ops.get(i));
             }
+            drainLocked();
         }
-        drain();
     }
 
     /** Queues one datagram of {@code lane} and writes what the stream takes now; see above. */
@@ -217,9 +217,9 @@ final class SendPipeline {
             return;
         }
         synchronized (streamLock) {
-            enqueue(lane, op);
+            enqueue(lane, op); // and written in the same hold of the lock: one acquisition per send
+            drainLocked();
         }
-        drain();
     }
 
     /** Guarded by streamLock. */
@@ -237,46 +237,51 @@ final class SendPipeline {
 
     private void drain() {
         synchronized (streamLock) {
-            if (closed) {
+            drainLocked();
+        }
+    }
+
+    /** Writes what the stream takes now. Guarded by streamLock. */
+    private void drainLocked() {
+        if (closed) {
+            return;
+        }
+        if (stream == null) {
+            if (starting) {
+                // onReady, run by start() itself (direct executor): the drain that is
+                // starting the stream goes on once it has it
                 return;
             }
-            if (stream == null) {
-                if (starting) {
-                    // onReady, run by start() itself (direct executor): the drain that is
-                    // starting the stream goes on once it has it
-                    return;
-                }
-                starting = true;
-                try {
-                    start();
-                } finally {
-                    starting = false;
-                }
+            starting = true;
+            try {
+                start();
+            } finally {
+                starting = false;
             }
-            ClientCallStreamObserver<SendBatch> s = stream;
-            // the window test first: isReady() costs more, and while batches are out it is not needed
-            while (!ready.isEmpty() && batchesInFlight < MAX_BATCHES_IN_FLIGHT && s.isReady()) {
-                Lane lane = ready.poll();
-                ArrayDeque<SendOp> queue = lane.queue;
-                int n = Math.min(queue.size(), MAX_BATCH_DATAGRAMS);
-                SendOp[] ops = new SendOp[n];
-                Written written = new Written();
-                int count = 0;
-                int bytes = 0;
-                while (count < n && (count == 0 || bytes + queue.peek().bytes <= MAX_BATCH_BYTES)) {
-                    SendOp op = queue.poll();
-                    bytes += op.bytes;
-                    op.batch = written;
-                    ops[count++] = op;
-                }
-                written.unanswered = count;
-                batchesInFlight++;
-                s.onNext(new SendBatch(lane.socketId, ops, count));
-                if (queue.isEmpty()) {
-                    lane.ready = false;
-                } else {
-                    ready.add(lane);
-                }
+        }
+        ClientCallStreamObserver<SendBatch> s = stream;
+        // the window test first: isReady() costs more, and while batches are out it is not needed
+        while (!ready.isEmpty() && batchesInFlight < MAX_BATCHES_IN_FLIGHT && s.isReady()) {
+            Lane lane = ready.poll();
+            ArrayDeque<SendOp> queue = lane.queue;
+            int n = Math.min(queue.size(), MAX_BATCH_DATAGRAMS);
+            SendOp[] ops = new SendOp[n];
+            Written written = new Written();
+            int count = 0;
+            int bytes = 0;
+            while (count < n && (count == 0 || bytes + queue.peek().bytes <= MAX_BATCH_BYTES)) {
+                SendOp op = queue.poll();
+                bytes += op.bytes;
+                op.batch = written;
+                ops[count++] = op;
+            }
+            written.unanswered = count;
+            batchesInFlight++;
+            s.onNext(new SendBatch(lane.socketId, ops, count));
+            if (queue.isEmpty()) {
+                lane.ready = false;
+            } else {
+                ready.add(lane);
             }
         }
     }
