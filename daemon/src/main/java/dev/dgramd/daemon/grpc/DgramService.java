@@ -129,9 +129,12 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         stopping = true;
     }
 
-    /** What the server serves: this service behind its hand-over gate. */
+    /**
+     * What the server serves: this service behind its hand-over gate, its streamed responses
+     * serialized into reused arrays ({@link ReusedResponseBuffers}).
+     */
     public io.grpc.ServerServiceDefinition definition() {
-        return io.grpc.ServerInterceptors.intercept(bindService(), gate);
+        return io.grpc.ServerInterceptors.intercept(ReusedResponseBuffers.apply(bindService()), gate);
     }
 
     /** One socket as handed to another daemon process: its state, its name (or null), and its events. */
