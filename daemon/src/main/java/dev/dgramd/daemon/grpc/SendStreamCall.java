@@ -110,7 +110,7 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
             datagrams.add(new UdpSocket.Outgoing(d.getId(), directCopy(alloc, d.getData()),
                     d.getPort(), d.getAddress(), d.getEmitError()));
         }
-        socket.send(datagrams, new Results(socketId, socket.eventLoop()));
+        socket.send(datagrams, new Results(socketId, socket.eventLoop(), n));
     }
 
     /**
@@ -170,31 +170,36 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
     private final class Results implements UdpSocket.SendCompletion {
         private final String socketId;
         private final EventLoop loop;
-        private SendStreamResponse.Builder pending;
+        /** Datagrams of the batch not answered yet. */
+        private int unanswered;
+        /** The results of this turn, or null when none; sized for the batch's unanswered datagrams. */
+        private List<SendResult> pending;
         private long pendingBytes;
         private final SendResult.Builder result = SendResult.newBuilder(); // reused: on the loop only
 
-        Results(String socketId, EventLoop loop) {
+        Results(String socketId, EventLoop loop, int datagrams) {
             this.socketId = socketId;
             this.loop = loop;
+            this.unanswered = datagrams;
         }
 
         @Override
         public void done(long id, int bytes, DgramError error, int size) {
             if (pending == null) {
-                pending = SendStreamResponse.newBuilder().setSocketId(socketId);
+                pending = new ArrayList<>(Math.max(1, unanswered));
                 loop.execute(this::flush);
             }
+            unanswered--;
             result.clear().setId(id).setBytes(bytes);
             if (error != null) {
                 result.setError(ErrorMapping.toProto(error));
             }
-            pending.addResults(result.build());
+            pending.add(result.build());
             pendingBytes += size;
         }
 
         private void flush() {
-            SendStreamResponse out = pending.build();
+            SendStreamResponse out = SendStreamResponse.newBuilder().setSocketId(socketId).addAllResults(pending).build();
             long bytes = pendingBytes;
             pending = null;
             pendingBytes = 0;
