@@ -1,14 +1,9 @@
 package dev.dgramd.daemon.grpc;
 
-import com.google.protobuf.ByteOutput;
-import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.UdpSocket;
-import dev.dgramd.proto.v1.OutboundDatagram;
 import dev.dgramd.proto.v1.SendResult;
-import dev.dgramd.proto.v1.SendStreamRequest;
 import dev.dgramd.proto.v1.SendStreamResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -16,13 +11,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
-import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * One SendStream call: batches of datagrams in, results out.
+ *
+ * <p>Each batch is read straight from its bytes ({@link SendBatchView}), not parsed into protobuf's objects.
  *
  * <p>Flow control: the next batch is requested only while fewer than {@link #MAX_UNANSWERED_BYTES}
  * of payload are unanswered and the client reads the results (the response stream is ready); so
@@ -30,7 +25,7 @@ import java.util.List;
  * complete, gathered per event-loop turn, so a datagram waiting on a name lookup holds back
  * neither the other results of its batch nor other sockets' batches.
  */
-final class SendStreamCall implements StreamObserver<SendStreamRequest> {
+final class SendStreamCall implements StreamObserver<SendBatchView> {
     static final long MAX_UNANSWERED_BYTES = 8L << 20;
 
     private final SocketRegistry registry;
@@ -48,7 +43,7 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
     /** Runs once, when the call has finished (any way). */
     private final Runnable whenFinished;
     /** Used by onNext only: gRPC calls it on one thread at a time. */
-    private final Copier copier = new Copier();
+    private final SendBatchView.Datagrams datagrams = new SendBatchView.Datagrams();
 
     /**
      * @param principal the caller: batches naming another principal's socket fail as for no socket
@@ -77,14 +72,11 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
     }
 
     @Override
-    public void onNext(SendStreamRequest batch) {
-        String socketId = batch.getSocketId();
+    public void onNext(SendBatchView batch) {
+        String socketId = batch.socketId();
         UdpSocket socket = registry.get(socketId, principal);
-        int n = batch.getDatagramsCount();
-        long bytes = 0;
-        for (int i = 0; i < n; i++) {
-            bytes += batch.getDatagrams(i).getData().size();
-        }
+        int n = batch.count();
+        long bytes = batch.payloadBytes();
         synchronized (lock) {
             requested = false;
             if (handingOver != null || finished) {
@@ -94,23 +86,24 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
             unansweredDatagrams += n;
             maybeRequest(); // pipeline: ask for the next batch while this one is sent
         }
+        SendBatchView.Datagrams d = datagrams;
+        d.start(batch);
         if (socket == null) {
             var error = ErrorMapping.toProto(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running"));
             SendStreamResponse.Builder out = SendStreamResponse.newBuilder().setSocketId(socketId);
-            for (int i = 0; i < n; i++) {
-                out.addResults(SendResult.newBuilder().setId(batch.getDatagrams(i).getId()).setError(error));
+            while (d.next()) {
+                out.addResults(SendResult.newBuilder().setId(d.id()).setError(error));
             }
             answer(out.build(), bytes);
             return;
         }
-        List<UdpSocket.Outgoing> datagrams = new ArrayList<>(n);
+        List<UdpSocket.Outgoing> outgoing = new ArrayList<>(n);
         ByteBufAllocator alloc = socket.alloc();
-        for (int i = 0; i < n; i++) {
-            OutboundDatagram d = batch.getDatagrams(i);
-            datagrams.add(new UdpSocket.Outgoing(d.getId(), directCopy(alloc, d.getData()),
-                    d.getPort(), d.getAddress(), d.getEmitError()));
+        while (d.next()) {
+            outgoing.add(new UdpSocket.Outgoing(d.id(), directCopy(alloc, d.dataArray(), d.dataOffset(), d.dataLength()),
+                    d.port(), d.address(), d.emitError()));
         }
-        socket.send(datagrams, new Results(socketId, socket.eventLoop(), n));
+        socket.send(outgoing, new Results(socketId, socket.eventLoop(), n));
     }
 
     /**
@@ -118,52 +111,11 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
      * buffer would be copied into a direct one by the channel at write time, and wrapping it costs
      * three objects more).
      */
-    private ByteBuf directCopy(ByteBufAllocator alloc, ByteString data) {
-        int size = data.size();
+    private static ByteBuf directCopy(ByteBufAllocator alloc, byte[] data, int offset, int size) {
         if (size == 0) {
             return Unpooled.EMPTY_BUFFER;
         }
-        ByteBuf buf = alloc.directBuffer(size, size);
-        copier.target = buf;
-        try {
-            UnsafeByteOperations.unsafeWriteTo(data, copier);
-        } catch (IOException | RuntimeException e) {
-            buf.release();
-            throw new IllegalStateException("copying a payload failed", e);
-        } finally {
-            copier.target = null;
-        }
-        return buf;
-    }
-
-    /** Appends a ByteString's bytes to a ByteBuf without an intermediate array or ByteBuffer. */
-    private static final class Copier extends ByteOutput {
-        ByteBuf target;
-
-        @Override
-        public void write(byte value) {
-            target.writeByte(value);
-        }
-
-        @Override
-        public void write(byte[] value, int offset, int length) {
-            target.writeBytes(value, offset, length);
-        }
-
-        @Override
-        public void writeLazy(byte[] value, int offset, int length) {
-            target.writeBytes(value, offset, length);
-        }
-
-        @Override
-        public void write(ByteBuffer value) {
-            target.writeBytes(value);
-        }
-
-        @Override
-        public void writeLazy(ByteBuffer value) {
-            target.writeBytes(value);
-        }
+        return alloc.directBuffer(size, size).writeBytes(data, offset, size);
     }
 
     /** Gathers one socket's results on its event loop and sends them at the end of the loop's turn. */
