@@ -44,7 +44,6 @@ import dev.dgramd.proto.v1.RemoteAddressRequest;
 import dev.dgramd.proto.v1.RemoteAddressResponse;
 import dev.dgramd.proto.v1.SendRequest;
 import dev.dgramd.proto.v1.SendResponse;
-import dev.dgramd.proto.v1.SendStreamResponse;
 import dev.dgramd.proto.v1.SetBroadcastRequest;
 import dev.dgramd.proto.v1.SetBroadcastResponse;
 import dev.dgramd.proto.v1.SetMulticastInterfaceRequest;
@@ -449,9 +448,9 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     /** SendStream, as {@link #definition()} serves it: its requests are {@link SendBatchView}s. */
-    StreamObserver<SendBatchView> sendBatches(StreamObserver<SendStreamResponse> responses) {
+    StreamObserver<SendBatchView> sendBatches(StreamObserver<SendResultBatch> responses) {
         SendStreamCall[] self = new SendStreamCall[1];
-        self[0] = new SendStreamCall(registry, Principal.current(), (ServerCallStreamObserver<SendStreamResponse>) responses,
+        self[0] = new SendStreamCall(registry, Principal.current(), (ServerCallStreamObserver<SendResultBatch>) responses,
                 () -> sendStreams.remove(self[0]));
         sendStreams.add(self[0]);
         return self[0];

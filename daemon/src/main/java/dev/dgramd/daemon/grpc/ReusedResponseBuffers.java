@@ -62,6 +62,36 @@ final class ReusedResponseBuffers {
         return ServerMethodDefinition.create(replaced, method.getServerCallHandler());
     }
 
+    /** Writes a message's encoding. */
+    @FunctionalInterface
+    interface Encoder {
+        void writeTo(CodedOutputStream out) throws IOException;
+    }
+
+    /**
+     * A message of {@code size} bytes that {@code encoder} writes, serialized into the calling
+     * thread's reused array (or one of its own), as a stream for gRPC to send.
+     */
+    static InputStream serialize(int size, Encoder encoder) {
+        byte[][] slot = REUSED.get();
+        byte[] array = slot[0];
+        boolean reused = size <= MAX_REUSED && array != null && array.length >= size;
+        if (reused) {
+            slot[0] = null; // out until the stream is closed
+        } else {
+            array = new byte[size > MAX_REUSED ? size
+                    : Math.min(MAX_REUSED, Math.max(size, array == null ? 4096 : 2 * array.length))];
+        }
+        try {
+            CodedOutputStream out = CodedOutputStream.newInstance(array, 0, size);
+            encoder.writeTo(out);
+            out.checkNoSpaceLeft();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new Serialized(array, size, array.length <= MAX_REUSED);
+    }
+
     /** Protobuf's marshaller, serializing into a reused array. */
     private static final class Marshaller<T> implements MethodDescriptor.PrototypeMarshaller<T> {
         private final MethodDescriptor.PrototypeMarshaller<T> proto;
@@ -73,24 +103,7 @@ final class ReusedResponseBuffers {
         @Override
         public InputStream stream(T value) {
             MessageLite message = (MessageLite) value;
-            int size = message.getSerializedSize();
-            byte[][] slot = REUSED.get();
-            byte[] array = slot[0];
-            boolean reused = size <= MAX_REUSED && array != null && array.length >= size;
-            if (reused) {
-                slot[0] = null; // out until the stream is closed
-            } else {
-                array = new byte[size > MAX_REUSED ? size
-                        : Math.min(MAX_REUSED, Math.max(size, array == null ? 4096 : 2 * array.length))];
-            }
-            try {
-                CodedOutputStream out = CodedOutputStream.newInstance(array, 0, size);
-                message.writeTo(out);
-                out.checkNoSpaceLeft();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            return new Serialized(array, size, array.length <= MAX_REUSED);
+            return serialize(message.getSerializedSize(), message::writeTo);
         }
 
         @Override

@@ -3,8 +3,6 @@ package dev.dgramd.daemon.grpc;
 import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.UdpSocket;
-import dev.dgramd.proto.v1.SendResult;
-import dev.dgramd.proto.v1.SendStreamResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.netty.buffer.ByteBuf;
@@ -17,7 +15,8 @@ import java.util.List;
 /**
  * One SendStream call: batches of datagrams in, results out.
  *
- * <p>Each batch is read straight from its bytes ({@link SendBatchView}), not parsed into protobuf's objects.
+ * <p>Each batch is read straight from its bytes ({@link SendBatchView}), not parsed into protobuf's
+ * objects, and its results are written from arrays ({@link SendResultBatch}).
  *
  * <p>Flow control: the next batch is requested only while fewer than {@link #MAX_UNANSWERED_BYTES}
  * of payload are unanswered and the client reads the results (the response stream is ready); so
@@ -30,7 +29,7 @@ final class SendStreamCall implements StreamObserver<SendBatchView> {
 
     private final SocketRegistry registry;
     private final String principal;
-    private final ServerCallStreamObserver<SendStreamResponse> responses;
+    private final ServerCallStreamObserver<SendResultBatch> responses;
     private final Object lock = new Object();
     // Guarded by lock.
     private long unansweredBytes;
@@ -49,7 +48,7 @@ final class SendStreamCall implements StreamObserver<SendBatchView> {
      * @param principal the caller: batches naming another principal's socket fail as for no socket
      * @param whenFinished runs once when the call has finished (completed, failed, cancelled or ended)
      */
-    SendStreamCall(SocketRegistry registry, String principal, ServerCallStreamObserver<SendStreamResponse> responses,
+    SendStreamCall(SocketRegistry registry, String principal, ServerCallStreamObserver<SendResultBatch> responses,
                    Runnable whenFinished) {
         this.registry = registry;
         this.principal = principal;
@@ -90,11 +89,11 @@ final class SendStreamCall implements StreamObserver<SendBatchView> {
         d.start(batch);
         if (socket == null) {
             var error = ErrorMapping.toProto(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running"));
-            SendStreamResponse.Builder out = SendStreamResponse.newBuilder().setSocketId(socketId);
+            SendResultBatch out = new SendResultBatch(socketId, n);
             while (d.next()) {
-                out.addResults(SendResult.newBuilder().setId(d.id()).setError(error));
+                out.add(d.id(), 0, error);
             }
-            answer(out.build(), bytes);
+            answer(out, bytes);
             return;
         }
         List<UdpSocket.Outgoing> outgoing = new ArrayList<>(n);
@@ -125,9 +124,8 @@ final class SendStreamCall implements StreamObserver<SendBatchView> {
         /** Datagrams of the batch not answered yet. */
         private int unanswered;
         /** The results of this turn, or null when none; sized for the batch's unanswered datagrams. */
-        private List<SendResult> pending;
+        private SendResultBatch pending;
         private long pendingBytes;
-        private final SendResult.Builder result = SendResult.newBuilder(); // reused: on the loop only
 
         Results(String socketId, EventLoop loop, int datagrams) {
             this.socketId = socketId;
@@ -138,20 +136,16 @@ final class SendStreamCall implements StreamObserver<SendBatchView> {
         @Override
         public void done(long id, int bytes, DgramError error, int size) {
             if (pending == null) {
-                pending = new ArrayList<>(Math.max(1, unanswered));
+                pending = new SendResultBatch(socketId, unanswered);
                 loop.execute(this::flush);
             }
             unanswered--;
-            result.clear().setId(id).setBytes(bytes);
-            if (error != null) {
-                result.setError(ErrorMapping.toProto(error));
-            }
-            pending.add(result.build());
+            pending.add(id, bytes, error == null ? null : ErrorMapping.toProto(error));
             pendingBytes += size;
         }
 
         private void flush() {
-            SendStreamResponse out = SendStreamResponse.newBuilder().setSocketId(socketId).addAllResults(pending).build();
+            SendResultBatch out = pending;
             long bytes = pendingBytes;
             pending = null;
             pendingBytes = 0;
@@ -159,10 +153,10 @@ final class SendStreamCall implements StreamObserver<SendBatchView> {
         }
     }
 
-    private void answer(SendStreamResponse results, long bytes) {
+    private void answer(SendResultBatch results, long bytes) {
         synchronized (lock) {
             unansweredBytes -= bytes;
-            unansweredDatagrams -= results.getResultsCount();
+            unansweredDatagrams -= results.count();
             if (finished) {
                 return;
             }

@@ -1,7 +1,6 @@
 package dev.dgramd.daemon.grpc;
 
 import dev.dgramd.proto.v1.DgramGrpc;
-import dev.dgramd.proto.v1.SendStreamResponse;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
@@ -13,9 +12,10 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * The SendStream method as the daemon serves it: the contract's method (same name, schema and
- * response marshaller, so that clients and reflection see no difference), its requests read by
- * hand as {@link SendBatchView}s instead of parsed into protobuf's objects.
+ * The SendStream method as the daemon serves it: the contract's method (same name and schema, the
+ * same bytes on the wire, so that clients and reflection see no difference), its requests read by
+ * hand as {@link SendBatchView}s instead of parsed into protobuf's objects, its responses written
+ * by hand from {@link SendResultBatch}es.
  */
 final class SendStreamMethod {
     private SendStreamMethod() {
@@ -23,7 +23,7 @@ final class SendStreamMethod {
 
     /** {@code service} (the generated binding of Dgram) with its SendStream method served by {@code handler}. */
     static ServerServiceDefinition replace(ServerServiceDefinition service,
-            Function<StreamObserver<SendStreamResponse>, StreamObserver<SendBatchView>> handler) {
+            Function<StreamObserver<SendResultBatch>, StreamObserver<SendBatchView>> handler) {
         String name = DgramGrpc.getSendStreamMethod().getFullMethodName();
         ServiceDescriptor original = service.getServiceDescriptor();
         ServiceDescriptor.Builder descriptor = ServiceDescriptor.newBuilder(original.getName())
@@ -32,8 +32,8 @@ final class SendStreamMethod {
         for (ServerMethodDefinition<?, ?> method : service.getMethods()) {
             ServerMethodDefinition<?, ?> served = method;
             if (method.getMethodDescriptor().getFullMethodName().equals(name)) {
-                MethodDescriptor<SendBatchView, SendStreamResponse> read = DgramGrpc.getSendStreamMethod()
-                        .toBuilder(new SendBatchView.Marshaller(), DgramGrpc.getSendStreamMethod().getResponseMarshaller())
+                MethodDescriptor<SendBatchView, SendResultBatch> read = DgramGrpc.getSendStreamMethod()
+                        .toBuilder(new SendBatchView.Marshaller(), new SendResultBatch.Marshaller())
                         .build();
                 served = ServerMethodDefinition.create(read, ServerCalls.asyncBidiStreamingCall(handler::apply));
             }
