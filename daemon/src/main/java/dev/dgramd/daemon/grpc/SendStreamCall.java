@@ -1,6 +1,7 @@
 package dev.dgramd.daemon.grpc;
 
 import dev.dgramd.daemon.udp.DgramError;
+import dev.dgramd.daemon.udp.OutgoingDatagram;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.UdpSocket;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -9,8 +10,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * One SendStream call: batches of datagrams in, results out.
@@ -43,6 +42,8 @@ final class SendStreamCall implements StreamObserver<SendBatchView> {
     private final Runnable whenFinished;
     /** Used by onNext only: gRPC calls it on one thread at a time. */
     private final SendBatchView.Datagrams datagrams = new SendBatchView.Datagrams();
+    /** Reads {@link #datagrams} for the socket; used by onNext only. */
+    private final Reading reading = new Reading();
 
     /**
      * @param principal the caller: batches naming another principal's socket fail as for no socket
@@ -96,13 +97,56 @@ final class SendStreamCall implements StreamObserver<SendBatchView> {
             answer(out, bytes);
             return;
         }
-        List<UdpSocket.Outgoing> outgoing = new ArrayList<>(n);
-        ByteBufAllocator alloc = socket.alloc();
-        while (d.next()) {
-            outgoing.add(new UdpSocket.Outgoing(d.id(), directCopy(alloc, d.dataArray(), d.dataOffset(), d.dataLength()),
-                    d.port(), d.address(), d.emitError()));
+        reading.alloc = socket.alloc();
+        try {
+            socket.send(reading, new Results(socketId, socket.eventLoop(), n));
+        } finally {
+            reading.alloc = null;
         }
-        socket.send(outgoing, new Results(socketId, socket.eventLoop(), n));
+    }
+
+    /**
+     * The datagrams of the batch in {@link #datagrams}, as the socket reads them: each payload is
+     * copied out of the request when its datagram is reached.
+     */
+    private final class Reading implements OutgoingDatagram.Batch {
+        ByteBufAllocator alloc;
+        private ByteBuf data;
+
+        @Override
+        public boolean next() {
+            if (!datagrams.next()) {
+                data = null;
+                return false;
+            }
+            data = directCopy(alloc, datagrams.dataArray(), datagrams.dataOffset(), datagrams.dataLength());
+            return true;
+        }
+
+        @Override
+        public long id() {
+            return datagrams.id();
+        }
+
+        @Override
+        public ByteBuf data() {
+            return data;
+        }
+
+        @Override
+        public int port() {
+            return datagrams.port();
+        }
+
+        @Override
+        public String address() {
+            return datagrams.address();
+        }
+
+        @Override
+        public boolean emitError() {
+            return datagrams.emitError();
+        }
     }
 
     /**
