@@ -22,8 +22,12 @@ import java.util.Arrays;
  * call does, in its {@code onNext}, on the thread gRPC parsed it on).
  */
 final class SendBatchView {
-    /** The largest message whose bytes go into the parsing thread's array; a larger one gets an array of its own. */
-    static final int MAX_REUSED = 1 << 20;
+    /**
+     * The largest message whose bytes go into the parsing thread's array (a transport event loop's:
+     * the server runs calls on them); a larger one gets an array of its own. The Java client's
+     * batches stay below it (256 KiB of payloads, one datagram more).
+     */
+    static final int MAX_REUSED = 512 * 1024;
     private static final ThreadLocal<byte[][]> REUSED = ThreadLocal.withInitial(() -> new byte[1][]);
     private static final int VARINT = 0;
     private static final int FIXED64 = 1;
