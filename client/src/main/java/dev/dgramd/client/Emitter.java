@@ -1,9 +1,7 @@
 package dev.dgramd.client;
 
 import dev.dgramd.client.internal.Errors;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,6 +12,9 @@ import org.slf4j.LoggerFactory;
  * {@link ErrorListener} ('error' only) or a {@link MessageListener} ('message' only). Listeners
  * are compared by identity, as Node compares functions. Thread-safe; an emit calls a snapshot of
  * the listeners, once-listeners removed before they run.
+ *
+ * <p>Each event's listeners are an array replaced on every change and never modified, so that an
+ * emit's snapshot is the array itself: an emit allocates nothing unless a once-listener goes.
  */
 final class Emitter {
     private static final Logger log = LoggerFactory.getLogger(Emitter.class);
@@ -28,35 +29,36 @@ final class Emitter {
         }
     }
 
-    private final Map<String, List<Entry>> listeners = new HashMap<>(); // guarded by this
+    /** Per event, its listeners in call order; never empty, never modified (replaced instead). Guarded by this. */
+    private final Map<String, Entry[]> listeners = new HashMap<>();
 
     void add(String event, Object listener, boolean once, boolean prepend) {
         check(event, listener);
+        Entry e = new Entry(listener, once);
         synchronized (this) {
-            List<Entry> list = listeners.computeIfAbsent(event, k -> new ArrayList<>());
-            Entry e = new Entry(listener, once);
-            if (prepend) {
-                list.add(0, e);
-            } else {
-                list.add(e);
+            Entry[] list = listeners.get(event);
+            if (list == null) {
+                listeners.put(event, new Entry[] {e});
+                return;
             }
+            Entry[] more = new Entry[list.length + 1];
+            System.arraycopy(list, 0, more, prepend ? 1 : 0, list.length);
+            more[prepend ? 0 : list.length] = e;
+            listeners.put(event, more);
         }
     }
 
     /** Removes the most recently added registration of {@code listener}, as Node does. */
     synchronized void remove(String event, Object listener) {
-        List<Entry> list = listeners.get(event);
+        Entry[] list = listeners.get(event);
         if (list == null) {
             return;
         }
-        for (int i = list.size() - 1; i >= 0; i--) {
-            if (list.get(i).listener == listener) {
-                list.remove(i);
+        for (int i = list.length - 1; i >= 0; i--) {
+            if (list[i].listener == listener) {
+                put(event, without(list, i));
                 break;
             }
-        }
-        if (list.isEmpty()) {
-            listeners.remove(event);
         }
     }
 
@@ -69,8 +71,8 @@ final class Emitter {
     }
 
     synchronized int count(String event) {
-        List<Entry> list = listeners.get(event);
-        return list == null ? 0 : list.size();
+        Entry[] list = listeners.get(event);
+        return list == null ? 0 : list.length;
     }
 
     /**
@@ -81,21 +83,13 @@ final class Emitter {
      * @return whether there were listeners
      */
     boolean emit(String event, boolean rethrow, Object... args) {
-        List<Entry> snapshot;
-        synchronized (this) {
-            List<Entry> list = listeners.get(event);
-            if (list == null || list.isEmpty()) {
-                return false;
-            }
-            snapshot = new ArrayList<>(list);
-            list.removeIf(e -> e.once);
-            if (list.isEmpty()) {
-                listeners.remove(event);
-            }
+        Entry[] snapshot = snapshot(event);
+        if (snapshot == null) {
+            return false;
         }
         for (Entry e : snapshot) {
             try {
-                invoke(e.listener, args);
+                invoke(e.listener, args.length, args.length > 0 ? args[0] : null, args.length > 1 ? args[1] : null);
             } catch (RuntimeException | Error t) {
                 if (rethrow) {
                     throw t;
@@ -106,17 +100,73 @@ final class Emitter {
         return true;
     }
 
-    private static void invoke(Object listener, Object[] args) {
-        if (listener instanceof Runnable r) {
-            r.run();
-        } else if (listener instanceof ErrorListener l) {
-            l.onError(args.length > 0 ? (DgramException) args[0] : null);
-        } else if (listener instanceof MessageListener l) {
-            l.onMessage(args.length > 0 ? (byte[]) args[0] : null,
-                    args.length > 1 ? (RemoteInfo) args[1] : null);
+    /** {@code emit("message", false, data, rinfo)}, without an array of arguments. */
+    boolean emitMessage(byte[] data, RemoteInfo rinfo) {
+        Entry[] snapshot = snapshot("message");
+        if (snapshot == null) {
+            return false;
+        }
+        for (Entry e : snapshot) {
+            try {
+                invoke(e.listener, 2, data, rinfo);
+            } catch (RuntimeException | Error t) {
+                log.error("uncaught exception in a dgram socket '{}' listener", "message", t);
+            }
+        }
+        return true;
+    }
+
+    /** The listeners of {@code event} as they are now, or null when none; the once-listeners among them removed. */
+    private synchronized Entry[] snapshot(String event) {
+        Entry[] list = listeners.get(event);
+        if (list == null) {
+            return null;
+        }
+        int kept = 0;
+        for (Entry e : list) {
+            if (!e.once) {
+                kept++;
+            }
+        }
+        if (kept < list.length) {
+            Entry[] rest = new Entry[kept];
+            int i = 0;
+            for (Entry e : list) {
+                if (!e.once) {
+                    rest[i++] = e;
+                }
+            }
+            put(event, rest);
+        }
+        return list;
+    }
+
+    /** Guarded by this. */
+    private void put(String event, Entry[] list) {
+        if (list.length == 0) {
+            listeners.remove(event);
+        } else {
+            listeners.put(event, list);
         }
     }
 
+    private static Entry[] without(Entry[] list, int i) {
+        Entry[] rest = new Entry[list.length - 1];
+        System.arraycopy(list, 0, rest, 0, i);
+        System.arraycopy(list, i + 1, rest, i, list.length - i - 1);
+        return rest;
+    }
+
+    /** Calls {@code listener} with the first {@code argc} (at most two) of {@code arg0} and {@code arg1}. */
+    private static void invoke(Object listener, int argc, Object arg0, Object arg1) {
+        if (listener instanceof Runnable r) {
+            r.run();
+        } else if (listener instanceof ErrorListener l) {
+            l.onError(argc > 0 ? (DgramException) arg0 : null);
+        } else if (listener instanceof MessageListener l) {
+            l.onMessage(argc > 0 ? (byte[]) arg0 : null, argc > 1 ? (RemoteInfo) arg1 : null);
+        }
+    }
     private static void check(String event, Object listener) {
         if (event == null) {
             throw Errors.invalidArgType("event", "of type string", null);

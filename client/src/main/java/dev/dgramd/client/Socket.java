@@ -962,7 +962,7 @@ public final class Socket implements AutoCloseable {
         @Override
         public void onMessage(byte[] data, RemoteInfo rinfo) {
             if (!state.isClosing()) {
-                emitter.emit("message", false, data, rinfo);
+                emitter.emitMessage(data, rinfo);
             }
         }
 

@@ -19,12 +19,25 @@ public final class EventBatch {
     int count;
     byte[][] data;
     RemoteInfo[] rinfo;
-    SocketEvent[] other;
+    /** Null while every event is a 'message' read by hand (the usual batch). */
+    private SocketEvent[] other;
 
     EventBatch(int expected) {
         data = new byte[expected][];
         rinfo = new RemoteInfo[expected];
-        other = new SocketEvent[expected];
+    }
+
+    /** Event {@code i} as protobuf parsed it, or null when it is a 'message' read by hand. */
+    SocketEvent other(int i) {
+        return other == null ? null : other[i];
+    }
+
+    /** Sets event {@code i} (added already) to {@code e}, as protobuf parsed it. */
+    void other(int i, SocketEvent e) {
+        if (other == null) {
+            other = new SocketEvent[data.length];
+        }
+        other[i] = e;
     }
 
     /** Events in the batch. */
@@ -46,7 +59,9 @@ public final class EventBatch {
         if (count == data.length) {
             data = Arrays.copyOf(data, Math.max(4, count * 2));
             rinfo = Arrays.copyOf(rinfo, data.length);
-            other = Arrays.copyOf(other, data.length);
+            if (other != null) {
+                other = Arrays.copyOf(other, data.length);
+            }
         }
         return count++;
     }

@@ -191,7 +191,7 @@ final class EventStream {
                             int outcome = bindOutcome(batch);
                             if (outcome >= 0 && settled.compareAndSet(false, true)) {
                                 timeout.cancel(false);
-                                SocketEvent e = batch.other[outcome];
+                                SocketEvent e = batch.other(outcome);
                                 DgramException bindError = null;
                                 if (e.getEventCase() == SocketEvent.EventCase.ERROR) {
                                     bindError = Errors.fromProto(e.getError().getError());
@@ -248,7 +248,7 @@ final class EventStream {
     /** The index of the batch's 'listening' or 'error' event (a bind's outcome), or -1. */
     private static int bindOutcome(EventBatch batch) {
         for (int i = 0; i < batch.count; i++) {
-            SocketEvent e = batch.other[i];
+            SocketEvent e = batch.other(i);
             if (e != null && (e.getEventCase() == SocketEvent.EventCase.LISTENING
                     || e.getEventCase() == SocketEvent.EventCase.ERROR)) {
                 return i;
@@ -396,7 +396,7 @@ final class EventStream {
         CompletableFuture<Void> gate = socket.gate();
         int from = 0;
         for (int i = 0; i < batch.count; i++) {
-            SocketEvent other = batch.other[i];
+            SocketEvent other = batch.other(i);
             if (other != null && other.getEventCase() == SocketEvent.EventCase.ERROR) {
                 if (i > from) {
                     listener.execute(new Run(batch, from, i, false));
@@ -445,7 +445,7 @@ final class EventStream {
             events.onMessage(data, batch.rinfo[i]);
             return;
         }
-        SocketEvent ev = batch.other[i];
+        SocketEvent ev = batch.other(i);
         switch (ev.getEventCase()) {
             case LISTENING -> {
                 var a = ev.getListening().getAddress();

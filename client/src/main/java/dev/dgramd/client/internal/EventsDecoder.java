@@ -19,6 +19,9 @@ public final class EventsDecoder {
     private RemoteInfo lastRinfo;
     private byte[] lastAddress = NO_BYTES;
     private byte[] lastFamily = NO_BYTES;
+    // Reused for each event and its 'message': one batch at a time.
+    private final ProtoWire.Reader eventReader = new ProtoWire.Reader(NO_BYTES, 0, 0);
+    private final ProtoWire.Reader messageReader = new ProtoWire.Reader(NO_BYTES, 0, 0);
 
     /**
      * Decodes an EventsResponse (the wire format of dgramd.v1.EventsResponse; unknown fields skipped).
@@ -58,7 +61,7 @@ public final class EventsDecoder {
     private void decodeEvent(EventBatch batch, byte[] buf, int start, int end) throws IOException {
         // The usual event is exactly one 'message' field: read it here. Anything else (another
         // event, a oneof field seen twice, ...) goes to protobuf's parser, which knows the rules.
-        ProtoWire.Reader in = new ProtoWire.Reader(buf, start, end);
+        ProtoWire.Reader in = eventReader.reset(buf, start, end);
         int messageStart = -1;
         int messageEnd = -1;
         boolean plain = true;
@@ -80,12 +83,12 @@ public final class EventsDecoder {
         if (plain && messageStart >= 0) {
             decodeMessage(batch, i, buf, messageStart, messageEnd);
         } else {
-            batch.other[i] = SocketEvent.parseFrom(java.nio.ByteBuffer.wrap(buf, start, end - start));
+            batch.other(i, SocketEvent.parseFrom(java.nio.ByteBuffer.wrap(buf, start, end - start)));
         }
     }
 
     private void decodeMessage(EventBatch batch, int i, byte[] buf, int start, int end) throws IOException {
-        ProtoWire.Reader in = new ProtoWire.Reader(buf, start, end);
+        ProtoWire.Reader in = messageReader.reset(buf, start, end);
         int dataStart = 0;
         int dataLen = 0;
         int addressStart = 0;

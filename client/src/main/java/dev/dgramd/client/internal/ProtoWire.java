@@ -74,14 +74,22 @@ final class ProtoWire {
 
     /** Reads fields out of an array. Throws IOException on malformed input. */
     static final class Reader {
-        final byte[] buf;
+        byte[] buf;
         int pos;
-        final int end;
+        int end;
 
         Reader(byte[] buf, int pos, int end) {
             this.buf = buf;
             this.pos = pos;
             this.end = end;
+        }
+
+        /** Reads {@code buf[pos, end)} from now on; returns this. */
+        Reader reset(byte[] buf, int pos, int end) {
+            this.buf = buf;
+            this.pos = pos;
+            this.end = end;
+            return this;
         }
 
         boolean more() {

@@ -93,9 +93,9 @@ class EventsDecoderTest {
                     assertThat(got.data[i]).isEqualTo(m.getData().toByteArray());
                     assertThat(got.rinfo[i]).isEqualTo(new RemoteInfo(r.getAddress(), r.getFamily(), r.getPort(),
                             r.getSize() == 0 ? m.getData().size() : r.getSize()));
-                    assertThat(got.other[i]).isNull();
+                    assertThat(got.other(i)).isNull();
                 } else {
-                    assertThat(got.other[i]).as("event %d", i).isEqualTo(ev);
+                    assertThat(got.other(i)).as("event %d", i).isEqualTo(ev);
                 }
             }
             assertThat(got.data[1]).isNotNull(); // the common case is read by hand

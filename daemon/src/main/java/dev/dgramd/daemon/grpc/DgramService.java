@@ -44,8 +44,6 @@ import dev.dgramd.proto.v1.RemoteAddressRequest;
 import dev.dgramd.proto.v1.RemoteAddressResponse;
 import dev.dgramd.proto.v1.SendRequest;
 import dev.dgramd.proto.v1.SendResponse;
-import dev.dgramd.proto.v1.SendStreamRequest;
-import dev.dgramd.proto.v1.SendStreamResponse;
 import dev.dgramd.proto.v1.SetBroadcastRequest;
 import dev.dgramd.proto.v1.SetBroadcastResponse;
 import dev.dgramd.proto.v1.SetMulticastInterfaceRequest;
@@ -129,9 +127,14 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         stopping = true;
     }
 
-    /** What the server serves: this service behind its hand-over gate. */
+    /**
+     * What the server serves: this service behind its hand-over gate, SendStream's requests read
+     * by hand ({@link SendStreamMethod}), the streamed responses serialized into reused arrays
+     * ({@link ReusedResponseBuffers}).
+     */
     public io.grpc.ServerServiceDefinition definition() {
-        return io.grpc.ServerInterceptors.intercept(bindService(), gate);
+        return io.grpc.ServerInterceptors.intercept(
+                ReusedResponseBuffers.apply(SendStreamMethod.replace(bindService(), this::sendBatches)), gate);
     }
 
     /** One socket as handed to another daemon process: its state, its name (or null), and its events. */
@@ -444,10 +447,10 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         });
     }
 
-    @Override
-    public StreamObserver<SendStreamRequest> sendStream(StreamObserver<SendStreamResponse> responses) {
+    /** SendStream, as {@link #definition()} serves it: its requests are {@link SendBatchView}s. */
+    StreamObserver<SendBatchView> sendBatches(StreamObserver<SendResultBatch> responses) {
         SendStreamCall[] self = new SendStreamCall[1];
-        self[0] = new SendStreamCall(registry, Principal.current(), (ServerCallStreamObserver<SendStreamResponse>) responses,
+        self[0] = new SendStreamCall(registry, Principal.current(), (ServerCallStreamObserver<SendResultBatch>) responses,
                 () -> sendStreams.remove(self[0]));
         sendStreams.add(self[0]);
         return self[0];

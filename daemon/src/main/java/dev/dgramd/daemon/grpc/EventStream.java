@@ -11,6 +11,7 @@ import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.concurrent.TimeUnit;
 
@@ -48,6 +49,8 @@ final class EventStream implements SocketObserver {
     private final BooleanSupplier stopping;
     private final DropCounters drops;
     private final ArrayDeque<SocketEvent> queue = new ArrayDeque<>();
+    /** The events of the batch being built, before they go into it; empty between batches. */
+    private final ArrayList<dev.dgramd.proto.v1.SocketEvent> batched = new ArrayList<>();
     /** Bytes of batches handed to the subscriber, still paid for until it is ready again. */
     private long inTransport;
     private long droppedMessages;
@@ -380,19 +383,23 @@ final class EventStream implements SocketObserver {
             kernelDropped = 0;
             int bytes = 0;
             boolean close = false;
-            while (!queue.isEmpty() && batch.getEventsCount() < MAX_BATCH_EVENTS && bytes < MAX_BATCH_BYTES) {
+            int n = 0;
+            while (!queue.isEmpty() && n < MAX_BATCH_EVENTS && bytes < MAX_BATCH_BYTES) {
                 SocketEvent e = queue.poll();
                 if (e instanceof SocketEvent.Message || e instanceof SocketEvent.Error) {
                     long cost = cost(e);
                     inTransport += cost;
                     bytes += (int) cost;
                 }
-                batch.addEvents(protos.event(e));
+                batched.add(protos.event(e));
+                n++;
                 if (e instanceof SocketEvent.Close) {
                     close = true;
                     break;
                 }
             }
+            batch.addAllEvents(batched); // one array of the batch's size, not one per growth step
+            batched.clear();
             ServerCallStreamObserver<EventsResponse> s = subscriber;
             s.onNext(batch.build());
             if (close) {

@@ -127,8 +127,7 @@ public final class MalformedMessages {
                 logged(method.getFullMethodName(), call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
                         Principal.current(), problem);
                 delegate.onCancel(); // the service lets go of the call before it is closed
-                String type = method.getRequestMarshaller() instanceof MethodDescriptor.ReflectableMarshaller<?> r
-                        ? r.getMessageClass().getSimpleName() : method.getFullMethodName();
+                String type = requestType(method);
                 io.grpc.StatusRuntimeException status = ErrorMapping.toStatus(DgramError.of(REASON,
                         "malformed " + type + " message: " + problem), com.google.rpc.Code.INVALID_ARGUMENT);
                 call.close(status.getStatus(), status.getTrailers());
@@ -164,6 +163,18 @@ public final class MalformedMessages {
                 delegate.onReady();
             }
         }
+    }
+
+    /**
+     * The name of {@code method}'s request message: from its schema (a method may read its
+     * requests into a type of its own, as SendStream does), else its marshaller's class.
+     */
+    private static String requestType(MethodDescriptor<?, ?> method) {
+        if (method.getSchemaDescriptor() instanceof io.grpc.protobuf.ProtoMethodDescriptorSupplier s) {
+            return s.getMethodDescriptor().getInputType().getName();
+        }
+        return method.getRequestMarshaller() instanceof MethodDescriptor.ReflectableMarshaller<?> r
+                ? r.getMessageClass().getSimpleName() : method.getFullMethodName();
     }
 
     /** The parse failure in one line: the protobuf parser's message, not gRPC's wrapper's. */

@@ -1,28 +1,21 @@
 package dev.dgramd.daemon.grpc;
 
-import com.google.protobuf.ByteOutput;
-import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import dev.dgramd.daemon.udp.DgramError;
+import dev.dgramd.daemon.udp.OutgoingDatagram;
 import dev.dgramd.daemon.udp.SocketRegistry;
 import dev.dgramd.daemon.udp.UdpSocket;
-import dev.dgramd.proto.v1.OutboundDatagram;
-import dev.dgramd.proto.v1.SendResult;
-import dev.dgramd.proto.v1.SendStreamRequest;
-import dev.dgramd.proto.v1.SendStreamResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * One SendStream call: batches of datagrams in, results out.
+ *
+ * <p>Each batch is read straight from its bytes ({@link SendBatchView}), not parsed into protobuf's
+ * objects, and its results are written from arrays ({@link SendResultBatch}).
  *
  * <p>Flow control: the next batch is requested only while fewer than {@link #MAX_UNANSWERED_BYTES}
  * of payload are unanswered and the client reads the results (the response stream is ready); so
@@ -30,12 +23,12 @@ import java.util.List;
  * complete, gathered per event-loop turn, so a datagram waiting on a name lookup holds back
  * neither the other results of its batch nor other sockets' batches.
  */
-final class SendStreamCall implements StreamObserver<SendStreamRequest> {
+final class SendStreamCall implements StreamObserver<SendBatchView> {
     static final long MAX_UNANSWERED_BYTES = 8L << 20;
 
     private final SocketRegistry registry;
     private final String principal;
-    private final ServerCallStreamObserver<SendStreamResponse> responses;
+    private final ServerCallStreamObserver<SendResultBatch> responses;
     private final Object lock = new Object();
     // Guarded by lock.
     private long unansweredBytes;
@@ -48,13 +41,15 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
     /** Runs once, when the call has finished (any way). */
     private final Runnable whenFinished;
     /** Used by onNext only: gRPC calls it on one thread at a time. */
-    private final Copier copier = new Copier();
+    private final SendBatchView.Datagrams datagrams = new SendBatchView.Datagrams();
+    /** Reads {@link #datagrams} for the socket; used by onNext only. */
+    private final Reading reading = new Reading();
 
     /**
      * @param principal the caller: batches naming another principal's socket fail as for no socket
      * @param whenFinished runs once when the call has finished (completed, failed, cancelled or ended)
      */
-    SendStreamCall(SocketRegistry registry, String principal, ServerCallStreamObserver<SendStreamResponse> responses,
+    SendStreamCall(SocketRegistry registry, String principal, ServerCallStreamObserver<SendResultBatch> responses,
                    Runnable whenFinished) {
         this.registry = registry;
         this.principal = principal;
@@ -77,14 +72,11 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
     }
 
     @Override
-    public void onNext(SendStreamRequest batch) {
-        String socketId = batch.getSocketId();
+    public void onNext(SendBatchView batch) {
+        String socketId = batch.socketId();
         UdpSocket socket = registry.get(socketId, principal);
-        int n = batch.getDatagramsCount();
-        long bytes = 0;
-        for (int i = 0; i < n; i++) {
-            bytes += batch.getDatagrams(i).getData().size();
-        }
+        int n = batch.count();
+        long bytes = batch.payloadBytes();
         synchronized (lock) {
             requested = false;
             if (handingOver != null || finished) {
@@ -94,23 +86,67 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
             unansweredDatagrams += n;
             maybeRequest(); // pipeline: ask for the next batch while this one is sent
         }
+        SendBatchView.Datagrams d = datagrams;
+        d.start(batch);
         if (socket == null) {
             var error = ErrorMapping.toProto(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running"));
-            SendStreamResponse.Builder out = SendStreamResponse.newBuilder().setSocketId(socketId);
-            for (int i = 0; i < n; i++) {
-                out.addResults(SendResult.newBuilder().setId(batch.getDatagrams(i).getId()).setError(error));
+            SendResultBatch out = new SendResultBatch(socketId, n);
+            while (d.next()) {
+                out.add(d.id(), 0, error);
             }
-            answer(out.build(), bytes);
+            answer(out, bytes);
             return;
         }
-        List<UdpSocket.Outgoing> datagrams = new ArrayList<>(n);
-        ByteBufAllocator alloc = socket.alloc();
-        for (int i = 0; i < n; i++) {
-            OutboundDatagram d = batch.getDatagrams(i);
-            datagrams.add(new UdpSocket.Outgoing(d.getId(), directCopy(alloc, d.getData()),
-                    d.getPort(), d.getAddress(), d.getEmitError()));
+        reading.alloc = socket.alloc();
+        try {
+            socket.send(reading, new Results(socketId, socket.eventLoop(), n));
+        } finally {
+            reading.alloc = null;
         }
-        socket.send(datagrams, new Results(socketId, socket.eventLoop()));
+    }
+
+    /**
+     * The datagrams of the batch in {@link #datagrams}, as the socket reads them: each payload is
+     * copied out of the request when its datagram is reached.
+     */
+    private final class Reading implements OutgoingDatagram.Batch {
+        ByteBufAllocator alloc;
+        private ByteBuf data;
+
+        @Override
+        public boolean next() {
+            if (!datagrams.next()) {
+                data = null;
+                return false;
+            }
+            data = directCopy(alloc, datagrams.dataArray(), datagrams.dataOffset(), datagrams.dataLength());
+            return true;
+        }
+
+        @Override
+        public long id() {
+            return datagrams.id();
+        }
+
+        @Override
+        public ByteBuf data() {
+            return data;
+        }
+
+        @Override
+        public int port() {
+            return datagrams.port();
+        }
+
+        @Override
+        public String address() {
+            return datagrams.address();
+        }
+
+        @Override
+        public boolean emitError() {
+            return datagrams.emitError();
+        }
     }
 
     /**
@@ -118,83 +154,42 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
      * buffer would be copied into a direct one by the channel at write time, and wrapping it costs
      * three objects more).
      */
-    private ByteBuf directCopy(ByteBufAllocator alloc, ByteString data) {
-        int size = data.size();
+    private static ByteBuf directCopy(ByteBufAllocator alloc, byte[] data, int offset, int size) {
         if (size == 0) {
             return Unpooled.EMPTY_BUFFER;
         }
-        ByteBuf buf = alloc.directBuffer(size, size);
-        copier.target = buf;
-        try {
-            UnsafeByteOperations.unsafeWriteTo(data, copier);
-        } catch (IOException | RuntimeException e) {
-            buf.release();
-            throw new IllegalStateException("copying a payload failed", e);
-        } finally {
-            copier.target = null;
-        }
-        return buf;
-    }
-
-    /** Appends a ByteString's bytes to a ByteBuf without an intermediate array or ByteBuffer. */
-    private static final class Copier extends ByteOutput {
-        ByteBuf target;
-
-        @Override
-        public void write(byte value) {
-            target.writeByte(value);
-        }
-
-        @Override
-        public void write(byte[] value, int offset, int length) {
-            target.writeBytes(value, offset, length);
-        }
-
-        @Override
-        public void writeLazy(byte[] value, int offset, int length) {
-            target.writeBytes(value, offset, length);
-        }
-
-        @Override
-        public void write(ByteBuffer value) {
-            target.writeBytes(value);
-        }
-
-        @Override
-        public void writeLazy(ByteBuffer value) {
-            target.writeBytes(value);
-        }
+        return alloc.directBuffer(size, size).writeBytes(data, offset, size);
     }
 
     /** Gathers one socket's results on its event loop and sends them at the end of the loop's turn. */
     private final class Results implements UdpSocket.SendCompletion {
         private final String socketId;
         private final EventLoop loop;
-        private SendStreamResponse.Builder pending;
+        /** Datagrams of the batch not answered yet. */
+        private int unanswered;
+        /** The results of this turn, or null when none; sized for the batch's unanswered datagrams. */
+        private SendResultBatch pending;
         private long pendingBytes;
-        private final SendResult.Builder result = SendResult.newBuilder(); // reused: on the loop only
 
-        Results(String socketId, EventLoop loop) {
+        Results(String socketId, EventLoop loop, int datagrams) {
             this.socketId = socketId;
             this.loop = loop;
+            this.unanswered = datagrams;
         }
 
         @Override
         public void done(long id, int bytes, DgramError error, int size) {
             if (pending == null) {
-                pending = SendStreamResponse.newBuilder().setSocketId(socketId);
+                pending = new SendResultBatch(socketId, unanswered);
                 loop.execute(this::flush);
             }
-            result.clear().setId(id).setBytes(bytes);
-            if (error != null) {
-                result.setError(ErrorMapping.toProto(error));
-            }
-            pending.addResults(result.build());
+            unanswered--;
+            pending.add(id, bytes, error == null ? null : ErrorMapping.toProto(error));
             pendingBytes += size;
         }
 
         private void flush() {
-            SendStreamResponse out = pending.build();
+            SendResultBatch out = pending;
             long bytes = pendingBytes;
             pending = null;
             pendingBytes = 0;
@@ -202,10 +197,10 @@ final class SendStreamCall implements StreamObserver<SendStreamRequest> {
         }
     }
 
-    private void answer(SendStreamResponse results, long bytes) {
+    private void answer(SendResultBatch results, long bytes) {
         synchronized (lock) {
             unansweredBytes -= bytes;
-            unansweredDatagrams -= results.getResultsCount();
+            unansweredDatagrams -= results.count();
             if (finished) {
                 return;
             }

@@ -74,7 +74,7 @@ final class DatagramWriter {
      * @param connectedPeer {@code to} is the connected peer, which the guard judged at connect time
      * @return whether something was written that needs a flush
      */
-    boolean write(UdpSocket.Outgoing d, InetSocketAddress to, boolean connectedPeer, UdpSocket.SendCompletion done) {
+    boolean write(OutgoingDatagram d, InetSocketAddress to, boolean connectedPeer, UdpSocket.SendCompletion done) {
         int size = d.data().readableBytes();
         if (size > family.maxPayload()) {
             // As the kernel answers Node: after the implicit bind, at send time.
@@ -100,17 +100,17 @@ final class DatagramWriter {
             return false;
         }
         byte[] copy = taps.active() ? ByteBufUtil.getBytes(d.data()) : null;
-        channel.write(new DatagramPacket(d.data(), to), new Sent(d, to, done, size, copy));
+        channel.write(new DatagramPacket(d.data(), to), new Sent(d.id(), d.emitError(), to, done, size, copy));
         return true;
     }
 
     /** Answers {@code d} with {@code error} without sending it, releasing its payload. */
-    void fail(UdpSocket.Outgoing d, DgramError error, UdpSocket.SendCompletion done) {
+    void fail(OutgoingDatagram d, DgramError error, UdpSocket.SendCompletion done) {
         fail(d, error, done, d.emitError());
     }
 
-    /** As {@link #fail(UdpSocket.Outgoing, DgramError, UdpSocket.SendCompletion)}, emitting 'error' only if {@code emitError}. */
-    void fail(UdpSocket.Outgoing d, DgramError error, UdpSocket.SendCompletion done, boolean emitError) {
+    /** As {@link #fail(OutgoingDatagram, DgramError, UdpSocket.SendCompletion)}, emitting 'error' only if {@code emitError}. */
+    void fail(OutgoingDatagram d, DgramError error, UdpSocket.SendCompletion done, boolean emitError) {
         int size = d.data().readableBytes();
         d.data().release();
         counters.sendFailed();
@@ -136,7 +136,7 @@ final class DatagramWriter {
      * Netty drops zero-length datagrams, Node sends them: flush what is queued, then send it on the
      * socket directly.
      */
-    private void writeEmpty(UdpSocket.Outgoing d, InetSocketAddress to, UdpSocket.SendCompletion done) {
+    private void writeEmpty(OutgoingDatagram d, InetSocketAddress to, UdpSocket.SendCompletion done) {
         d.data().release();
         channel.flush();
         try {
@@ -158,15 +158,17 @@ final class DatagramWriter {
      * no listener to allocate and notify per datagram. On the event loop, as every write.
      */
     private final class Sent extends DefaultChannelPromise {
-        private final UdpSocket.Outgoing d;
+        private final long id;
+        private final boolean emitError;
         private final InetSocketAddress to;
         private final UdpSocket.SendCompletion done;
         private final int size;
         private final byte[] copy;
 
-        Sent(UdpSocket.Outgoing d, InetSocketAddress to, UdpSocket.SendCompletion done, int size, byte[] copy) {
+        Sent(long id, boolean emitError, InetSocketAddress to, UdpSocket.SendCompletion done, int size, byte[] copy) {
             super(channel, channel.eventLoop());
-            this.d = d;
+            this.id = id;
+            this.emitError = emitError;
             this.to = to;
             this.done = done;
             this.size = size;
@@ -210,17 +212,17 @@ final class DatagramWriter {
             if (copy != null) {
                 taps.copy(DatagramTap.Direction.SENT, to, copy);
             }
-            done.done(d.id(), size, null, size);
+            done.done(id, size, null, size);
         }
 
         private void failed(Throwable cause) {
             counters.sendFailed();
             DgramError e = cause instanceof DgramError de ? de
                     : DgramError.system(SystemError.of(cause), "send", Addresses.text(to.getAddress()), to.getPort());
-            if (d.emitError()) {
+            if (emitError) {
                 emit.accept(new SocketEvent.Error(e));
             }
-            done.done(d.id(), 0, e, size);
+            done.done(id, 0, e, size);
         }
     }
 }

@@ -32,7 +32,13 @@ import org.slf4j.LoggerFactory;
 public final class UdpSocket {
     private static final Logger log = LoggerFactory.getLogger(UdpSocket.class);
     /** A datagram to send; {@code data} is released by the socket. Port 0 and address null: the connected peer. */
-    public record Outgoing(long id, ByteBuf data, int port, String address, boolean emitError) {}
+    public record Outgoing(long id, ByteBuf data, int port, String address, boolean emitError)
+            implements OutgoingDatagram {
+        /** {@code d} as an Outgoing: itself when it is one, else its current values (its payload read). */
+        static Outgoing of(OutgoingDatagram d) {
+            return d instanceof Outgoing o ? o : new Outgoing(d.id(), d.data(), d.port(), d.address(), d.emitError());
+        }
+    }
 
     /** The outcome of one {@link Outgoing}, on the socket's event loop. */
     @FunctionalInterface
@@ -446,6 +452,29 @@ public final class UdpSocket {
         }
     }
 
+    /**
+     * As {@link #send(List, SendCompletion)}, the datagrams read from {@code datagrams} before this
+     * returns: on the event loop each is sent as it is read; from another thread they are taken
+     * as {@link Outgoing}s and sent on the loop.
+     */
+    public void send(OutgoingDatagram.Batch datagrams, SendCompletion done) {
+        if (loop.inEventLoop()) {
+            boolean wrote = false;
+            while (datagrams.next()) {
+                wrote |= sendOne(datagrams, done);
+            }
+            if (wrote) {
+                channel.flush();
+            }
+        } else {
+            List<Outgoing> taken = new java.util.ArrayList<>();
+            while (datagrams.next()) {
+                taken.add(Outgoing.of(datagrams));
+            }
+            loop.execute(() -> sendAll(taken, done));
+        }
+    }
+
     private void sendAll(List<Outgoing> datagrams, SendCompletion done) {
         boolean wrote = false;
         for (Outgoing d : datagrams) {
@@ -456,8 +485,8 @@ public final class UdpSocket {
         }
     }
 
-    /** Returns true when something was written (and needs a flush). */
-    private boolean sendOne(Outgoing d, SendCompletion done) {
+    /** Returns true when something was written (and needs a flush). {@code d} is not kept: see dispatch. */
+    private boolean sendOne(OutgoingDatagram d, SendCompletion done) {
         DgramError invalid = validate(d);
         if (invalid != null) {
             // After close() a send is refused without an event, as Node throws: 'close' stays the last event.
@@ -467,8 +496,11 @@ public final class UdpSocket {
         return dispatch(d, done);
     }
 
-    /** Sends a validated datagram now, or once the pending bind/connect is done. */
-    private boolean dispatch(Outgoing d, SendCompletion done) {
+    /**
+     * Sends a validated datagram now, or once the pending bind/connect is done. What waits takes
+     * {@code d} as an {@link Outgoing} (a batch's current datagram moves on).
+     */
+    private boolean dispatch(OutgoingDatagram d, SendCompletion done) {
         if (bindState == BindState.UNBOUND) {
             DgramError bindFailed = LoopCalls.failureOf(startBind(0, config.family().anyAddress()));
             if (bindFailed != null) {
@@ -486,12 +518,13 @@ public final class UdpSocket {
             }
             pendingBytes += size;
             pendingSends++;
+            Outgoing waiting = Outgoing.of(d);
             pending.add(new Pending() {
                 @Override
                 public void run() {
                     pendingBytes -= size;
                     pendingSends--;
-                    if (dispatch(d, done)) {
+                    if (dispatch(waiting, done)) {
                         channel.flush();
                     }
                 }
@@ -501,7 +534,7 @@ public final class UdpSocket {
                     pendingBytes -= size;
                     pendingSends--;
                     // The bind or connect error was emitted once already; at close nothing is emitted.
-                    writer.fail(d, error, done, false);
+                    writer.fail(waiting, error, done, false);
                 }
             });
             return false;
@@ -530,13 +563,14 @@ public final class UdpSocket {
         // Its answer is always taken in a task of its own, so the settle below never nests in one
         // that is running.
         lookups++;
+        Outgoing waiting = Outgoing.of(d);
         target.whenComplete((v, e) -> loop.execute(() -> LoopCalls.complete(target, (address, error) -> {
             lookups--;
             if (error != null) {
-                writer.fail(d, error, done);
+                writer.fail(waiting, error, done);
             } else if (!channel.isOpen()) {
-                writer.fail(d, DgramError.notRunning(), done);
-            } else if (writer.write(d, new InetSocketAddress(address, d.port()), false, done)) {
+                writer.fail(waiting, DgramError.notRunning(), done);
+            } else if (writer.write(waiting, new InetSocketAddress(address, waiting.port()), false, done)) {
                 channel.flush();
             }
             settle(null);
@@ -544,7 +578,7 @@ public final class UdpSocket {
         return false;
     }
 
-    private DgramError validate(Outgoing d) {
+    private DgramError validate(OutgoingDatagram d) {
         if (handedOver) {
             return DgramError.restarting();
         }
