@@ -47,7 +47,8 @@ final class EventStream implements SocketObserver {
     private final EventBudget.Account account;
     private final BooleanSupplier stopping;
     private final DropCounters drops;
-    private final ArrayDeque<SocketEvent> queue = new ArrayDeque<>();
+    /** Room for two events at first (most sockets hold one at a time); it grows with a burst. */
+    private final ArrayDeque<SocketEvent> queue = new ArrayDeque<>(2);
     /** Bytes of batches handed to the subscriber, still paid for until it is ready again. */
     private long inTransport;
     private long droppedMessages;
