@@ -92,6 +92,8 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     private final EventBudget budget;
     private final DropCounters drops;
     private volatile boolean stopping;
+    /** {@link #stopping}, as every socket's event stream asks it (one supplier for all). */
+    private final java.util.function.BooleanSupplier isStopping = () -> stopping;
     private final Duration orphanGrace;
     private final Set<SendStreamCall> sendStreams = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final HandOverGate gate = new HandOverGate();
@@ -226,7 +228,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
                 ctx -> enforcer.guard(principal, ctx.id()),
                 ctx -> {
                     EventStream stream = new EventStream(ctx.eventLoop(), state.config().family(), budget.open(principal),
-                            () -> stopping, drops, keepAlive, () -> reap(ctx.id()));
+                            isStopping, drops, keepAlive, reaper(ctx.id()));
                     stream.restore(held);
                     return stream;
                 })
@@ -297,8 +299,8 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
                 request.getIpv6Only(), request.getRecvBufferSize(), request.getSendBufferSize());
         return registry.open(name, config, currentLoop(), principal, enforcer.maxSockets(principal),
                 ctx -> enforcer.guard(principal, ctx.id()),
-                ctx -> new EventStream(ctx.eventLoop(), family, budget.open(principal), () -> stopping, drops,
-                        socketKeepAlive, () -> reap(ctx.id())))
+                ctx -> new EventStream(ctx.eventLoop(), family, budget.open(principal), isStopping, drops,
+                        socketKeepAlive, reaper(ctx.id())))
                 .thenApply(opened -> {
                     if (!opened.attached()) {
                         return opened;
@@ -334,6 +336,11 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
             state.add(new dev.dgramd.daemon.udp.SocketEvent.Connect(peer));
         }
         return state;
+    }
+
+    /** {@link #reap} of socket {@code id}, holding only the id (not the creation's context). */
+    private Runnable reaper(String id) {
+        return () -> reap(id);
     }
 
     /** Closes socket {@code id}, whose client went away more than the orphan grace ago. */

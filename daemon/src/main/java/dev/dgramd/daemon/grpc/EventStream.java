@@ -48,7 +48,8 @@ final class EventStream implements SocketObserver {
     private final EventBudget.Account account;
     private final BooleanSupplier stopping;
     private final DropCounters drops;
-    private final ArrayDeque<SocketEvent> queue = new ArrayDeque<>();
+    /** Room for two events at first (most sockets hold one at a time); it grows with a burst. */
+    private final ArrayDeque<SocketEvent> queue = new ArrayDeque<>(2);
     /** The events of the batch being built, before they go into it; empty between batches. */
     private final ArrayList<dev.dgramd.proto.v1.SocketEvent> batched = new ArrayList<>();
     /** Bytes of batches handed to the subscriber, still paid for until it is ready again. */
@@ -70,6 +71,11 @@ final class EventStream implements SocketObserver {
     private long keepAliveNanos;
     private final Runnable reap;
     private ScheduledFuture<?> reapTimer;
+    /**
+     * The id of the socket the attached stream's call created, until the first batch announces it
+     * (together with the events queued since the creation: a bind's 'listening'); then null.
+     */
+    private String announce;
 
     /**
      * @param account pays for the socket's queued 'message' and 'error' events; closed with the stream
@@ -157,7 +163,9 @@ final class EventStream implements SocketObserver {
      * Attaches {@code stream} (from any thread). Fails it with ALREADY_EXISTS when another stream is
      * attached, and with ERR_SOCKET_DGRAM_NOT_RUNNING when 'close' was delivered already.
      *
-     * @param createdId when the call created the socket, its id: the first batch announces it
+     * @param createdId when the call created the socket, its id: the first batch announces it, with
+     *     the events queued since the creation (the 'listening' of a bind made with it) when the
+     *     stream is ready at once, so that a created and bound socket costs one message; alone otherwise
      */
     void attach(ServerCallStreamObserver<EventsResponse> stream, String createdId) {
         attach(stream, createdId, false, null);
@@ -203,7 +211,9 @@ final class EventStream implements SocketObserver {
             } else if (!stream.isCancelled()) {
                 subscriber = stream;
                 cancelReap();
-                if (createdId != null) {
+                if (createdId != null && !attached && stream.isReady()) {
+                    announce = createdId; // with the events queued since the creation ('listening'): one message
+                } else if (createdId != null) {
                     stream.onNext(EventsResponse.newBuilder().setSocketId(createdId).setAttached(attached).build());
                 }
                 if (state != null) {
@@ -371,12 +381,17 @@ final class EventStream implements SocketObserver {
         }
         while (subscriber != null && subscriber.isReady()) {
             releaseInTransport(); // ready: gRPC has written (nearly) all it was given
-            if (queue.isEmpty() && droppedMessages == 0 && droppedErrors == 0 && kernelDropped == 0) {
+            if (queue.isEmpty() && droppedMessages == 0 && droppedErrors == 0 && kernelDropped == 0
+                    && announce == null) {
                 break;
             }
             EventsResponse.Builder batch = EventsResponse.newBuilder().setDroppedMessages(droppedMessages)
                     .setDroppedErrors(droppedErrors).setDroppedMessagesBudget(droppedMessagesBudget)
                     .setKernelDroppedMessages(kernelDropped);
+            if (announce != null) {
+                batch.setSocketId(announce);
+                announce = null;
+            }
             droppedMessages = 0;
             droppedMessagesBudget = 0;
             droppedErrors = 0;

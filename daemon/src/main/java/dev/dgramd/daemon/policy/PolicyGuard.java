@@ -22,7 +22,8 @@ final class PolicyGuard implements SocketGuard {
     private final LongSupplier clock;
     private final TokenBucket datagrams;
     private final TokenBucket bytes;
-    private final AuditLimiter audit = new AuditLimiter();
+    /** Made at the first refusal: most sockets are never refused anything. */
+    private AuditLimiter audit;
     /** The last destination allowed: a run of sends to one peer is checked once. */
     private InetSocketAddress lastAllowed;
 
@@ -90,6 +91,9 @@ final class PolicyGuard implements SocketGuard {
 
     private DgramError refuse(String syscall, Refusal kind, SystemError code, String address, int port, String why) {
         DgramError e = DgramError.refused(kind, code, syscall, address, port, why);
+        if (audit == null) {
+            audit = new AuditLimiter();
+        }
         audit.log(principal, socketId, syscall, e, clock.getAsLong());
         return e;
     }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +39,7 @@ public final class SocketRegistry implements AutoCloseable {
     /** Owner and name (joined by a newline, which no principal or name holds) to the socket. */
     private final Map<String, CompletableFuture<UdpSocket>> named = new ConcurrentHashMap<>();
     private final Map<String, String> names = new ConcurrentHashMap<>(); // id -> name
+    private final Consumer<UdpSocket> onClosed = this::closed; // one for every socket
     private final Map<String, String> recentlyClosed = Collections.synchronizedMap( // id -> owner
             new LinkedHashMap<>(64, 0.75f, false) {
                 private static final long serialVersionUID = 1L;
@@ -99,7 +101,7 @@ public final class SocketRegistry implements AutoCloseable {
             try {
                 UdpSocket.Context context = new UdpSocket.Context(id, channel.eventLoop());
                 socket = new UdpSocket(id, owner, config, channel, resolver, observer.apply(context),
-                        this::closed, new SocketCounters(totals), guard.apply(context));
+                        onClosed, new SocketCounters(totals), guard.apply(context));
             } catch (RuntimeException e) {
                 count.decrementAndGet();
                 channel.close();
@@ -194,7 +196,7 @@ public final class SocketRegistry implements AutoCloseable {
             try {
                 UdpSocket.Context context = new UdpSocket.Context(state.id(), channel.eventLoop());
                 socket = new UdpSocket(state.id(), state.owner(), state.config(), channel, resolver,
-                        observer.apply(context), this::closed, new SocketCounters(totals, state.counts()),
+                        observer.apply(context), onClosed, new SocketCounters(totals, state.counts()),
                         guard.apply(context));
                 socket.adopted(state.local(), state.remote(), state.kernelDropsSeen());
             } catch (RuntimeException e) {

@@ -89,7 +89,8 @@ public final class UdpSocket {
     private boolean handedOver;
     private volatile InetSocketAddress local; // volatile: also read by localAddress() from any thread
     private volatile InetSocketAddress remote;
-    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+    /** Sized for the usual one or two (the bind and a send, a close); it grows when more wait. */
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>(2);
     private long pendingBytes;
     private int pendingSends;
     private int lookups;
@@ -107,10 +108,11 @@ public final class UdpSocket {
         this.counters = counters;
         this.guard = guard;
         this.taps = new SocketTaps(id, loop);
-        this.writer = new DatagramWriter(channel, config.family(), guard, counters, taps, this::emit);
+        Consumer<SocketEvent> emitter = this::emit; // one for both paths
+        this.writer = new DatagramWriter(channel, config.family(), guard, counters, taps, emitter);
         this.options = new ChannelOptions(channel, config, guard);
         this.calls = new LoopCalls(loop);
-        this.reader = new DatagramReader(id, channel, config.family(), counters, taps, observer, this::emit,
+        this.reader = new DatagramReader(id, channel, config.family(), counters, taps, observer, emitter,
                 () -> closed);
     }
 
