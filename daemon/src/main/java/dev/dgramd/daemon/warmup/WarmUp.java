@@ -47,19 +47,24 @@ import org.slf4j.LoggerFactory;
  * <p>The warm-up serves the real {@link DgramService} over the real gRPC transport, on the
  * daemon's event loops, but on a listener of its own (loopback, an ephemeral port, nobody else
  * told of it) with a registry, budget and counters of its own: nothing of it shows in the
- * daemon's sockets, metrics or quotas. One socket bound on 127.0.0.1 sends datagrams to itself
- * over a SendStream (64 and 1,200 bytes) and reads them from its event stream, until
- * {@code budget} has passed or {@code maxDatagrams} were sent; then it is closed and the
- * listener stops. Best effort: a failure is logged and the daemon starts anyway.
+ * daemon's sockets, metrics or quotas. First sockets are made, bound and closed, 8 at a time (the
+ * control path: up to {@value #MAX_SOCKETS} of them in {@value #SOCKETS_SHARE_PERCENT}% of the
+ * budget); then one socket bound on 127.0.0.1 sends datagrams to itself over a SendStream (64 and
+ * 1,200 bytes) and reads them from its event stream, until {@code budget} has passed or {@code
+ * maxDatagrams} were sent; then it is closed and the listener stops. Best effort: a failure is
+ * logged and the daemon starts anyway.
  */
 public final class WarmUp {
     private static final Logger log = LoggerFactory.getLogger(WarmUp.class);
     private static final int BATCH = 128;
     private static final int BATCHES_IN_FLIGHT = 8;
     private static final long STEP_SECONDS = 5;
+    private static final int MAX_SOCKETS = 2_000;
+    private static final int SOCKETS_AT_ONCE = 8;
+    private static final int SOCKETS_SHARE_PERCENT = 40;
 
-    /** What a warm-up did: datagrams sent and received, and how long it took. */
-    public record Result(long sent, long received, Duration took) {}
+    /** What a warm-up did: sockets made and closed, datagrams sent and received, how long it took. */
+    public record Result(int sockets, long sent, long received, Duration took) {}
 
     private WarmUp() {}
 
@@ -89,9 +94,10 @@ public final class WarmUp {
             channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
                     .eventLoopGroup(transport.group()).channelType(transport.clientChannelType())
                     .directExecutor().build();
-            Result r = traffic(channel, budget, maxDatagrams, t0);
-            log.info("dgramd warmed up in {} ms: {} datagrams sent to itself, {} received",
-                    r.took().toMillis(), r.sent(), r.received());
+            int sockets = sockets(DgramGrpc.newStub(channel), t0 + budget.toNanos() * SOCKETS_SHARE_PERCENT / 100);
+            Result r = traffic(channel, budget, maxDatagrams, t0, sockets);
+            log.info("dgramd warmed up in {} ms: {} sockets made and closed, {} datagrams sent to itself, {} received",
+                    r.took().toMillis(), r.sockets(), r.sent(), r.received());
             return r;
         } finally {
             if (channel != null) {
@@ -110,7 +116,82 @@ public final class WarmUp {
         }
     }
 
-    private static Result traffic(ManagedChannel channel, Duration budget, long maxDatagrams, long t0)
+    /**
+     * Makes, binds and closes sockets, {@value #SOCKETS_AT_ONCE} at a time, until {@code deadline}
+     * (nanoTime) or {@value #MAX_SOCKETS}; returns how many went the whole way.
+     */
+    private static int sockets(DgramGrpc.DgramStub stub, long deadline) {
+        Semaphore slots = new Semaphore(SOCKETS_AT_ONCE);
+        AtomicLong done = new AtomicLong();
+        int started = 0;
+        try {
+            while (started < MAX_SOCKETS && System.nanoTime() - deadline < 0) {
+                if (!slots.tryAcquire(STEP_SECONDS, TimeUnit.SECONDS)) {
+                    return (int) done.get(); // no answers: stop, the daemon does not need this
+                }
+                started++;
+                cycle(stub, () -> {
+                    done.incrementAndGet();
+                    slots.release();
+                }, slots::release);
+            }
+            slots.tryAcquire(SOCKETS_AT_ONCE, STEP_SECONDS, TimeUnit.SECONDS); // the last ones end
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return (int) done.get();
+    }
+
+    /** One socket created and bound by its Events call, closed on 'listening'; then {@code ok}, else {@code failed}. */
+    private static void cycle(DgramGrpc.DgramStub stub, Runnable ok, Runnable failed) {
+        java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+        stub.events(EventsRequest.newBuilder()
+                .setCreate(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4))
+                .setBind(BindRequest.newBuilder().setAddress("127.0.0.1"))
+                .build(), new StreamObserver<EventsResponse>() {
+                    private String id;
+
+                    @Override
+                    public void onNext(EventsResponse batch) {
+                        if (!batch.getSocketId().isEmpty()) {
+                            id = batch.getSocketId();
+                        }
+                        for (SocketEvent e : batch.getEventsList()) {
+                            if (e.getEventCase() == SocketEvent.EventCase.LISTENING && id != null
+                                    && closing.compareAndSet(false, true)) {
+                                stub.close(CloseRequest.newBuilder().setSocketId(id).build(), IGNORED);
+                            }
+                        }
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        failed.run();
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        (closing.get() ? ok : failed).run(); // ended after 'close'
+                    }
+                });
+    }
+
+    /** Ignores a Close's answer: the socket's event stream tells its end. */
+    private static final StreamObserver<dev.dgramd.proto.v1.CloseResponse> IGNORED = new StreamObserver<>() {
+        @Override
+        public void onNext(dev.dgramd.proto.v1.CloseResponse value) {
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onCompleted() {
+        }
+    };
+
+    private static Result traffic(ManagedChannel channel, Duration budget, long maxDatagrams, long t0, int sockets)
             throws IOException {
         DgramGrpc.DgramStub stub = DgramGrpc.newStub(channel);
         AtomicLong received = new AtomicLong();
@@ -219,7 +300,7 @@ public final class WarmUp {
                 if (received.get() >= sent) {
                     allIn.complete(null);
                 }
-                allIn.get(1, TimeUnit.SECONDS);
+                allIn.get(200, TimeUnit.MILLISECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -247,7 +328,7 @@ public final class WarmUp {
         } catch (Exception e) {
             log.debug("warm-up: the socket's close was not seen", e);
         }
-        return new Result(sent, received.get(), Duration.ofNanos(System.nanoTime() - t0));
+        return new Result(sockets, sent, received.get(), Duration.ofNanos(System.nanoTime() - t0));
     }
 
     @SuppressWarnings("unchecked")
