@@ -251,18 +251,20 @@ class BindCloseConformanceTest extends DaemonFixture {
     void closeDuringBind() {
         Socket s = udp4();
         // Node's bind completes in a later tick, so close() in the same tick always comes first. Here
-        // the bind's answer may beat close() if this thread is descheduled between the two calls; a
-        // bind callback that ran before close() was called is that case, not a failure. What must
-        // never happen is a bind callback after close(), which is the usual order of things here.
-        AtomicBoolean closeCalled = new AtomicBoolean();
+        // the bind's answer may beat close() if this thread is descheduled before close() takes
+        // effect (events may fire while the caller runs; with listeners on the event loop the
+        // answer comes sooner still); a bind callback that ran before close() returned is that
+        // case, not a failure. What must never happen is a bind callback after close() returned,
+        // which is the usual order of things here (the answer takes a round trip).
+        AtomicBoolean closeReturned = new AtomicBoolean();
         CompletableFuture<Boolean> bindCallback = new CompletableFuture<>();
         CompletableFuture<Void> closed = new CompletableFuture<>();
-        s.bind(() -> bindCallback.complete(closeCalled.get()));
-        closeCalled.set(true);
+        s.bind(() -> bindCallback.complete(closeReturned.get()));
         s.close(() -> closed.complete(null));
+        closeReturned.set(true);
         await(closed);
         if (bindCallback.isDone()) {
-            assertThat(bindCallback.join()).as("the bind callback ran after close() was called").isFalse();
+            assertThat(bindCallback.join()).as("the bind callback ran after close() returned").isFalse();
         }
     }
 
