@@ -6,12 +6,7 @@ package dev.dgramd.client;
  */
 class BindCloseConformanceOnEventLoopTest extends BindCloseConformanceTest {
     @Override
-    ClientOptions clientOptions(String target) {
-        return super.clientOptions(target).listenersOnEventLoop(true);
-    }
-
-    @Override
-    String listenerThreadPrefix() {
-        return "dgramd-client-loop-";
+    boolean listenersOnEventLoop() {
+        return true;
     }
 }

@@ -36,16 +36,21 @@ abstract class DaemonFixture {
     }
 
     /**
-     * The options of the fixture's client: the defaults. The suites that also run with listeners
-     * on the event loop override it ({@code OnEventLoop} subclasses).
+     * Whether the fixture's client runs its listeners on the transport's event loop: false, the
+     * default; the {@code OnEventLoop} subclasses run their suite again with true.
      */
+    boolean listenersOnEventLoop() {
+        return false;
+    }
+
+    /** The options of the fixture's client: the defaults, with {@link #listenersOnEventLoop()}. */
     ClientOptions clientOptions(String target) {
-        return new ClientOptions().target(target);
+        return new ClientOptions().target(target).listenersOnEventLoop(listenersOnEventLoop());
     }
 
     /** How the threads that run this client's listeners are named. */
-    String listenerThreadPrefix() {
-        return "dgramd-listener-";
+    final String listenerThreadPrefix() {
+        return listenersOnEventLoop() ? "dgramd-client-loop-" : "dgramd-listener-";
     }
 
     @AfterAll

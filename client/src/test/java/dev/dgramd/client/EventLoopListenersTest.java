@@ -14,8 +14,13 @@ import org.junit.jupiter.api.Test;
  */
 class EventLoopListenersTest extends DaemonFixture {
     @Override
+    boolean listenersOnEventLoop() {
+        return true;
+    }
+
+    @Override
     ClientOptions clientOptions(String target) {
-        return super.clientOptions(target).listenersOnEventLoop(true).maxPendingSendDatagrams(1);
+        return super.clientOptions(target).maxPendingSendDatagrams(1);
     }
 
     @Test

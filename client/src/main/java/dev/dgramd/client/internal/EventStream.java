@@ -56,9 +56,6 @@ final class EventStream {
         /** The creation failed (or its bind never answered): the socket finishes with {@code error}. */
         void creationFailed(DgramException error);
 
-        /** The bind made with the creation failed with {@code error}: called before its 'error' is dispatched. */
-        void bindFailed(DgramException error);
-
         /** The answer an 'error' event must wait for (the operation in flight), or null. */
         CompletableFuture<Void> gate();
 
@@ -196,7 +193,6 @@ final class EventStream {
                                 if (e.getEventCase() == SocketEvent.EventCase.ERROR) {
                                     bindError = Errors.fromProto(e.getError().getError());
                                     batch.bindError = outcome;
-                                    socket.bindFailed(bindError);
                                 }
                                 // The batch first, gated on the creation: its 'error' comes before the
                                 // callbacks of the sends the failed bind drops, as for a Bind call.
@@ -393,13 +389,18 @@ final class EventStream {
         }
         // One listener task per run of events (not one per event); an 'error' starts a new run,
         // behind the gate of the call in flight. The last run also asks for more batches.
-        CompletableFuture<Void> gate = socket.gate();
+        CompletableFuture<Void> gate = null;
+        boolean gateRead = false;
         int from = 0;
         for (int i = 0; i < batch.count; i++) {
             SocketEvent other = batch.other(i);
             if (other != null && other.getEventCase() == SocketEvent.EventCase.ERROR) {
                 if (i > from) {
                     listener.execute(new Run(batch, from, i, false));
+                }
+                if (!gateRead) { // asked once, and only for a batch that has an 'error'
+                    gate = socket.gate();
+                    gateRead = true;
                 }
                 if (gate != null) {
                     listener.gate(gate);

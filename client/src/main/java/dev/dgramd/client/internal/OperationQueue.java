@@ -41,9 +41,9 @@ final class OperationQueue implements SendPipeline.Acks {
     private boolean closeRequested; // guarded by this
     private boolean closed; // no operation gets in; guarded by this
     /**
-     * The error of the bind made with the creation, until the next call: a send its caller made
-     * while the socket was binding (before the bind's 'error' reached the listeners) fails with
-     * it, whether it reached this queue before the bind's answer or after. Guarded by this.
+     * The error of the last call that failed the sends behind it (a bind), until the next call: a
+     * send its caller made while the socket was binding fails with it, whether it reached this
+     * queue before that answer (then it waited behind the call) or after. Guarded by this.
      */
     private DgramException failing;
     /** Creation queued (or made unnecessary by close); written under this, read without. */
@@ -255,6 +255,7 @@ final class OperationQueue implements SendPipeline.Acks {
                 inFlight = null;
             }
             if (failFollowing != null) {
+                failing = failFollowing;
                 while (ops.peek() instanceof SendOp s) {
                     ops.poll();
                     if (failed == null) {
@@ -273,13 +274,6 @@ final class OperationQueue implements SendPipeline.Acks {
         pump();
     }
 
-    /**
-     * The bind made with the creation failed with {@code error}; called before its 'error' is
-     * dispatched. Sends made while binding fail with it from now on.
-     */
-    synchronized void bindFailed(DgramException error) {
-        failing = error;
-    }
 
     /** Issues what may go now: the datagrams up to the next barrier, or that barrier. */
     private void pump() {

@@ -143,11 +143,6 @@ public final class RemoteSocket {
         }
 
         @Override
-        public void bindFailed(DgramException error) {
-            queue.bindFailed(error);
-        }
-
-        @Override
         public CompletableFuture<Void> gate() {
             return queue.gate();
         }
