@@ -12,6 +12,7 @@ import dev.dgramd.daemon.grpc.MessageSizeLimit;
 import dev.dgramd.daemon.metrics.MetricsEndpoint;
 import dev.dgramd.daemon.policy.Enforcer;
 import dev.dgramd.daemon.udp.SocketRegistry;
+import dev.dgramd.daemon.udp.TrafficTotals;
 import dev.dgramd.daemon.udp.Transport;
 import dev.dgramd.daemon.warmup.WarmUp;
 import dev.dgramd.daemon.handover.HandOverListener;
@@ -373,6 +374,11 @@ public final class Dgramd implements AutoCloseable {
     /** How many sockets are open now. */
     public int openSockets() {
         return registry.size();
+    }
+
+    /** The traffic counters summed over every socket this daemon has had. */
+    public TrafficTotals totals() {
+        return registry.totals();
     }
 
     /**

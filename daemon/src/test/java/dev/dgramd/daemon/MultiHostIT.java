@@ -15,13 +15,18 @@ import dev.dgramd.proto.v1.CreateSocketRequest;
 import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.DropMembershipRequest;
 import dev.dgramd.proto.v1.Message;
+import dev.dgramd.proto.v1.OutboundDatagram;
 import dev.dgramd.proto.v1.SendRequest;
+import dev.dgramd.proto.v1.SendResult;
+import dev.dgramd.proto.v1.SendStreamRequest;
+import dev.dgramd.proto.v1.SendStreamResponse;
 import dev.dgramd.proto.v1.SetBroadcastRequest;
 import dev.dgramd.proto.v1.SocketEvent.EventCase;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -32,6 +37,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -360,6 +366,39 @@ class MultiHostIT {
         assertThat(got.getRinfo().getAddress()).isEqualTo(PEER1);
     }
 
+    /**
+     * A route whose MTU (1,280) is below the segment size makes the kernel refuse a segmented send
+     * (EINVAL): the daemon sends the run again datagram by datagram (each fragmented by the kernel,
+     * as Node's would be), every send succeeds, the peer gets each datagram whole and in order, and
+     * the socket gathers no more.
+     */
+    @Test
+    void aSegmentedSendTheRouteRefusesIsSentAgainDatagramByDatagram() throws Exception {
+        ip("route", "add", PEER1 + "/32", "dev", BRIDGE, "mtu", "1280");
+        try {
+            Peer peer = startPeer(NS1, "listen", PEER1, 0, null);
+            String a = create(false);
+            int portA = bind(a, HOST, 0).getPort();
+            long segmented = daemon.totals().datagramsSegmented();
+
+            for (int size : new int[] {1400, 1000}) {
+                List<String> texts = new ArrayList<>();
+                for (int i = 0; i < 10; i++) {
+                    String head = "run" + size + "-" + i + "-";
+                    texts.add(head + "x".repeat(size - head.length()));
+                }
+                assertThat(sendStream(a, PEER1, peer.port, texts)).as("bytes sent, %d-byte run", size)
+                        .containsOnly(size);
+                for (String text : texts) {
+                    assertThat(peer.nextLine("message ")).isEqualTo("message " + HOST + " " + portA + " " + text);
+                }
+            }
+            assertThat(daemon.totals().datagramsSegmented()).as("datagrams sent segmented").isEqualTo(segmented);
+        } finally {
+            run("ip", "route", "del", PEER1 + "/32", "dev", BRIDGE);
+        }
+    }
+
     // ---------------------------------------------------------------- daemon helpers
 
     private static DgramGrpc.DgramBlockingStub stub() {
@@ -389,6 +428,53 @@ class MultiHostIT {
         int bytes = stub().send(SendRequest.newBuilder().setSocketId(id).setData(ByteString.copyFromUtf8(text))
                 .setAddress(address).setPort(port).build()).getBytes();
         assertThat(bytes).isEqualTo(text.length());
+    }
+
+    /** Sends {@code texts} to {@code address}:{@code port} in one SendStream batch; the bytes each sent. */
+    private static List<Integer> sendStream(String id, String address, int port, List<String> texts) throws Exception {
+        onTestNet(address);
+        SendStreamRequest.Builder batch = SendStreamRequest.newBuilder().setSocketId(id);
+        for (int i = 0; i < texts.size(); i++) {
+            batch.addDatagrams(OutboundDatagram.newBuilder().setId(i).setData(ByteString.copyFromUtf8(texts.get(i)))
+                    .setAddress(address).setPort(port));
+        }
+        Integer[] bytes = new Integer[texts.size()];
+        CompletableFuture<Void> answered = new CompletableFuture<>();
+        StreamObserver<SendStreamRequest> requests = async.withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
+                .sendStream(new StreamObserver<>() {
+                    int left = texts.size();
+
+                    @Override
+                    public void onNext(SendStreamResponse response) {
+                        for (SendResult r : response.getResultsList()) {
+                            if (r.hasError()) {
+                                answered.completeExceptionally(new AssertionError("send " + r.getId() + ": " + r.getError()));
+                            }
+                            bytes[(int) r.getId()] = r.getBytes();
+                            left--;
+                        }
+                        if (left == 0) {
+                            answered.complete(null);
+                        }
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        answered.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        answered.completeExceptionally(new AssertionError("the send stream ended early"));
+                    }
+                });
+        requests.onNext(batch.build());
+        try {
+            answered.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } finally {
+            requests.onCompleted();
+        }
+        return List.of(bytes);
     }
 
     /** Stops the test unless {@code address} is on the test network or a group it uses. */

@@ -193,6 +193,65 @@ class SendStreamTest extends DaemonTestBase {
         assertThat(ByteBuffer.wrap(receive(peer).getData()).getLong()).isEqualTo(failing + 1L);
     }
 
+    /**
+     * Runs of one size to one destination are gathered into segmented sends (UDP GSO); every
+     * datagram still arrives as itself, in order, with its own result. The batch: 30 of 1,000
+     * bytes and a shorter one to A (one run of 31), 10 more of 1,000 (a run), 5 alternating
+     * between B and A (runs of one: plain sends), 20 of 64 bytes to A (a run), then 1,473 and
+     * 2,000 bytes (above the largest segment: plain) and two of 1,472 (a run).
+     */
+    @Test
+    void runsToOneDestinationAreSegmentedAndArriveAsTheirDatagramsInOrder() throws Exception {
+        DatagramSocket a = peer("127.0.0.1");
+        DatagramSocket b = peer("127.0.0.1");
+        a.setReceiveBufferSize(4 << 20);
+        String socket = create(SocketType.SOCKET_TYPE_UDP4);
+        bind(socket);
+        List<long[]> plan = new ArrayList<>(); // {id, size, peer 0/1}
+        long id = 1;
+        for (int i = 0; i < 30; i++) {
+            plan.add(new long[] {id++, 1000, 0});
+        }
+        plan.add(new long[] {id++, 400, 0});
+        for (int i = 0; i < 10; i++) {
+            plan.add(new long[] {id++, 1000, 0});
+        }
+        for (int i = 0; i < 5; i++) {
+            plan.add(new long[] {id++, 1000, i % 2 == 0 ? 1 : 0});
+        }
+        for (int i = 0; i < 20; i++) {
+            plan.add(new long[] {id++, 64, 0});
+        }
+        plan.add(new long[] {id++, 1473, 0});
+        plan.add(new long[] {id++, 2000, 0});
+        plan.add(new long[] {id++, 1472, 0});
+        plan.add(new long[] {id++, 1472, 0});
+        SendStreamRequest.Builder batch = SendStreamRequest.newBuilder().setSocketId(socket);
+        for (long[] d : plan) {
+            batch.addDatagrams(OutboundDatagram.newBuilder().setId(d[0]).setData(ByteString.copyFrom(sized(d[0], (int) d[1])))
+                    .setPort((d[2] == 0 ? a : b).getLocalPort()).setAddress("127.0.0.1"));
+        }
+        long segmentedBefore = daemon.totals().datagramsSegmented();
+
+        SendStreamClient client = SendStreamClient.start(List.of(batch.build()));
+        client.done().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+
+        for (long[] d : plan) {
+            SendResult r = client.results().get(d[0]);
+            assertThat(r.hasError()).as("error of %d: %s", d[0], r.getError()).isFalse();
+            assertThat(r.getBytes()).as("bytes of %d", d[0]).isEqualTo((int) d[1]);
+        }
+        for (long[] d : plan) { // each peer gets its datagrams in the order sent, each whole
+            DatagramPacket p = receive(d[2] == 0 ? a : b);
+            byte[] data = Arrays.copyOfRange(p.getData(), p.getOffset(), p.getOffset() + p.getLength());
+            assertThat(data).as("datagram %d", d[0]).isEqualTo(sized(d[0], (int) d[1]));
+        }
+        if (daemon.transport().equals("epoll")) {
+            assertThat(daemon.totals().datagramsSegmented() - segmentedBefore).as("datagrams sent segmented")
+                    .isEqualTo(31 + 10 + 20 + 2);
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private int bind(String socket) {
@@ -205,6 +264,16 @@ class SendStreamTest extends DaemonTestBase {
         byte[] data = new byte[8 + (int) (id % 200)];
         ByteBuffer.wrap(data).putLong(id);
         for (int i = 8; i < data.length; i++) {
+            data[i] = (byte) (id * 31 + i);
+        }
+        return data;
+    }
+
+    /** 8 bytes of id, then a filler that depends on the id, {@code size} bytes in all. */
+    private static byte[] sized(long id, int size) {
+        byte[] data = new byte[size];
+        ByteBuffer.wrap(data).putLong(id);
+        for (int i = 8; i < size; i++) {
             data[i] = (byte) (id * 31 + i);
         }
         return data;

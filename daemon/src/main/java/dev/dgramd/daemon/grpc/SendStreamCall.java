@@ -98,6 +98,7 @@ final class SendStreamCall implements StreamObserver<SendBatchView> {
             return;
         }
         reading.alloc = socket.alloc();
+        reading.following = n;
         try {
             socket.send(reading, new Results(socketId, socket.eventLoop(), n));
         } finally {
@@ -106,20 +107,23 @@ final class SendStreamCall implements StreamObserver<SendBatchView> {
     }
 
     /**
-     * The datagrams of the batch in {@link #datagrams}, as the socket reads them: each payload is
-     * copied out of the request when its datagram is reached.
+     * The datagrams of the batch in {@link #datagrams}, as the socket reads them: a payload is
+     * copied out of the request only when the socket asks for it, into a buffer of its own
+     * ({@link #data()}) or appended to one that gathers several ({@link #moveTo}).
      */
     private final class Reading implements OutgoingDatagram.Batch {
         ByteBufAllocator alloc;
-        private ByteBuf data;
+        /** Datagrams after the current one. */
+        int following;
+        private ByteBuf data; // the current payload's copy, once asked for
 
         @Override
         public boolean next() {
+            data = null;
             if (!datagrams.next()) {
-                data = null;
                 return false;
             }
-            data = directCopy(alloc, datagrams.dataArray(), datagrams.dataOffset(), datagrams.dataLength());
+            following--;
             return true;
         }
 
@@ -130,7 +134,39 @@ final class SendStreamCall implements StreamObserver<SendBatchView> {
 
         @Override
         public ByteBuf data() {
+            if (data == null) {
+                data = directCopy(alloc, datagrams.dataArray(), datagrams.dataOffset(), datagrams.dataLength());
+            }
             return data;
+        }
+
+        @Override
+        public int size() {
+            return datagrams.dataLength();
+        }
+
+        @Override
+        public void moveTo(ByteBuf dst) {
+            if (data != null) {
+                dst.writeBytes(data, data.readerIndex(), data.readableBytes());
+                data.release();
+                data = null;
+            } else {
+                dst.writeBytes(datagrams.dataArray(), datagrams.dataOffset(), datagrams.dataLength());
+            }
+        }
+
+        @Override
+        public void discard() {
+            if (data != null) {
+                data.release();
+                data = null;
+            }
+        }
+
+        @Override
+        public int following() {
+            return following;
         }
 
         @Override

@@ -126,6 +126,9 @@ public final class MetricsEndpoint implements AutoCloseable {
                 totals, TrafficTotals::datagramsReceived);
         counter(registry, "dgramd.datagrams.sent", null, "Datagrams the kernel accepted for sending",
                 totals, TrafficTotals::datagramsSent);
+        counter(registry, "dgramd.datagrams.sent.segmented", null,
+                "Of the datagrams sent, those the kernel took several to a send (UDP GSO)",
+                totals, TrafficTotals::datagramsSegmented);
         counter(registry, "dgramd.received", BaseUnits.BYTES, "Payload bytes received",
                 totals, TrafficTotals::bytesReceived);
         counter(registry, "dgramd.sent", BaseUnits.BYTES, "Payload bytes sent", totals, TrafficTotals::bytesSent);

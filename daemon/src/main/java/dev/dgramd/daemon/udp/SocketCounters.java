@@ -63,6 +63,15 @@ public final class SocketCounters {
         totals.bytesSent.add(bytes);
     }
 
+    /** {@code datagrams} taken in one segmented send, {@code bytes} of payload in all. */
+    void sentSegmented(int datagrams, long bytes) {
+        datagramsSent += datagrams;
+        bytesSent += bytes;
+        totals.datagramsSent.add(datagrams);
+        totals.bytesSent.add(bytes);
+        totals.datagramsSegmented.add(datagrams);
+    }
+
     void sendFailed() {
         sendFailures++;
         totals.sendFailures.increment();

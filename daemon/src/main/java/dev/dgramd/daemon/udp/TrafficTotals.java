@@ -16,6 +16,7 @@ public final class TrafficTotals {
     final LongAdder sendFailures = new LongAdder();
     final LongAdder errorsEmitted = new LongAdder();
     final LongAdder kernelDropped = new LongAdder();
+    final LongAdder datagramsSegmented = new LongAdder();
 
     TrafficTotals() {
     }
@@ -48,6 +49,14 @@ public final class TrafficTotals {
     /** Payload bytes the kernel accepted for sending. */
     public long bytesSent() {
         return bytesSent.sum();
+    }
+
+    /**
+     * Of {@link #datagramsSent()}, those the kernel took several to a send (UDP_SEGMENT, "GSO"):
+     * consecutive datagrams of one size to one destination.
+     */
+    public long datagramsSegmented() {
+        return datagramsSegmented.sum();
     }
 
     /** Sends answered with an error (bad arguments, closed socket, EMSGSIZE, ENOBUFS, ...). */

@@ -81,6 +81,14 @@ public final class Transport implements AutoCloseable {
         return channel;
     }
 
+    /**
+     * Whether the kernel takes several datagrams in one send on {@code channel} (UDP_SEGMENT,
+     * Linux 4.18 and later, through the epoll transport).
+     */
+    static boolean segments(DatagramChannel channel) {
+        return channel instanceof EpollDatagramChannel && io.netty.channel.epoll.SegmentedDatagramPacket.isSupported();
+    }
+
     /** The file descriptor of {@code channel}, for handing it to another process; -1 on NIO. */
     static int descriptor(DatagramChannel channel) {
         return channel instanceof EpollDatagramChannel e ? e.fd().intValue() : -1;

@@ -466,7 +466,7 @@ public final class UdpSocket {
                 wrote |= sendOne(datagrams, done);
             }
             if (wrote) {
-                channel.flush();
+                writer.flush();
             }
         } else {
             List<Outgoing> taken = new java.util.ArrayList<>();
@@ -483,7 +483,7 @@ public final class UdpSocket {
             wrote |= sendOne(d, done);
         }
         if (wrote) {
-            channel.flush();
+            writer.flush();
         }
     }
 
@@ -513,7 +513,7 @@ public final class UdpSocket {
             }
         }
         if (isBusy()) {
-            int size = d.data().readableBytes();
+            int size = d.size();
             if (pendingBytes + size > DatagramWriter.MAX_QUEUED_BYTES) {
                 writer.fail(d, DgramError.system(SystemError.ENOBUFS, "send", d.address(), d.port()), done);
                 return false;
@@ -527,7 +527,7 @@ public final class UdpSocket {
                     pendingBytes -= size;
                     pendingSends--;
                     if (dispatch(waiting, done)) {
-                        channel.flush();
+                        writer.flush();
                     }
                 }
 
@@ -573,7 +573,7 @@ public final class UdpSocket {
             } else if (!channel.isOpen()) {
                 writer.fail(waiting, DgramError.notRunning(), done);
             } else if (writer.write(waiting, new InetSocketAddress(address, waiting.port()), false, done)) {
-                channel.flush();
+                writer.flush();
             }
             settle(null);
         })));
