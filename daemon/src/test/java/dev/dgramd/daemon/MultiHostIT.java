@@ -368,7 +368,7 @@ class MultiHostIT {
 
     /**
      * A route whose MTU (1,280) is below the segment size makes the kernel refuse a segmented send
-     * (EINVAL): the daemon sends the run again datagram by datagram (each fragmented by the kernel,
+     * (EMSGSIZE): the daemon sends the run again datagram by datagram (each fragmented by the kernel,
      * as Node's would be), every send succeeds, the peer gets each datagram whole and in order, and
      * the socket gathers no more.
      */

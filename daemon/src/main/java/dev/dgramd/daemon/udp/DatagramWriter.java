@@ -121,7 +121,8 @@ final class DatagramWriter {
             }
             if (run == null) {
                 // room for as many as the last run held, twice, within what the call has left
-                int room = Math.min(Math.min(Segments.MAX, 1 + d.following()), family.maxPayload() / size);
+                int left = d.following() > 0 ? 1 + d.following() : Segments.MAX;
+                int room = Math.min(Math.min(Segments.MAX, left), family.maxPayload() / size);
                 run = new Segments(to, size, Math.min(room, Math.max(2, 2 * lastRun)));
             }
             run.add(d, size, done);
@@ -150,6 +151,10 @@ final class DatagramWriter {
         }
         run = null;
         lastRun = r.count;
+        if (r.data.capacity() > 2 * r.bytes) {
+            // fewer came than room was made for: what waits in the channel holds no more than it counts, twice
+            r.data.capacity(r.bytes);
+        }
         if (r.count == 1) {
             channel.write(new DatagramPacket(r.data, r.to), r); // answered as a Sent would be
         } else {
@@ -299,9 +304,10 @@ final class DatagramWriter {
      * takes them in one system call and one trip down the IP stack, and cuts them into the
      * datagrams they were, each with its own UDP header. Once written, its write promise.
      *
-     * <p>Refused whole (the kernel or the device cannot segment: EINVAL, EIO), the datagrams are
-     * written again one by one, each answered as the kernel answers it, and the socket stops
-     * gathering. A connected socket's pending ICMP error (ECONNREFUSED) is the first datagram's,
+     * <p>Refused whole, the datagrams are written again one by one, each answered as the kernel
+     * answers it; when the refusal says the kernel or the device cannot segment them (EMSGSIZE or
+     * EINVAL: the route's MTU is below the segment; EIO: no checksum offload, or an error that
+     * cannot be told) the socket stops gathering. A connected socket's pending ICMP error (ECONNREFUSED) is the first datagram's,
      * as it would have been sent alone; the others are written again.
      */
     private final class Segments extends Answering {
@@ -386,7 +392,8 @@ final class DatagramWriter {
                     return; // written alone, as a plain datagram
                 }
                 first = 1;
-            } else if (segmenting) {
+            } else if (segmenting && (error == SystemError.EINVAL || error == SystemError.EMSGSIZE
+                    || error == SystemError.EIO)) {
                 segmenting = false;
                 log.debug("{}: the kernel refused a segmented send ({}); this socket now sends datagram by datagram",
                         to, error);
