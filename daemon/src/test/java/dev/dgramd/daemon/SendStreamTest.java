@@ -252,6 +252,41 @@ class SendStreamTest extends DaemonTestBase {
         }
     }
 
+    /**
+     * Over IPv6 the largest segment is 1,452 bytes: a run of 1,452-byte datagrams to ::1 is
+     * segmented, one of 1,453 bytes is not, and each arrives whole, in order.
+     */
+    @Test
+    void udp6RunsAreSegmentedUpToTheirLargestSegment() throws Exception {
+        DatagramSocket peer = peer("::1");
+        peer.setReceiveBufferSize(4 << 20);
+        String socket = create(SocketType.SOCKET_TYPE_UDP6);
+        stub().bind(BindRequest.newBuilder().setSocketId(socket).setAddress("::1").build());
+        int[] sizes = {1452, 1452, 1452, 1453, 1453, 700, 700, 700};
+        SendStreamRequest.Builder batch = SendStreamRequest.newBuilder().setSocketId(socket);
+        for (int i = 0; i < sizes.length; i++) {
+            batch.addDatagrams(OutboundDatagram.newBuilder().setId(i + 1).setData(ByteString.copyFrom(sized(i + 1, sizes[i])))
+                    .setPort(peer.getLocalPort()).setAddress("::1"));
+        }
+        long segmentedBefore = daemon.totals().datagramsSegmented();
+
+        SendStreamClient client = SendStreamClient.start(List.of(batch.build()));
+        client.done().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+
+        for (int i = 0; i < sizes.length; i++) {
+            SendResult r = client.results().get(i + 1L);
+            assertThat(r.hasError()).as("error of %d: %s", i + 1, r.getError()).isFalse();
+            assertThat(r.getBytes()).isEqualTo(sizes[i]);
+            DatagramPacket p = receive(peer);
+            assertThat(Arrays.copyOfRange(p.getData(), p.getOffset(), p.getOffset() + p.getLength()))
+                    .as("datagram %d", i + 1).isEqualTo(sized(i + 1, sizes[i]));
+        }
+        if (daemon.transport().equals("epoll")) {
+            assertThat(daemon.totals().datagramsSegmented() - segmentedBefore).as("datagrams sent segmented")
+                    .isEqualTo(3 + 3);
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private int bind(String socket) {

@@ -22,6 +22,11 @@ import org.slf4j.LoggerFactory;
  * {@link SocketGuard} (destination and rate), and the bound on bytes the kernel has not taken yet
  * (ENOBUFS). A failure is also emitted as 'error' when the datagram asks for it.
  *
+ * <p>Where the kernel can segment (Linux, epoll), consecutive datagrams of one size to one
+ * destination are gathered between flushes and written as one segmented send ({@link Segments});
+ * every datagram keeps its own answer. Callers write, then {@link #flush} in the same event-loop
+ * task: nothing stays gathered across tasks.
+ *
  * <p>Event-loop confined, as the channel's writes are. Takes ownership of each datagram's payload:
  * it is released once written or refused.
  */
@@ -143,7 +148,7 @@ final class DatagramWriter {
         channel.flush();
     }
 
-    /** Writes the gathered run, if any, without flushing: alone as a plain datagram. */
+    /** Writes the gathered run, if any, without flushing; a run of one as a plain datagram. */
     private void writeRun() {
         Segments r = run;
         if (r == null) {
