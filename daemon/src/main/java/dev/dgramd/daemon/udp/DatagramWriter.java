@@ -127,8 +127,9 @@ final class DatagramWriter {
             if (run == null) {
                 // room for as many as the last run held, twice, within what the call has left
                 int left = d.following() > 0 ? 1 + d.following() : Segments.MAX;
-                int room = Math.min(Math.min(Segments.MAX, left), family.maxPayload() / size);
-                run = new Segments(to, size, Math.min(room, Math.max(2, 2 * lastRun)));
+                int room = Math.min(Math.min(left, Math.max(2, 2 * lastRun)),
+                        Math.min(Segments.MAX, family.maxPayload() / size));
+                run = new Segments(to, size, room);
             }
             run.add(d, size, done);
             if (run.full()) {
@@ -292,14 +293,20 @@ final class DatagramWriter {
 
         @Override
         void failed(Throwable cause) {
-            counters.sendFailed();
-            DgramError e = cause instanceof DgramError de ? de
-                    : DgramError.system(SystemError.of(cause), "send", Addresses.text(to.getAddress()), to.getPort());
-            if (emitError) {
-                emit.accept(new SocketEvent.Error(e));
-            }
-            done.done(id, 0, e, size);
+            refused(id, emitError, to, done, size, cause);
         }
+    }
+
+    /** Answers a written datagram the channel failed with {@code cause}, emitting 'error' if asked. */
+    private void refused(long id, boolean emitError, InetSocketAddress to, UdpSocket.SendCompletion done, int size,
+                         Throwable cause) {
+        counters.sendFailed();
+        DgramError e = cause instanceof DgramError de ? de
+                : DgramError.system(SystemError.of(cause), "send", Addresses.text(to.getAddress()), to.getPort());
+        if (emitError) {
+            emit.accept(new SocketEvent.Error(e));
+        }
+        done.done(id, 0, e, size);
     }
 
     /**
@@ -312,8 +319,9 @@ final class DatagramWriter {
      * <p>Refused whole, the datagrams are written again one by one, each answered as the kernel
      * answers it; when the refusal says the kernel or the device cannot segment them (EMSGSIZE or
      * EINVAL: the route's MTU is below the segment; EIO: no checksum offload, or an error that
-     * cannot be told) the socket stops gathering. A connected socket's pending ICMP error (ECONNREFUSED) is the first datagram's,
-     * as it would have been sent alone; the others are written again.
+     * cannot be told) the socket stops gathering. A connected socket's pending ICMP error
+     * (ECONNREFUSED) is the first datagram's, as it would have been sent alone; the others are
+     * written again.
      */
     private final class Segments extends Answering {
         static final int MAX = 64;
@@ -386,13 +394,7 @@ final class DatagramWriter {
             int first = 0;
             if (count == 1 || error == SystemError.ECONNREFUSED) {
                 // a datagram written alone; or the pending error the kernel reports once: the first datagram's
-                counters.sendFailed();
-                DgramError e = cause instanceof DgramError de ? de
-                        : DgramError.system(error, "send", Addresses.text(to.getAddress()), to.getPort());
-                if (emitErrors[0]) {
-                    emit.accept(new SocketEvent.Error(e));
-                }
-                dones[0].done(ids[0], 0, e, size(0));
+                refused(ids[0], emitErrors[0], to, dones[0], size(0), cause);
                 if (count == 1) {
                     return; // written alone, as a plain datagram
                 }
