@@ -14,6 +14,7 @@ import dev.dgramd.proto.v1.DgramGrpc;
 import dev.dgramd.proto.v1.ListSocketsRequest;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketInfo;
+import dev.dgramd.proto.v1.SessionEnd;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -133,6 +134,38 @@ class HandOverTest {
                 assertThat(new String(p.getData(), 0, p.getLength(), StandardCharsets.UTF_8)).isEqualTo("after");
                 assertThat(p.getPort()).isEqualTo(port);
                 again.close();
+            } finally {
+                next.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void aSessionSlotEndsWithRestartingAndItsSocketIsTakenBackOnASessionOfTheNewProcess() throws Exception {
+        try (DatagramSocket peer = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+             SessionRecorder session = new SessionRecorder(DgramGrpc.newStub(channel))) {
+            session.openBound(1, 8);
+            String id = session.id(1);
+            int port = session.next(1).getListening().getAddress().getPort();
+
+            takeOver();
+            SessionEnd end = session.awaitEnd(1);
+            assertThat(end.getCode()).isEqualTo(Status.Code.UNAVAILABLE.value());
+            assertThat(com.google.rpc.Status.parseFrom(end.getDetails()).getDetails(0)
+                    .unpack(com.google.rpc.ErrorInfo.class).getReason()).isEqualTo("ERR_DGRAMD_RESTARTING");
+            assertThatThrownBy(() -> session.done.get(TIMEOUT_SECONDS, TimeUnit.SECONDS)).cause()
+                    .satisfies(t -> assertThat(DaemonTestBase.errorInfo(t).getReason()).isEqualTo("ERR_DGRAMD_RESTARTING"));
+            old.awaitTermination();
+            send(peer, port, "kept");
+
+            ManagedChannel next = NettyChannelBuilder.forTarget(taker.target()).usePlaintext().build();
+            try (SessionRecorder again = new SessionRecorder(DgramGrpc.newStub(next))) {
+                again.open(2, dev.dgramd.proto.v1.EventsRequest.newBuilder().setSocketId(id).build(), 8);
+                assertThat(again.id(2)).as("a re-attach is announced").isEqualTo(id);
+                assertThat(again.next(2).getMessage().getData().toStringUtf8()).isEqualTo("kept");
+                again.closeSlot(2);
+                assertThat(again.next(2).getEventCase()).isEqualTo(SocketEvent.EventCase.CLOSE);
+                assertThat(again.awaitEnd(2).getCode()).isZero();
             } finally {
                 next.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }

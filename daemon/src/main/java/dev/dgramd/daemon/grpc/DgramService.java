@@ -58,6 +58,8 @@ import dev.dgramd.proto.v1.SetSendBufferSizeRequest;
 import dev.dgramd.proto.v1.SetSendBufferSizeResponse;
 import dev.dgramd.proto.v1.SetTtlRequest;
 import dev.dgramd.proto.v1.SetTtlResponse;
+import dev.dgramd.proto.v1.SessionRequest;
+import dev.dgramd.proto.v1.SessionResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.netty.channel.EventLoop;
@@ -96,6 +98,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     private final java.util.function.BooleanSupplier isStopping = () -> stopping;
     private final Duration orphanGrace;
     private final Set<SendStreamCall> sendStreams = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<SessionCall> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final HandOverGate gate = new HandOverGate();
 
     /**
@@ -148,7 +151,8 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
      * the calls already in their methods have given the sockets their work; ends each SendStream
      * with ERR_DGRAMD_RESTARTING once the batches it took are answered (the client sends the rest
      * again); stops each socket ({@link UdpSocket#handOver}) and ends its Events stream with
-     * ERR_DGRAMD_RESTARTING after the batches already given to gRPC. Completes with every socket
+     * ERR_DGRAMD_RESTARTING after the batches already given to gRPC; a Session takes no open from
+     * the start and ends the same way once its slots ended. Completes with every socket
      * stopped so (a socket that closed meanwhile is left out). The sockets stay in the registry,
      * refusing everything, until {@link SocketRegistry#release} forgets them.
      *
@@ -165,6 +169,9 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
             for (SendStreamCall call : sendStreams) {
                 call.handOver(status);
             }
+            for (SessionCall call : sessions) {
+                call.handOver(status);
+            }
             List<CompletableFuture<HandedSocket>> each = new java.util.ArrayList<>();
             for (UdpSocket socket : registry.sockets()) {
                 String name = registry.name(socket.id());
@@ -174,6 +181,9 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
                         .exceptionally(e -> null)); // closed meanwhile: nothing to hand over
             }
             return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(w -> {
+                for (SessionCall call : sessions) {
+                    call.end(status); // each slot ended already, after the batches it was given
+                }
                 List<HandedSocket> all = new java.util.ArrayList<>(each.size());
                 for (CompletableFuture<HandedSocket> f : each) {
                     HandedSocket h = f.join();
@@ -371,7 +381,16 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
 
     @Override
     public void events(EventsRequest request, StreamObserver<EventsResponse> out) {
-        ServerCallStreamObserver<EventsResponse> stream = (ServerCallStreamObserver<EventsResponse>) out;
+        openEvents(request, EventSink.of((ServerCallStreamObserver<EventsResponse>) out));
+    }
+
+    /**
+     * What an Events call with {@code request} does, writing to {@code out}: creates the socket
+     * (and binds it) or finds it by id, then attaches {@code out} to its event stream; or ends
+     * {@code out} with the call's failure. Principal.current() must be the caller's.
+     */
+    void openEvents(EventsRequest request, EventSink out) {
+        EventSink stream = out;
         if (request.hasCreate()) {
             if (!request.getSocketId().isEmpty()) {
                 out.onError(ErrorMapping.toStatus(DgramError.of("ERR_INVALID_ARG_VALUE",
@@ -420,6 +439,27 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     @Override
+    public StreamObserver<SessionRequest> session(StreamObserver<SessionResponse> out) {
+        SessionCall[] self = new SessionCall[1];
+        self[0] = new SessionCall((ServerCallStreamObserver<SessionResponse>) out, Principal.current(),
+                this::openEvents, this::closeQuietly, () -> sessions.remove(self[0]));
+        sessions.add(self[0]);
+        return self[0];
+    }
+
+    /** Closes socket {@code id} of {@code principal}, as a Close call would, answering no one (a Session's close). */
+    private void closeQuietly(String id, String principal) {
+        UdpSocket socket = registry.get(id, principal);
+        if (socket != null) {
+            socket.close().whenComplete((closedNow, error) -> {
+                if (error != null) {
+                    SocketLog.warn(log, id, "closing the socket of a Session slot failed", error);
+                }
+            });
+        }
+    }
+
+    @Override
     public void bind(BindRequest request, StreamObserver<BindResponse> out) {
         call(request.getSocketId(), out, s -> s.bind(request.getPort(), request.getAddress()),
                 (s, a) -> BindResponse.newBuilder().setAddress(info(s, a)).build());
@@ -464,7 +504,7 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     /**
-     * Ends the open Events and SendStream calls of {@code principals}, whose credentials were
+     * Ends the open Events, Session and SendStream calls of {@code principals}, whose credentials were
      * revoked, with UNAUTHENTICATED and ErrorInfo {@code ERR_DGRAMD_UNAUTHENTICATED}; their sockets
      * become orphans, closed after the orphan grace unless a client of the same principal (with
      * credentials still good) attaches a new Events stream. Their new calls fail already in
@@ -477,6 +517,11 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
             }
         }
         for (SendStreamCall call : sendStreams) {
+            if (principals.contains(call.principal())) {
+                call.end(revoked(call.principal()));
+            }
+        }
+        for (SessionCall call : sessions) {
             if (principals.contains(call.principal())) {
                 call.end(revoked(call.principal()));
             }

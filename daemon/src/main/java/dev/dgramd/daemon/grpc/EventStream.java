@@ -6,7 +6,6 @@ import dev.dgramd.daemon.udp.SocketConfig;
 import dev.dgramd.daemon.udp.SocketEvent;
 import dev.dgramd.daemon.udp.SocketObserver;
 import dev.dgramd.proto.v1.EventsResponse;
-import io.grpc.stub.ServerCallStreamObserver;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
@@ -16,7 +15,8 @@ import java.util.function.BooleanSupplier;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The bridge from one socket's events to its Events stream. Lives on the socket's event loop.
+ * The bridge from one socket's events to its Events stream (an Events call, or a slot of a Session
+ * call: its {@link EventSink}). Lives on the socket's event loop.
  *
  * <p>Events wait in a queue while no stream is attached or the attached stream is not ready.
  * 'message' and 'error' events are paid for from the socket's {@link EventBudget.Account}: one that
@@ -62,7 +62,7 @@ final class EventStream implements SocketObserver {
     private volatile long droppedMessagesTotal;
     private volatile long droppedMessagesBudgetTotal;
     private volatile long droppedErrorsTotal;
-    private volatile ServerCallStreamObserver<EventsResponse> subscriber;
+    private volatile EventSink subscriber;
     private boolean finished;
     /** 'close' is in the queue: the socket is gone, the stream has yet to take it. */
     private boolean closeQueued;
@@ -167,16 +167,16 @@ final class EventStream implements SocketObserver {
      *     the events queued since the creation (the 'listening' of a bind made with it) when the
      *     stream is ready at once, so that a created and bound socket costs one message; alone otherwise
      */
-    void attach(ServerCallStreamObserver<EventsResponse> stream, String createdId) {
+    void attach(EventSink stream, String createdId) {
         attach(stream, createdId, false, null);
     }
 
     /**
      * Attaches {@code stream} to the open socket {@code id} that it named (a re-attach), as
-     * {@link #attach(ServerCallStreamObserver, String)}: the first batch announces the id with
+     * {@link #attach(EventSink, String)}: the first batch announces the id with
      * {@code attached}, so the client knows it is attached; then come the events queued meanwhile.
      */
-    void reattach(ServerCallStreamObserver<EventsResponse> stream, String id) {
+    void reattach(EventSink stream, String id) {
         attach(stream, id, true, null);
     }
 
@@ -187,20 +187,19 @@ final class EventStream implements SocketObserver {
 
     /**
      * Attaches {@code stream} to the open socket {@code id} that a create call found by its name, as
-     * {@link #attach(ServerCallStreamObserver, String)}: the first batch announces the id with
+     * {@link #attach(EventSink, String)}: the first batch announces the id with
      * {@code attached}, then come the socket's state as events ({@code state}, evaluated on the
      * loop: 'listening' when bound, 'connect' when connected), which replace any 'listening' or
      * 'connect' still queued, then the events queued meanwhile.
      */
-    void attachNamed(ServerCallStreamObserver<EventsResponse> stream, String id,
+    void attachNamed(EventSink stream, String id,
                      java.util.function.Supplier<java.util.List<SocketEvent>> state) {
         attach(stream, id, true, state);
     }
 
-    private void attach(ServerCallStreamObserver<EventsResponse> stream, String createdId, boolean attached,
+    private void attach(EventSink stream, String createdId, boolean attached,
                         java.util.function.Supplier<java.util.List<SocketEvent>> state) {
-        stream.setOnReadyHandler(() -> loop.execute(this::drain));
-        stream.setOnCancelHandler(() -> loop.execute(() -> detach(stream)));
+        stream.setHandlers(() -> loop.execute(this::drain), () -> loop.execute(() -> detach(stream)));
         loop.execute(() -> {
             if (finished) {
                 stream.onError(ErrorMapping.toStatus(DgramError.of("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running"),
@@ -245,7 +244,7 @@ final class EventStream implements SocketObserver {
      */
     void end(io.grpc.StatusRuntimeException status) {
         loop.execute(() -> {
-            ServerCallStreamObserver<EventsResponse> s = subscriber;
+            EventSink s = subscriber;
             if (s != null && !finished) {
                 detach(s);
                 s.onError(status);
@@ -254,7 +253,7 @@ final class EventStream implements SocketObserver {
     }
 
     /** On the loop: {@code stream} was cancelled; when it was the attached one, the socket is an orphan. */
-    private void detach(ServerCallStreamObserver<EventsResponse> stream) {
+    private void detach(EventSink stream) {
         if (subscriber != stream) {
             return;
         }
@@ -293,7 +292,7 @@ final class EventStream implements SocketObserver {
         boolean reapable = subscriber != null || reapTimer != null;
         cancelReap();
         finished = true;
-        ServerCallStreamObserver<EventsResponse> s = subscriber;
+        EventSink s = subscriber;
         subscriber = null;
         if (s != null) {
             s.onError(status);
@@ -415,7 +414,7 @@ final class EventStream implements SocketObserver {
             }
             batch.addAllEvents(batched); // one array of the batch's size, not one per growth step
             batched.clear();
-            ServerCallStreamObserver<EventsResponse> s = subscriber;
+            EventSink s = subscriber;
             s.onNext(batch.build());
             if (close) {
                 finished = true;
