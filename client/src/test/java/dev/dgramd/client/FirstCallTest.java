@@ -18,6 +18,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
@@ -129,6 +130,30 @@ class FirstCallTest {
         assertThat(e.code()).isEqualTo(DgramException.ERR_DGRAMD_TIMEOUT);
     }
 
+    @Test
+    @DisplayName("a daemon without the Session call (an older one): the socket is created on an Events call instead")
+    void olderDaemonWithoutSession() throws Exception {
+        Server older = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(new DgramGrpc.DgramImplBase() { // Session answers UNIMPLEMENTED
+                    @Override
+                    public void events(EventsRequest request, StreamObserver<EventsResponse> out) {
+                        out.onNext(EventsResponse.newBuilder().setSocketId("0123456789abcdef")
+                                .addEvents(dev.dgramd.proto.v1.SocketEvent.newBuilder().setListening(
+                                        dev.dgramd.proto.v1.Listening.newBuilder().setAddress(
+                                                dev.dgramd.proto.v1.AddressInfo.newBuilder().setAddress("127.0.0.1")
+                                                        .setFamily("IPv4").setPort(4242)))).build());
+                    }
+                }).build().start();
+        try (DgramClient client = DgramClient.connect(new ClientOptions()
+                .target("127.0.0.1:" + older.getPort()).callTimeout(Duration.ofSeconds(5)))) {
+            for (int i = 0; i < 2; i++) { // the second knows already: no Session try
+                assertThat(DaemonFixture.bound(client.createSocket("udp4"), "127.0.0.1")).isEqualTo(4242);
+            }
+        } finally {
+            older.shutdownNow();
+        }
+    }
+
     /**
      * The 'error' of a socket's first call (a bind) to a gRPC server whose Events calls only get
      * {@code events} and never end, with a call timeout of 200 ms.
@@ -171,21 +196,49 @@ class FirstCallTest {
         }
     }
 
+    @Test
+    @DisplayName("a client's sockets are created, streamed and closed on one Session call: no Events or Close call")
+    void oneSessionCallForManySockets() throws Exception {
+        String session = "method=\"dgramd.v1.Dgram/Session\"";
+        String events = "method=\"dgramd.v1.Dgram/Events\"";
+        String close = "method=\"dgramd.v1.Dgram/Close\"";
+        double sessions = metric("dgramd_rpc_seconds_count", session);
+        double eventsCalls = metric("dgramd_rpc_seconds_count", events);
+        double closeCalls = metric("dgramd_rpc_seconds_count", close);
+        double created = metric("dgramd_sockets_opened_total", "");
+        try (DgramClient own = DgramClient.connect(daemon.target())) {
+            List<Socket> sockets = new java.util.ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                Socket s = own.createSocket("udp4");
+                DaemonFixture.bound(s, "127.0.0.1");
+                sockets.add(s);
+            }
+            for (Socket s : sockets) {
+                closeAndWait(s);
+            }
+        } // the client half-closes its Session call: the daemon completes it
+        assertThat(metric("dgramd_sockets_opened_total", "")).isEqualTo(created + 20);
+        assertThat(metric("dgramd_rpc_seconds_count", session)).isEqualTo(sessions + 1);
+        assertThat(metric("dgramd_rpc_seconds_count", session, "code=\"OK\"")).isPositive();
+        assertThat(metric("dgramd_rpc_seconds_count", events)).isEqualTo(eventsCalls);
+        assertThat(metric("dgramd_rpc_seconds_count", close)).isEqualTo(closeCalls);
+    }
+
     private static void closeAndWait(Socket s) {
         CompletableFuture<Void> closed = new CompletableFuture<>();
         s.close(() -> closed.complete(null));
         DaemonFixture.await(closed);
     }
 
-    /** The sum of the samples of {@code name} whose labels contain {@code labels}; 0 when none. */
-    private double metric(String name, String labels) throws Exception {
+    /** The sum of the samples of {@code name} whose labels contain each of {@code labels}; 0 when none. */
+    private double metric(String name, String... labels) throws Exception {
         var address = daemon.metricsAddress();
         String text = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + address.getPort()
                 + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
         double sum = 0;
         for (String line : text.split("\n")) {
             if (line.startsWith(name) && (line.charAt(name.length()) == ' ' || line.charAt(name.length()) == '{')
-                    && line.contains(labels)) {
+                    && java.util.Arrays.stream(labels).allMatch(line::contains)) {
                 sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             }
         }

@@ -47,6 +47,7 @@ public final class ClientCore {
     private final SendPipeline pipeline;
     private final long callTimeoutMillis;
     private final int eventBatchesInFlight;
+    private final SessionStream session;
     private final long restartTimeoutMillis;
     /** Streams waiting for a restarting daemon to come back; the reconnect pacer runs while > 0. */
     private final AtomicInteger restarting = new AtomicInteger();
@@ -101,6 +102,12 @@ public final class ClientCore {
         timer.allowCoreThreadTimeOut(true);
         this.pipeline = new SendPipeline(this, stub, options.maxPendingSendBytes(),
                 options.maxPendingSendDatagrams());
+        this.session = new SessionStream(this);
+    }
+
+    /** The Session call that carries the sockets' event streams, their creation and close. */
+    SessionStream session() {
+        return session;
     }
 
     /** The daemon's address. */
@@ -223,6 +230,7 @@ public final class ClientCore {
      * forcibly).
      */
     public void shutdown(long waitMillis) {
+        session.shutdown();
         pipeline.close();
         channel.shutdown();
         boolean onListener = onListenerThread();

@@ -24,8 +24,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One socket's receive path: its Events call (the one that creates the socket, then the
- * re-attaches of {@link StreamRestart}), the decoding of its batches ({@link EventsDecoder}), and
+ * One socket's receive path: its event stream (a slot of the client's {@link SessionStream}, which
+ * creates the socket; an Events call of its own when the daemon has no Session; then the
+ * re-attaches of {@link StreamRestart}, on Events calls), the decoding of its batches
+ * ({@link EventsDecoder}), and
  * their dispatch to the socket's {@link RemoteSocket.Events} on the listener executor, in order,
  * one run of events per task, never on the transport thread unless that executor is the
  * transport's event loop.
@@ -36,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * operation is in flight waits for that operation's answer ({@link Socket#gate}): a bind's
  * 'error' listener then sees the socket unbound again, as in Node.
  *
- * <p>It never sends. What it learns for the rest of the socket (the id the daemon gave it, the
+ * <p>It never sends, but for its slot's close ({@link #closeOnSession}), which only ends the
+ * stream it reads. What it learns for the rest of the socket (the id the daemon gave it, the
  * creation's outcome, the socket's end) it tells its {@link Socket}.
  */
 final class EventStream {
@@ -66,6 +69,39 @@ final class EventStream {
         void finish(DgramException error);
     }
 
+    /** Where a socket's batches come from: its flow control and its end. */
+    interface Feed {
+        /** Allows {@code n} more batches. */
+        void request(int n);
+
+        /** Lets go of the stream; its observer hears CANCELLED. */
+        void cancel(String why);
+
+        /** Closes the socket through this feed, when it can (a Session slot); false otherwise. */
+        default boolean close() {
+            return false;
+        }
+    }
+
+    /** The feed of an Events call. */
+    static final class CallFeed implements Feed {
+        final ClientCallStreamObserver<EventsRequest> call;
+
+        CallFeed(ClientCallStreamObserver<EventsRequest> call) {
+            this.call = call;
+        }
+
+        @Override
+        public void request(int n) {
+            call.request(n);
+        }
+
+        @Override
+        public void cancel(String why) {
+            call.cancel(why, null);
+        }
+    }
+
     /** Ignores the answer of a call made only for its effect. */
     private static final StreamObserver<CloseResponse> DISCARD = new StreamObserver<>() {
         @Override
@@ -89,7 +125,8 @@ final class EventStream {
     private final StreamRestart restart;
 
     private volatile String id; // set once, by the first batch of the call that creates the socket
-    private volatile ClientCallStreamObserver<EventsRequest> call;
+    /** Where the socket's batches come from now: its Events call, or its Session slot. */
+    private volatile Feed call;
     private volatile boolean ended;
     private int unrequested; // batches consumed and not yet asked for again; listener executor only
     private final AtomicLong dropped = new AtomicLong();
@@ -127,118 +164,180 @@ final class EventStream {
      */
     void open(CreateSocketRequest create, BindRequest bind, long restartDeadline) {
         int inFlight = core.eventBatchesInFlight();
-        DgramGrpc.DgramStub stub = core.stub();
-        ClientCall<EventsRequest, EventBatch> newCall = stub.getChannel().newCall(eventsMethod(),
-                restartDeadline == 0 ? stub.getCallOptions() : stub.getCallOptions().withWaitForReady());
         EventsRequest.Builder request = EventsRequest.newBuilder().setCreate(create);
         if (bind != null) {
             request.setBind(bind);
         }
-        CompletableFuture<Void> announced = new CompletableFuture<>();
-        // The creation is settled once the socket is announced or, with a bind, once the bind's
-        // outcome came ('listening' or its 'error'). Either that or the timer settles it, once.
-        AtomicBoolean settled = new AtomicBoolean();
-        ScheduledFuture<?> timeout;
+        Creation creation = new Creation(create, bind, restartDeadline);
         try {
-            timeout = core.schedule(() -> {
-                if (failCreation(announced, Errors.timeout("CreateSocket"))) {
-                    newCall.cancel("createSocket timed out", null); // a socket made meanwhile is closed when announced
-                } else if (settled.compareAndSet(false, true)) {
-                    // Announced, but the bind never answered (a daemon that ignores EventsRequest.bind?)
-                    socket.creationFailed(Errors.timeout("Bind"));
-                    newCall.cancel("bind timed out", null); // the daemon closes the orphan after its grace
-                }
-            }, 2 * core.callTimeoutMillis());
+            creation.timeout = core.schedule(creation::timedOut, 2 * core.callTimeoutMillis());
         } catch (RuntimeException e) { // the client is shutting down
-            failCreation(announced, Errors.clientClosed());
+            creation.fail(Errors.clientClosed());
             return;
         }
-        ClientCalls.asyncServerStreamingCall(newCall, request.build(),
-                new ClientResponseObserver<EventsRequest, EventBatch>() {
-                    @Override
-                    public void beforeStart(ClientCallStreamObserver<EventsRequest> c) {
-                        call = c;
-                        c.disableAutoRequestWithInitial(inFlight);
-                    }
+        if (restartDeadline == 0 && core.session().open(request.build(), inFlight, creation)) {
+            return;
+        }
+        DgramGrpc.DgramStub stub = core.stub();
+        ClientCall<EventsRequest, EventBatch> newCall = stub.getChannel().newCall(eventsMethod(),
+                restartDeadline == 0 ? stub.getCallOptions() : stub.getCallOptions().withWaitForReady());
+        ClientCalls.asyncServerStreamingCall(newCall, request.build(), new ClientResponseObserver<EventsRequest, EventBatch>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<EventsRequest> c) {
+                Feed f = new CallFeed(c);
+                creation.feed = f;
+                call = f;
+                c.disableAutoRequestWithInitial(inFlight);
+            }
 
-                    @Override
-                    public void onNext(EventBatch batch) {
-                        if (id == null) {
-                            if (batch.socketId == null) {
-                                timeout.cancel(false);
-                                call.cancel("no socket id in the first batch", null);
-                                failCreation(announced, new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
-                                        "dgramd did not announce the created socket (a daemon too old?)"));
-                                return;
-                            }
-                            if (!announced.complete(null)) {
-                                // Given up already (timed out): close what the daemon made meanwhile.
-                                core.stub().close(CloseRequest.newBuilder().setSocketId(batch.socketId).build(),
-                                        DISCARD);
-                                return;
-                            }
-                            id = batch.socketId;
-                            socket.announced(batch.socketId);
-                            if (bind == null && settled.compareAndSet(false, true)) {
-                                timeout.cancel(false);
-                                socket.creationSettled(null); // the operations behind it go out now
-                            }
-                        }
-                        if (bind != null && !settled.get()) {
-                            int outcome = bindOutcome(batch);
-                            if (outcome >= 0 && settled.compareAndSet(false, true)) {
-                                timeout.cancel(false);
-                                SocketEvent e = batch.other(outcome);
-                                DgramException bindError = null;
-                                if (e.getEventCase() == SocketEvent.EventCase.ERROR) {
-                                    bindError = Errors.fromProto(e.getError().getError());
-                                    batch.bindError = outcome;
-                                }
-                                // The batch first, gated on the creation: its 'error' comes before the
-                                // callbacks of the sends the failed bind drops, as for a Bind call.
-                                onBatch(batch);
-                                socket.creationSettled(bindError);
-                                return;
-                            }
-                        }
-                        onBatch(batch);
-                    }
+            @Override
+            public void onNext(EventBatch batch) {
+                creation.onNext(batch);
+            }
 
-                    @Override
-                    public void onError(Throwable t) {
-                        Errors.RpcFailure f = Errors.fromRpc(t, id == null ? "CreateSocket" : "Events");
-                        if (id == null) {
-                            timeout.cancel(false);
-                            long now = System.nanoTime();
-                            long until = restartDeadline != 0 ? restartDeadline
-                                    : now + core.restartTimeoutMillis() * 1_000_000L;
-                            if (Errors.restarting(f) && now - until < 0 && !announced.isDone()) {
-                                // the daemon hands over: create the socket on the new process
-                                try {
-                                    core.schedule(() -> open(create, bind, until), StreamRestart.RETRY_MILLIS);
-                                    return;
-                                } catch (RuntimeException e) { // the client is shutting down
-                                    failCreation(announced, Errors.clientClosed());
-                                    return;
-                                }
-                            }
-                            failCreation(announced, f.exception());
-                            return;
-                        }
-                        streamFailed(f);
-                    }
+            @Override
+            public void onError(Throwable t) {
+                creation.onError(t);
+            }
 
-                    @Override
-                    public void onCompleted() {
-                        if (id == null) {
-                            timeout.cancel(false);
-                            failCreation(announced, new DgramException(
-                                    DgramException.ERR_DGRAMD_CALL_FAILED, "CreateSocket answered nothing"));
-                            return;
-                        }
-                        streamEnded();
+            @Override
+            public void onCompleted() {
+                creation.onCompleted();
+            }
+        });
+    }
+
+    /**
+     * The call (or Session slot) that creates the socket, then streams its events: settles the
+     * creation once, on the announcement (or the bind's outcome), a failure, or the timer.
+     */
+    private final class Creation implements SessionStream.Listener {
+        private final CreateSocketRequest create;
+        private final BindRequest bind;
+        private final long restartDeadline;
+        private final CompletableFuture<Void> announced = new CompletableFuture<>();
+        // The creation is settled once the socket is announced or, with a bind, once the bind's
+        // outcome came ('listening' or its 'error'). Either that or the timer settles it, once.
+        private final AtomicBoolean settled = new AtomicBoolean();
+        volatile ScheduledFuture<?> timeout;
+        volatile Feed feed;
+
+        Creation(CreateSocketRequest create, BindRequest bind, long restartDeadline) {
+            this.create = create;
+            this.bind = bind;
+            this.restartDeadline = restartDeadline;
+        }
+
+        @Override
+        public void started(Feed slot) {
+            feed = slot;
+            call = slot;
+        }
+
+        void timedOut() {
+            Feed f = feed;
+            if (fail(Errors.timeout("CreateSocket"))) {
+                if (f != null) {
+                    f.cancel("createSocket timed out"); // a socket made meanwhile is closed when announced
+                }
+            } else if (settled.compareAndSet(false, true)) {
+                // Announced, but the bind never answered (a daemon that ignores EventsRequest.bind?)
+                socket.creationFailed(Errors.timeout("Bind"));
+                if (f != null) {
+                    f.cancel("bind timed out"); // the daemon closes the orphan after its grace
+                }
+            }
+        }
+
+        /** Creation failed with {@code error}, unless it was announced or failed already (then false). */
+        boolean fail(DgramException error) {
+            if (!announced.complete(null)) {
+                return false;
+            }
+            socket.creationFailed(error);
+            return true;
+        }
+
+        @Override
+        public void onNext(EventBatch batch) {
+            if (id == null) {
+                if (batch.socketId == null) {
+                    timeout.cancel(false);
+                    feed.cancel("no socket id in the first batch");
+                    fail(new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED,
+                            "dgramd did not announce the created socket (a daemon too old?)"));
+                    return;
+                }
+                if (!announced.complete(null)) {
+                    // Given up already (timed out): close what the daemon made meanwhile.
+                    core.stub().close(CloseRequest.newBuilder().setSocketId(batch.socketId).build(), DISCARD);
+                    return;
+                }
+                id = batch.socketId;
+                socket.announced(batch.socketId);
+                if (bind == null && settled.compareAndSet(false, true)) {
+                    timeout.cancel(false);
+                    socket.creationSettled(null); // the operations behind it go out now
+                }
+            }
+            if (bind != null && !settled.get()) {
+                int outcome = bindOutcome(batch);
+                if (outcome >= 0 && settled.compareAndSet(false, true)) {
+                    timeout.cancel(false);
+                    SocketEvent e = batch.other(outcome);
+                    DgramException bindError = null;
+                    if (e.getEventCase() == SocketEvent.EventCase.ERROR) {
+                        bindError = Errors.fromProto(e.getError().getError());
+                        batch.bindError = outcome;
                     }
-                });
+                    // The batch first, gated on the creation: its 'error' comes before the
+                    // callbacks of the sends the failed bind drops, as for a Bind call.
+                    onBatch(batch);
+                    socket.creationSettled(bindError);
+                    return;
+                }
+            }
+            onBatch(batch);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            Errors.RpcFailure f = Errors.fromRpc(t, id == null ? "CreateSocket" : "Events");
+            if (id == null) {
+                timeout.cancel(false);
+                if (io.grpc.Status.fromThrowable(t).getCode() == io.grpc.Status.Code.UNIMPLEMENTED
+                        && !(feed instanceof CallFeed) && !announced.isDone()) {
+                    open(create, bind, restartDeadline); // a daemon without Session: an Events call
+                    return;
+                }
+                long now = System.nanoTime();
+                long until = restartDeadline != 0 ? restartDeadline
+                        : now + core.restartTimeoutMillis() * 1_000_000L;
+                if (Errors.restarting(f) && now - until < 0 && !announced.isDone()) {
+                    // the daemon hands over: create the socket on the new process
+                    try {
+                        core.schedule(() -> open(create, bind, until), StreamRestart.RETRY_MILLIS);
+                        return;
+                    } catch (RuntimeException e) { // the client is shutting down
+                        fail(Errors.clientClosed());
+                        return;
+                    }
+                }
+                fail(f.exception());
+                return;
+            }
+            streamFailed(f);
+        }
+
+        @Override
+        public void onCompleted() {
+            if (id == null) {
+                timeout.cancel(false);
+                fail(new DgramException(DgramException.ERR_DGRAMD_CALL_FAILED, "CreateSocket answered nothing"));
+                return;
+            }
+            streamEnded();
+        }
     }
 
     /** The index of the batch's 'listening' or 'error' event (a bind's outcome), or -1. */
@@ -251,15 +350,6 @@ final class EventStream {
             }
         }
         return -1;
-    }
-
-    /** Creation failed with {@code error}, unless it was announced or failed already (then false). */
-    private boolean failCreation(CompletableFuture<Void> announced, DgramException error) {
-        if (!announced.complete(null)) {
-            return false;
-        }
-        socket.creationFailed(error);
-        return true;
     }
 
     /** The event stream ended without 'close' (after 'close' the socket has finished already). */
@@ -299,10 +389,19 @@ final class EventStream {
 
     /** Cancels the stream: the socket finishes ('close') at once. */
     void cancel(String why) {
-        ClientCallStreamObserver<EventsRequest> c = call;
+        Feed c = call;
         if (c != null) {
-            c.cancel(why, null);
+            c.cancel(why);
         }
+    }
+
+    /**
+     * Closes the socket through its Session slot (its 'close' comes on the slot); false when it has
+     * none (an Events call, or a Session that ended): close it with a Close call.
+     */
+    boolean closeOnSession() {
+        Feed c = call;
+        return c != null && c.close();
     }
 
     /** 'message' events the daemon dropped, for whatever reason (its budget, or this socket's bound). */
@@ -335,12 +434,12 @@ final class EventStream {
 
         @Override
         public boolean isEventsCall(ClientCallStreamObserver<EventsRequest> c) {
-            return call == c;
+            return call instanceof CallFeed f && f.call == c;
         }
 
         @Override
         public void attached(ClientCallStreamObserver<EventsRequest> c) {
-            call = c;
+            call = new CallFeed(c);
         }
 
         @Override
@@ -382,7 +481,7 @@ final class EventStream {
             droppedKernel.addAndGet(batch.kernelDroppedMessages);
             log.debug("socket {}: the daemon's kernel dropped {} datagram(s)", id, batch.kernelDroppedMessages);
         }
-        ClientCallStreamObserver<EventsRequest> c = call;
+        Feed c = call;
         if (batch.count == 0 && c != null) {
             c.request(1); // no event (the creating call's first batch): no trip to the listener thread
             return;
@@ -485,7 +584,7 @@ final class EventStream {
         if (++unrequested < requestEvery) {
             return;
         }
-        ClientCallStreamObserver<EventsRequest> c = call;
+        Feed c = call;
         if (c != null && !ended) {
             c.request(unrequested);
         }

@@ -100,7 +100,8 @@ public final class RemoteSocket {
 
     /**
      * Creates the socket in the daemon, unless that was asked for already: the first of the
-     * socket's operations, in one Events call that also opens its event stream
+     * socket's operations, in one message on the client's Session call (or one Events call, to a
+     * daemon without Session) that also opens its event stream
      * (EventsRequest.create), and binds it too when {@code bind} is not null (EventsRequest.bind:
      * 'listening' or the bind's 'error' then comes as an event). Until the daemon announced the
      * socket, later operations wait behind the creation. A creation that fails (or is not
@@ -448,8 +449,8 @@ public final class RemoteSocket {
     }
 
     /**
-     * Closes the socket in the daemon, after every earlier operation; 'close' arrives on the event
-     * stream. If the daemon cannot be told, the event stream is cancelled so that 'close' follows
+     * Closes the socket in the daemon, after every earlier operation: a message on its Session
+     * slot, or a Close call when it has none; 'close' arrives on the event stream. If the daemon cannot be told, the event stream is cancelled so that 'close' follows
      * anyway.
      */
     public void close() {
@@ -459,8 +460,14 @@ public final class RemoteSocket {
             executor.execute(events::onClose);
             return;
         }
-        this.<CloseResponse>callAsync("Close",
-                (stub, obs) -> stub.close(CloseRequest.newBuilder().setSocketId(id()).build(), obs),
+        this.<CloseResponse>callAsync("Close", (stub, obs) -> {
+                    if (stream.closeOnSession()) { // 'close' comes on the slot: nothing else answers
+                        obs.onNext(CloseResponse.getDefaultInstance());
+                        obs.onCompleted();
+                    } else {
+                        stub.close(CloseRequest.newBuilder().setSocketId(id()).build(), obs);
+                    }
+                },
                 false, (resp, error, reported) -> {
                     if (error != null) {
                         log.debug("socket {}: Close failed ({}); abandoning its event stream", id(),
