@@ -17,6 +17,10 @@ import dev.dgramd.proto.v1.EventsResponse;
 import dev.dgramd.proto.v1.OutboundDatagram;
 import dev.dgramd.proto.v1.SendStreamRequest;
 import dev.dgramd.proto.v1.SendStreamResponse;
+import dev.dgramd.proto.v1.SessionClose;
+import dev.dgramd.proto.v1.SessionOpen;
+import dev.dgramd.proto.v1.SessionRequest;
+import dev.dgramd.proto.v1.SessionResponse;
 import dev.dgramd.proto.v1.SocketEvent;
 import dev.dgramd.proto.v1.SocketType;
 import io.grpc.ManagedChannel;
@@ -47,8 +51,8 @@ import org.slf4j.LoggerFactory;
  * <p>The warm-up serves the real {@link DgramService} over the real gRPC transport, on the
  * daemon's event loops, but on a listener of its own (loopback, an ephemeral port, nobody else
  * told of it) with a registry, budget and counters of its own: nothing of it shows in the
- * daemon's sockets, metrics or quotas. First sockets are made, bound and closed, 8 at a time (the
- * control path: up to {@value #MAX_SOCKETS} of them in {@value #SOCKETS_SHARE_PERCENT}% of the
+ * daemon's sockets, metrics or quotas. First sockets are made, bound and closed on a Session call,
+ * 8 at a time (the control path, as the Java client takes it: up to {@value #MAX_SOCKETS} of them in {@value #SOCKETS_SHARE_PERCENT}% of the
  * budget); then one socket bound on 127.0.0.1 sends datagrams to itself over a SendStream (64 and
  * 1,200 bytes) and reads them from its event stream, until {@code budget} has passed or {@code
  * maxDatagrams} were sent; then it is closed and the listener stops. Best effort: a failure is
@@ -117,79 +121,85 @@ public final class WarmUp {
     }
 
     /**
-     * Makes, binds and closes sockets, {@value #SOCKETS_AT_ONCE} at a time, until {@code deadline}
-     * (nanoTime) or {@value #MAX_SOCKETS}; returns how many went the whole way.
+     * Makes, binds and closes sockets on one Session call, as the Java client does,
+     * {@value #SOCKETS_AT_ONCE} at a time, until {@code deadline} (nanoTime) or
+     * {@value #MAX_SOCKETS}; returns how many went the whole way.
      */
     private static int sockets(DgramGrpc.DgramStub stub, long deadline) {
-        Semaphore slots = new Semaphore(SOCKETS_AT_ONCE);
+        Semaphore free = new Semaphore(SOCKETS_AT_ONCE);
         AtomicLong done = new AtomicLong();
+        CompletableFuture<Void> ended = new CompletableFuture<>();
+        StreamObserver<SessionRequest>[] requests = newRequests();
+        requests[0] = stub.session(new StreamObserver<SessionResponse>() {
+            @Override
+            public void onNext(SessionResponse r) {
+                if (r.hasEnd()) {
+                    if (r.getEnd().getCode() == 0) {
+                        done.incrementAndGet(); // ended after 'close'
+                    }
+                    free.release();
+                    return;
+                }
+                for (SocketEvent e : r.getEvents().getEventsList()) {
+                    if (e.getEventCase() == SocketEvent.EventCase.LISTENING) {
+                        send(requests, SessionRequest.newBuilder().setSlot(r.getSlot())
+                                .setClose(SessionClose.getDefaultInstance()).build());
+                    }
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                ended.complete(null);
+                free.release(SOCKETS_AT_ONCE); // nothing more comes: let the loop end
+            }
+
+            @Override
+            public void onCompleted() {
+                ended.complete(null);
+            }
+        });
         int started = 0;
         try {
-            while (started < MAX_SOCKETS && System.nanoTime() - deadline < 0) {
-                if (!slots.tryAcquire(STEP_SECONDS, TimeUnit.SECONDS)) {
-                    return (int) done.get(); // no answers: stop, the daemon does not need this
+            while (started < MAX_SOCKETS && System.nanoTime() - deadline < 0 && !ended.isDone()) {
+                if (!free.tryAcquire(STEP_SECONDS, TimeUnit.SECONDS)) {
+                    break; // no answers: stop, the daemon does not need this
                 }
                 started++;
-                cycle(stub, () -> {
-                    done.incrementAndGet();
-                    slots.release();
-                }, slots::release);
+                send(requests, SessionRequest.newBuilder().setSlot(started).setOpen(SessionOpen.newBuilder()
+                        .setCredit(4).setEvents(EventsRequest.newBuilder()
+                                .setCreate(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4))
+                                .setBind(BindRequest.newBuilder().setAddress("127.0.0.1")))).build());
             }
-            slots.tryAcquire(SOCKETS_AT_ONCE, STEP_SECONDS, TimeUnit.SECONDS); // the last ones end
+            free.tryAcquire(SOCKETS_AT_ONCE, STEP_SECONDS, TimeUnit.SECONDS); // the last ones end (their close is sent)
+            synchronized (requests) {
+                requests[0].onCompleted(); // no slot open: the call completes
+            }
+            ended.get(STEP_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
+                 | IllegalStateException e) {
+            log.debug("warm-up: the Session call did not end: {}", e.toString());
         }
         return (int) done.get();
     }
 
-    /** One socket created and bound by its Events call, closed on 'listening'; then {@code ok}, else {@code failed}. */
-    private static void cycle(DgramGrpc.DgramStub stub, Runnable ok, Runnable failed) {
-        java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
-        stub.events(EventsRequest.newBuilder()
-                .setCreate(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4))
-                .setBind(BindRequest.newBuilder().setAddress("127.0.0.1"))
-                .build(), new StreamObserver<EventsResponse>() {
-                    private String id;
-
-                    @Override
-                    public void onNext(EventsResponse batch) {
-                        if (!batch.getSocketId().isEmpty()) {
-                            id = batch.getSocketId();
-                        }
-                        for (SocketEvent e : batch.getEventsList()) {
-                            if (e.getEventCase() == SocketEvent.EventCase.LISTENING && id != null
-                                    && closing.compareAndSet(false, true)) {
-                                stub.close(CloseRequest.newBuilder().setSocketId(id).build(), IGNORED);
-                            }
-                        }
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        failed.run();
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        (closing.get() ? ok : failed).run(); // ended after 'close'
-                    }
-                });
+    /** Writes {@code r} on the Session call (from the warm-up's thread or the transport's, one at a time). */
+    private static void send(StreamObserver<SessionRequest>[] requests, SessionRequest r) {
+        synchronized (requests) {
+            try {
+                requests[0].onNext(r);
+            } catch (IllegalStateException e) { // half-closed or cancelled already: nothing to do
+                log.debug("warm-up: {}", e.toString());
+            }
+        }
     }
 
-    /** Ignores a Close's answer: the socket's event stream tells its end. */
-    private static final StreamObserver<dev.dgramd.proto.v1.CloseResponse> IGNORED = new StreamObserver<>() {
-        @Override
-        public void onNext(dev.dgramd.proto.v1.CloseResponse value) {
-        }
-
-        @Override
-        public void onError(Throwable t) {
-        }
-
-        @Override
-        public void onCompleted() {
-        }
-    };
+    @SuppressWarnings("unchecked")
+    private static StreamObserver<SessionRequest>[] newRequests() {
+        return (StreamObserver<SessionRequest>[]) new StreamObserver<?>[1];
+    }
 
     private static Result traffic(ManagedChannel channel, Duration budget, long maxDatagrams, long t0, int sockets)
             throws IOException {
