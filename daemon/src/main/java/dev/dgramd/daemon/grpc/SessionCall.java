@@ -209,28 +209,25 @@ final class SessionCall implements StreamObserver<SessionRequest> {
             if (finished) {
                 return;
             }
-            for (Slot slot : new ArrayList<>(slots.values())) {
-                slot.ended = true;
-                slot.cancelled = true;
-                slot.runCancel();
-            }
-            slots.clear();
-            waiting.clear();
-            finish();
+            orphanAll();
         }
     }
 
     /** A request the contract refuses: the call fails with {@code status}; the slots' sockets are orphans. Guarded by lock. */
     private void fail(StatusRuntimeException status) {
-        for (Slot slot : new ArrayList<>(slots.values())) {
+        orphanAll();
+        call.onError(status);
+    }
+
+    /** Lets go of every open slot's socket (an orphan), writing nothing, and finishes. Guarded by lock. */
+    private void orphanAll() {
+        for (Slot slot : slots.values()) {
             slot.ended = true;
-            slot.cancelled = true;
             slot.runCancel();
         }
         slots.clear();
         waiting.clear();
         finish();
-        call.onError(status);
     }
 
     /** Guarded by lock. */
@@ -375,7 +372,6 @@ final class SessionCall implements StreamObserver<SessionRequest> {
 
         /** The client let go of the slot: its socket becomes an orphan. */
         void detach() {
-            cancelled = true;
             runCancel();
             end(Status.CANCELLED.withDescription("detached").asRuntimeException());
         }
