@@ -355,8 +355,11 @@ final class EventStream {
     /** The event stream ended without 'close' (after 'close' the socket has finished already). */
     private void streamEnded() {
         restart.streamEnded(null);
-        listener.execute(() -> socket.finish(Errors.unavailable(
-                "dgramd ended the socket's event stream without 'close'", null)));
+        listener.execute(() -> {
+            if (!ended) { // normally 'close' came before the end: the socket has finished, no error to build
+                socket.finish(Errors.unavailable("dgramd ended the socket's event stream without 'close'", null));
+            }
+        });
     }
 
     /**

@@ -168,7 +168,8 @@ public final class RemoteSocket {
         boolean requested = left.closeRequested();
         DgramException cause = error != null || requested ? error // used only when close() was not called
                 : Errors.unavailable("dgramd closed the socket (daemon shutting down?)", null);
-        DgramException failure = requested ? Errors.notRunning() : cause;
+        // Built only for operations still waiting: an exception's stack trace costs microseconds.
+        DgramException failure = left.ops().isEmpty() ? null : requested ? Errors.notRunning() : cause;
         for (Object op : left.ops()) {
             if (op instanceof SendOp s) {
                 queue.drop(s, failure);
