@@ -8,16 +8,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Control plane: createSocket + bind(0, 127.0.0.1) + close cycles per second, each step waited
- * for ('listening', then 'close'), one at a time and 8 at once. Node does the same in-process
- * (its baseline has no network hop: it shows what the remote control plane costs).
+ * for ('listening', then 'close'), in 1 and in 8 chains at once, each cycle started from the previous
+ * one's 'close' listener. Node does the same in-process (its baseline has no network hop: it shows
+ * what the remote control plane costs).
  */
 final class Control {
     static final int[] CONCURRENCY = {1, 8};
@@ -97,42 +98,76 @@ final class Control {
                 .detail("note", "after a warm-up of the same cycles");
     }
 
-    /** Runs create+bind+close cycles on {@code threads} threads for {@code millis}; the count. */
-    static long cycles(DgramClient client, int threads, long millis) {
-        AtomicLong done = new AtomicLong();
-        long end = System.nanoTime() + millis * 1_000_000L;
-        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "bench-control");
-            t.setDaemon(true);
-            return t;
-        });
+    /**
+     * Runs create+bind+close cycles in {@code chains} chains at once for {@code millis}; the count.
+     * As Node's control.js does: each chain starts its next cycle from the previous one's 'close'
+     * listener, bind's callback calls close, and no thread waits in between.
+     */
+    static long cycles(DgramClient client, int chains, long millis) {
+        Chains run = new Chains(client, chains, System.nanoTime() + millis * 1_000_000L);
+        for (int i = 0; i < chains; i++) {
+            run.next();
+        }
         try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int i = 0; i < threads; i++) {
-                futures.add(pool.submit(() -> {
-                    while (System.nanoTime() < end) {
-                        cycle(client);
-                        done.incrementAndGet();
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> f : futures) {
-                try {
-                    f.get(millis + 30_000, TimeUnit.MILLISECONDS);
-                } catch (java.util.concurrent.ExecutionException e) {
-                    throw new BenchException("control cycle failed: " + e.getCause(), e.getCause());
-                } catch (java.util.concurrent.TimeoutException e) {
-                    throw new BenchException("control cycles did not end in time");
-                }
+            if (!run.ended.await(millis + 30_000, TimeUnit.MILLISECONDS)) {
+                throw new BenchException("control cycles did not end in time");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new BenchException("interrupted");
-        } finally {
-            pool.shutdownNow();
         }
-        return done.get();
+        Throwable failure = run.failure.get();
+        if (failure != null) {
+            throw new BenchException("control cycle failed: " + failure, failure);
+        }
+        return run.done.get();
+    }
+
+    /** The chains of {@link #cycles}: each ends at the deadline or at the first failure. */
+    private static final class Chains {
+        final DgramClient client;
+        final long end;
+        final AtomicLong done = new AtomicLong();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final CountDownLatch ended;
+
+        Chains(DgramClient client, int chains, long end) {
+            this.client = client;
+            this.end = end;
+            this.ended = new CountDownLatch(chains);
+        }
+
+        /** Starts a chain's next cycle, or ends the chain. */
+        void next() {
+            if (System.nanoTime() >= end || failure.get() != null) {
+                ended.countDown();
+                return;
+            }
+            Socket s;
+            try {
+                s = client.createSocket("udp4");
+            } catch (RuntimeException e) {
+                fail(e);
+                return;
+            }
+            AtomicBoolean over = new AtomicBoolean(); // the chain goes on once: after 'close' or an 'error'
+            s.on("error", e -> {
+                if (over.compareAndSet(false, true)) {
+                    fail(e);
+                }
+            });
+            s.bind(0, "127.0.0.1", () -> s.close(() -> {
+                if (over.compareAndSet(false, true)) {
+                    done.incrementAndGet();
+                    next();
+                }
+            }));
+        }
+
+        private void fail(Throwable e) {
+            failure.compareAndSet(null, e);
+            ended.countDown();
+        }
     }
 
     /** One createSocket + bind + close, each waited for (bounded). */
