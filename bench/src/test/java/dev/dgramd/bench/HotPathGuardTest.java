@@ -76,12 +76,13 @@ class HotPathGuardTest {
     static final int CONTROL_WARMUP = 3_000;
     static final int CONTROL_MEASURED = 2_000;
     // Set 2026-12-03 (issue 11): up, the open (create+bind) and close; down, one batch with the
-    // announcement and 'listening', one with 'close', and the slot's end. Allocation 18.1-18.4 KB
-    // per cycle, daemon and client together (the daemon's event loop 9.6-9.8 KB of it, the client's
-    // transport thread 4.4 KB, the caller 3.7 KB), in four runs.
+    // announcement and 'listening', and one with 'close' that also ends the slot
+    // (SessionOpen.close_ends_slot; before it, a third message: the slot's end). Allocation 16.6 KB
+    // per cycle, daemon and client together (the daemon's event loop 8.8 KB of it, the client's
+    // transport thread 3.9 KB, the caller 3.6 KB); 18.1-18.4 KB with the slot's end.
     static final double CONTROL_MESSAGES_UP = 2;
-    static final double CONTROL_MESSAGES_DOWN = 3;
-    static final double CONTROL_BYTES = 24_000;
+    static final double CONTROL_MESSAGES_DOWN = 2;
+    static final double CONTROL_BYTES = 22_000;
 
     private static final double SCALE = Double.parseDouble(System.getProperty("dgramd.guard.ceilingScale", "1"));
 

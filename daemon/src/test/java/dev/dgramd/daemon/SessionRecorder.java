@@ -54,14 +54,23 @@ public final class SessionRecorder implements StreamObserver<SessionResponse>, A
     }
 
     void open(int slot, EventsRequest events, int credit) {
-        send(SessionRequest.newBuilder().setSlot(slot)
-                .setOpen(SessionOpen.newBuilder().setEvents(events).setCredit(credit)).build());
+        open(slot, events, credit, false);
+    }
+
+    void open(int slot, EventsRequest events, int credit, boolean closeEndsSlot) {
+        send(SessionRequest.newBuilder().setSlot(slot).setOpen(SessionOpen.newBuilder().setEvents(events)
+                .setCredit(credit).setCloseEndsSlot(closeEndsSlot)).build());
     }
 
     /** Opens {@code slot} creating a udp4 socket bound to 127.0.0.1 and a free port. */
     void openBound(int slot, int credit) {
+        openBound(slot, credit, false);
+    }
+
+    /** As {@link #openBound(int, int)}, with SessionOpen.close_ends_slot. */
+    void openBound(int slot, int credit, boolean closeEndsSlot) {
         open(slot, EventsRequest.newBuilder().setCreate(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4))
-                .setBind(BindRequest.newBuilder().setAddress("127.0.0.1")).build(), credit);
+                .setBind(BindRequest.newBuilder().setAddress("127.0.0.1")).build(), credit, closeEndsSlot);
     }
 
     void credit(int slot, int n) {

@@ -210,6 +210,29 @@ class SessionTest extends DaemonTestBase {
         assertThat(ids()).doesNotContain(id);
     }
 
+    @Test
+    void underCloseEndsSlotTheCloseBatchIsTheSlotsEnd() throws Exception {
+        SessionRecorder s = session();
+        s.openBound(1, 4, true);
+        s.id(1);
+        assertThat(s.next(1).getEventCase()).isEqualTo(SocketEvent.EventCase.LISTENING);
+        s.closeSlot(1);
+        assertThat(s.next(1).getEventCase()).isEqualTo(SocketEvent.EventCase.CLOSE);
+        // The number is free once 'close' came: opening it again is no duplicate.
+        s.open(1, EventsRequest.newBuilder().setCreate(CreateSocketRequest.getDefaultInstance()).build(), 1, true);
+        // A failure still ends its slot with a SessionEnd.
+        assertThat(s.awaitEnd(1).getDetails()).isNotEmpty();
+        s.openBound(2, 4, true);
+        s.id(2);
+        s.closeSlot(2);
+        s.requests.onCompleted(); // completes once slot 2's 'close' ended it, with no SessionEnd
+        s.done.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        assertThat(s.events(2)).extracting(SocketEvent::getEventCase)
+                .containsExactly(SocketEvent.EventCase.LISTENING, SocketEvent.EventCase.CLOSE);
+        assertThat(s.order).containsOnlyOnce(-1).doesNotContain(-2);
+        assertThat(s.order.stream().filter(n -> n == 2).count()).isPositive();
+    }
+
     private static List<String> ids() {
         return AdminGrpc.newBlockingStub(channel).withDeadlineAfter(TIMEOUT_SECONDS, TimeUnit.SECONDS)
                 .listSockets(ListSocketsRequest.getDefaultInstance()).getSocketsList().stream()

@@ -27,6 +27,12 @@ public final class EventBatch {
         rinfo = new RemoteInfo[expected];
     }
 
+    /** True when the batch's last event is 'close' (the socket's last event). */
+    boolean endsWithClose() {
+        SocketEvent last = count == 0 ? null : other(count - 1);
+        return last != null && last.getEventCase() == SocketEvent.EventCase.CLOSE;
+    }
+
     /** Event {@code i} as protobuf parsed it, or null when it is a 'message' read by hand. */
     SocketEvent other(int i) {
         return other == null ? null : other[i];

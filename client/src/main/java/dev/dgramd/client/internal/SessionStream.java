@@ -86,7 +86,7 @@ final class SessionStream {
                 link.start(); // may fail at once: the slot then hears of it already
             }
             slot.send(SessionRequest.newBuilder().setSlot(slot.number)
-                    .setOpen(SessionOpen.newBuilder().setEvents(request).setCredit(credit)).build());
+                    .setOpen(SessionOpen.newBuilder().setEvents(request).setCredit(credit).setCloseEndsSlot(true)).build());
             return true;
         }
     }
@@ -143,17 +143,22 @@ final class SessionStream {
         @Override
         public void onNext(Response r) {
             Slot slot;
+            // Opened with close_ends_slot: the batch with 'close' is the slot's end.
+            boolean closed = r.end() == null && r.batch().endsWithClose();
             synchronized (lock) {
                 slot = slots.get(r.slot());
-                if (slot != null && r.end() != null) {
+                if (slot != null && (r.end() != null || closed)) {
                     slots.remove(r.slot());
                 }
             }
             if (slot == null) {
-                return; // no slot of ours (a daemon bug): no one to tell
+                return; // a slot freed by its 'close' (a daemon that ignores close_ends_slot ends it again), or a daemon bug
             }
             if (r.end() == null) {
                 slot.batch(r.batch());
+                if (closed) {
+                    slot.ended(SessionEnd.getDefaultInstance());
+                }
             } else {
                 slot.ended(r.end());
             }

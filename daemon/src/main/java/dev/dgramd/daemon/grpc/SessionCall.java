@@ -98,7 +98,8 @@ final class SessionCall implements StreamObserver<SessionRequest> {
                                 ? "Session slot 0 is not allowed" : "Session slot " + number + " is open already")));
                         return;
                     }
-                    slot = new Slot(number, Math.max(1, request.getOpen().getCredit()));
+                    slot = new Slot(number, Math.max(1, request.getOpen().getCredit()),
+                            request.getOpen().getCloseEndsSlot());
                     slots.put(number, slot);
                     if (ending != null) {
                         slot.end(ending);
@@ -271,6 +272,8 @@ final class SessionCall implements StreamObserver<SessionRequest> {
     /** One slot: one socket's event stream on the call. Every method is guarded by the call's lock. */
     private final class Slot implements EventSink {
         final int number;
+        /** SessionOpen.close_ends_slot: the batch with 'close' is the slot's end, no SessionEnd follows. */
+        final boolean closeEnds;
         int credit;
         /** The socket's id: from the open (an attach by id) or the first batch (a creation). */
         String socketId;
@@ -283,9 +286,10 @@ final class SessionCall implements StreamObserver<SessionRequest> {
         /** The stream asked isReady and was told no: it waits for {@link #onReady}. */
         private boolean wantsReady;
 
-        Slot(int number, int credit) {
+        Slot(int number, int credit, boolean closeEnds) {
             this.number = number;
             this.credit = credit;
+            this.closeEnds = closeEnds;
         }
 
         @Override
@@ -334,6 +338,11 @@ final class SessionCall implements StreamObserver<SessionRequest> {
                     close = closing ? socketId : null;
                 }
                 call.onNext(SessionResponse.newBuilder().setSlot(number).setEvents(batch).build());
+                int n = batch.getEventsCount();
+                if (closeEnds && n > 0 && batch.getEvents(n - 1).hasClose()) {
+                    free(); // this batch was the end: the stream's onCompleted, next, writes nothing
+                    maybeComplete();
+                }
             }
             if (close != null) {
                 closer.accept(close, principal);
@@ -359,15 +368,20 @@ final class SessionCall implements StreamObserver<SessionRequest> {
             if (ended) {
                 return;
             }
-            ended = true;
-            settled();
-            waiting.remove(this);
-            slots.remove(number, this);
+            free();
             if (!finished) {
                 SessionEnd end = status == null ? SessionEnd.getDefaultInstance() : sessionEnd(status);
                 call.onNext(SessionResponse.newBuilder().setSlot(number).setEnd(end).build());
                 maybeComplete();
             }
+        }
+
+        /** The slot has ended: nothing more is written for it, and its number is free. */
+        private void free() {
+            ended = true;
+            settled();
+            waiting.remove(this);
+            slots.remove(number, this);
         }
 
         /** The client let go of the slot: its socket becomes an orphan. */
