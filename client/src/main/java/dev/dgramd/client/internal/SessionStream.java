@@ -26,8 +26,10 @@ import java.util.Map;
  * The client's Session call: the event streams of its sockets, one slot each, on one call, with
  * their creation and close, instead of an Events call and a Close call per socket. Started with
  * the first slot; when it ends, every open slot ends with it, and the next slot starts a new call.
- * A daemon without Session (UNIMPLEMENTED) is remembered: {@link #open} then answers null and the
- * socket uses an Events call of its own.
+ * A daemon without Session (UNIMPLEMENTED) is remembered: {@link #open} then answers false and the
+ * socket uses an Events call of its own. Slots are opened with close_ends_slot: the batch with
+ * 'close' ends its slot ({@link Listener#onCompleted} right after that batch), and an end a daemon
+ * older than that field sends anyway is ignored (slot numbers are not reused until they wrap).
  *
  * <p>Each slot's batches go to its {@link Listener} on the transport thread, in order, as an Events
  * call's would; the slot's credit is its flow control ({@link Feed#request}). Thread-safe: every
