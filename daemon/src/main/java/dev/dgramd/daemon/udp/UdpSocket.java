@@ -298,9 +298,11 @@ public final class UdpSocket {
 
     private void finishClose() {
         reader.checkKernelDrops(); // the last count goes out ahead of 'close'
-        DgramError notRunning = DgramError.notRunning();
-        while (!pending.isEmpty()) {
-            pending.poll().fail(notRunning);
+        if (!pending.isEmpty()) { // usually nothing waits: no error to build
+            DgramError notRunning = DgramError.notRunning();
+            while (!pending.isEmpty()) {
+                pending.poll().fail(notRunning);
+            }
         }
         channel.close().addListener(f -> {
             // Out of the registry (and the owner's quota) first: whoever sees 'close' or a tap's end
