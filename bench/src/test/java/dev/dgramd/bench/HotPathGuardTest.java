@@ -117,13 +117,9 @@ class HotPathGuardTest {
             Set<Long> notCounted = Set.of(Thread.currentThread().getId());
 
             send(sender, payload, delivered, WARMUP);
-            GrpcMessages m0 = GrpcMessages.of(daemon.port());
-            Allocations a0 = Allocations.snapshot();
-            send(sender, payload, delivered, MEASURED);
-            Allocations a1 = Allocations.snapshot();
-            GrpcMessages m = GrpcMessages.of(daemon.port()).minus(m0);
-
-            Allocations.Delta alloc = a1.since(a0, notCounted);
+            Cost cost = measure(notCounted, () -> send(sender, payload, delivered, MEASURED));
+            Allocations.Delta alloc = cost.alloc();
+            GrpcMessages m = cost.messages();
             double bytes = alloc.bytes() / (double) MEASURED;
             double batches = m.sent() / (double) MEASURED;
             report("inbound", alloc, new Figure("allocated B/datagram", bytes, INBOUND_BYTES),
@@ -166,13 +162,9 @@ class HotPathGuardTest {
             Counter done = new Counter();
 
             send(socket, payload, port, done, WARMUP);
-            GrpcMessages m0 = GrpcMessages.of(daemon.port());
-            Allocations a0 = Allocations.snapshot();
-            send(socket, payload, port, done, MEASURED);
-            Allocations a1 = Allocations.snapshot();
-            GrpcMessages m = GrpcMessages.of(daemon.port()).minus(m0);
-
-            Allocations.Delta alloc = a1.since(a0, Set.of());
+            Cost cost = measure(Set.of(), () -> send(socket, payload, port, done, MEASURED));
+            Allocations.Delta alloc = cost.alloc();
+            GrpcMessages m = cost.messages();
             double bytes = alloc.bytes() / (double) MEASURED;
             double batches = m.received() / (double) MEASURED;
             double results = m.sent() / (double) MEASURED;
@@ -208,15 +200,13 @@ class HotPathGuardTest {
         for (int i = 0; i < CONTROL_WARMUP; i++) {
             Control.cycle(client);
         }
-        GrpcMessages m0 = GrpcMessages.of(daemon.port());
-        Allocations a0 = Allocations.snapshot();
-        for (int i = 0; i < CONTROL_MEASURED; i++) {
-            Control.cycle(client);
-        }
-        Allocations a1 = Allocations.snapshot();
-        GrpcMessages m = GrpcMessages.of(daemon.port()).minus(m0);
-
-        Allocations.Delta alloc = a1.since(a0, Set.of());
+        Cost cost = measure(Set.of(), () -> {
+            for (int i = 0; i < CONTROL_MEASURED; i++) {
+                Control.cycle(client);
+            }
+        });
+        Allocations.Delta alloc = cost.alloc();
+        GrpcMessages m = cost.messages();
         double up = m.received() / (double) CONTROL_MEASURED;
         double down = m.sent() / (double) CONTROL_MEASURED;
         double bytes = alloc.bytes() / (double) CONTROL_MEASURED;
@@ -230,6 +220,23 @@ class HotPathGuardTest {
         soft.assertThat(down).as("control: messages the daemon sent per cycle")
                 .isLessThanOrEqualTo(CONTROL_MESSAGES_DOWN * SCALE);
         soft.assertAll();
+    }
+
+    /** What a measured run cost: the heap it allocated and the gRPC messages of the daemon. */
+    record Cost(Allocations.Delta alloc, GrpcMessages messages) {}
+
+    /** The measured part of a test. */
+    interface Work {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code work}; what it cost, counting the allocations of every thread but {@code notCounted}. */
+    private static Cost measure(Set<Long> notCounted, Work work) throws Exception {
+        GrpcMessages m0 = GrpcMessages.of(daemon.port());
+        Allocations a0 = Allocations.snapshot();
+        work.run();
+        Allocations a1 = Allocations.snapshot();
+        return new Cost(a1.since(a0, notCounted), GrpcMessages.of(daemon.port()).minus(m0));
     }
 
     /** A measured figure and its ceiling (before scaling). */

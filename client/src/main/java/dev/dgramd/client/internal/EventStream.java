@@ -128,6 +128,8 @@ final class EventStream {
     /** Where the socket's batches come from now: its Events call, or its Session slot. */
     private volatile Feed call;
     private volatile boolean ended;
+    /** A batch with 'close' was handed to the listeners (on the transport thread): the stream's end needs no task. */
+    private volatile boolean closeDelivered;
     private int unrequested; // batches consumed and not yet asked for again; listener executor only
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong droppedBudget = new AtomicLong();
@@ -184,9 +186,7 @@ final class EventStream {
         ClientCalls.asyncServerStreamingCall(newCall, request.build(), new ClientResponseObserver<EventsRequest, EventBatch>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<EventsRequest> c) {
-                Feed f = new CallFeed(c);
-                creation.feed = f;
-                call = f;
+                creation.started(new CallFeed(c));
                 c.disableAutoRequestWithInitial(inFlight);
             }
 
@@ -355,8 +355,11 @@ final class EventStream {
     /** The event stream ended without 'close' (after 'close' the socket has finished already). */
     private void streamEnded() {
         restart.streamEnded(null);
+        if (closeDelivered) {
+            return; // the usual end: 'close' is on its way to the listeners, and the socket finishes with it
+        }
         listener.execute(() -> {
-            if (!ended) { // normally 'close' came before the end: the socket has finished, no error to build
+            if (!ended) {
                 socket.finish(Errors.unavailable("dgramd ended the socket's event stream without 'close'", null));
             }
         });
@@ -474,6 +477,9 @@ final class EventStream {
     // ---------------------------------------------------------------- dispatch
 
     private void onBatch(EventBatch batch) {
+        if (batch.endsWithClose()) {
+            closeDelivered = true;
+        }
         if (batch.droppedMessages > 0) {
             dropped.addAndGet(batch.droppedMessages);
             droppedBudget.addAndGet(batch.droppedMessagesBudget);
