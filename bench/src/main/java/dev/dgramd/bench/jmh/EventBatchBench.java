@@ -31,8 +31,8 @@ import org.openjdk.jmh.infra.Blackhole;
 /**
  * The inbound hot path's CPU work, one batch of {@value #EVENTS} 'message' events of
  * {@value #SIZE} bytes at a time, each figure per datagram: the daemon building an EventsResponse
- * as EventStream does (one RemoteInfo per sender, port and size, its strings as bytes; builders
- * reused) and serializing
+ * with protobuf's builders, as EventStream did before the daemon wrote its batches by hand (one
+ * RemoteInfo per sender, port and size, its strings as bytes; builders reused), and serializing
  * it as gRPC's protobuf marshaller does ({@code writeTo} an OutputStream), and the client reading
  * it with the client's EventsDecoder and dispatching each 'message' (on this thread: the hop to the
  * socket's listener thread is left out). Each has a baseline that moves the same payload bytes

@@ -31,7 +31,6 @@ import dev.dgramd.proto.v1.DropMembershipResponse;
 import dev.dgramd.proto.v1.DropSourceSpecificMembershipRequest;
 import dev.dgramd.proto.v1.DropSourceSpecificMembershipResponse;
 import dev.dgramd.proto.v1.EventsRequest;
-import dev.dgramd.proto.v1.EventsResponse;
 import dev.dgramd.proto.v1.GetRecvBufferSizeRequest;
 import dev.dgramd.proto.v1.GetRecvBufferSizeResponse;
 import dev.dgramd.proto.v1.GetSendBufferSizeRequest;
@@ -59,7 +58,6 @@ import dev.dgramd.proto.v1.SetSendBufferSizeResponse;
 import dev.dgramd.proto.v1.SetTtlRequest;
 import dev.dgramd.proto.v1.SetTtlResponse;
 import dev.dgramd.proto.v1.SessionRequest;
-import dev.dgramd.proto.v1.SessionResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.netty.channel.EventLoop;
@@ -133,13 +131,14 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
     }
 
     /**
-     * What the server serves: this service behind its hand-over gate, SendStream's requests read
-     * by hand ({@link SendStreamMethod}), the streamed responses serialized into reused arrays
-     * ({@link ReusedResponseBuffers}).
+     * What the server serves: this service behind its hand-over gate, the data path's messages
+     * read and written by hand ({@link HandCodedMethods}), the streamed responses serialized into
+     * reused arrays ({@link ReusedResponseBuffers}).
      */
     public io.grpc.ServerServiceDefinition definition() {
         return io.grpc.ServerInterceptors.intercept(
-                ReusedResponseBuffers.apply(SendStreamMethod.replace(bindService(), this::sendBatches)), gate);
+                ReusedResponseBuffers.apply(HandCodedMethods.replace(bindService(), this::sendBatches,
+                        this::eventBatches, this::sessionSlots)), gate);
     }
 
     /** One socket as handed to another daemon process: its state, its name (or null), and its events. */
@@ -379,9 +378,9 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         return null;
     }
 
-    @Override
-    public void events(EventsRequest request, StreamObserver<EventsResponse> out) {
-        openEvents(request, EventSink.of((ServerCallStreamObserver<EventsResponse>) out));
+    /** An Events call ({@link HandCodedMethods}: its responses are {@link EventBatch}es). */
+    void eventBatches(EventsRequest request, StreamObserver<EventBatch> out) {
+        openEvents(request, EventSink.of((ServerCallStreamObserver<EventBatch>) out));
     }
 
     /**
@@ -438,10 +437,10 @@ public final class DgramService extends DgramGrpc.DgramImplBase {
         eventStream(socket).reattach(stream, id);
     }
 
-    @Override
-    public StreamObserver<SessionRequest> session(StreamObserver<SessionResponse> out) {
+    /** A Session call ({@link HandCodedMethods}: its responses are {@link SlotResponse}s). */
+    StreamObserver<SessionRequest> sessionSlots(StreamObserver<SlotResponse> out) {
         SessionCall[] self = new SessionCall[1];
-        self[0] = new SessionCall((ServerCallStreamObserver<SessionResponse>) out, Principal.current(),
+        self[0] = new SessionCall((ServerCallStreamObserver<SlotResponse>) out, Principal.current(),
                 this::openEvents, this::closeQuietly, () -> sessions.remove(self[0]));
         sessions.add(self[0]);
         return self[0];

@@ -1,6 +1,5 @@
 package dev.dgramd.daemon.grpc;
 
-import dev.dgramd.proto.v1.EventsResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 
 /**
@@ -23,7 +22,7 @@ interface EventSink {
      */
     void setHandlers(Runnable onReady, Runnable onCancel);
 
-    void onNext(EventsResponse batch);
+    void onNext(EventBatch batch);
 
     /** Ends with {@code status} (a {@link io.grpc.StatusRuntimeException}, as {@link ErrorMapping} makes them). */
     void onError(Throwable status);
@@ -32,7 +31,7 @@ interface EventSink {
     void onCompleted();
 
     /** The sink of an Events call. */
-    static EventSink of(ServerCallStreamObserver<EventsResponse> call) {
+    static EventSink of(ServerCallStreamObserver<EventBatch> call) {
         return new EventSink() {
             @Override
             public boolean isReady() {
@@ -51,7 +50,7 @@ interface EventSink {
             }
 
             @Override
-            public void onNext(EventsResponse batch) {
+            public void onNext(EventBatch batch) {
                 call.onNext(batch);
             }
 

@@ -5,12 +5,10 @@ import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.daemon.udp.SocketConfig;
 import dev.dgramd.daemon.udp.SocketEvent;
 import dev.dgramd.daemon.udp.SocketObserver;
-import dev.dgramd.proto.v1.EventsResponse;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.concurrent.TimeUnit;
 
@@ -50,8 +48,6 @@ final class EventStream implements SocketObserver {
     private final DropCounters drops;
     /** Room for two events at first (most sockets hold one at a time); it grows with a burst. */
     private final ArrayDeque<SocketEvent> queue = new ArrayDeque<>(2);
-    /** The events of the batch being built, before they go into it; empty between batches. */
-    private final ArrayList<dev.dgramd.proto.v1.SocketEvent> batched = new ArrayList<>();
     /** Bytes of batches handed to the subscriber, still paid for until it is ready again. */
     private long inTransport;
     private long droppedMessages;
@@ -213,7 +209,7 @@ final class EventStream implements SocketObserver {
                 if (createdId != null && !attached && stream.isReady()) {
                     announce = createdId; // with the events queued since the creation ('listening'): one message
                 } else if (createdId != null) {
-                    stream.onNext(EventsResponse.newBuilder().setSocketId(createdId).setAttached(attached).build());
+                    stream.onNext(EventBatch.announcement(createdId, attached));
                 }
                 if (state != null) {
                     queueFirst(state.get());
@@ -384,38 +380,38 @@ final class EventStream implements SocketObserver {
                     && announce == null) {
                 break;
             }
-            EventsResponse.Builder batch = EventsResponse.newBuilder().setDroppedMessages(droppedMessages)
-                    .setDroppedErrors(droppedErrors).setDroppedMessagesBudget(droppedMessagesBudget)
-                    .setKernelDroppedMessages(kernelDropped);
-            if (announce != null) {
-                batch.setSocketId(announce);
-                announce = null;
-            }
+            // sized for datagrams of the first one's size, which most bursts are: it grows for others
+            SocketEvent first = queue.peek();
+            int capacity = first == null ? 0
+                    : Math.min(Math.min(queue.size(), MAX_BATCH_EVENTS), MAX_BATCH_BYTES / (int) cost(first) + 1);
+            EventBatch batch = new EventBatch(announce, false, capacity);
+            batch.dropped(droppedMessages, droppedErrors, droppedMessagesBudget, kernelDropped);
+            announce = null;
             droppedMessages = 0;
             droppedMessagesBudget = 0;
             droppedErrors = 0;
             kernelDropped = 0;
             int bytes = 0;
             boolean close = false;
-            int n = 0;
-            while (!queue.isEmpty() && n < MAX_BATCH_EVENTS && bytes < MAX_BATCH_BYTES) {
+            while (!queue.isEmpty() && batch.count() < MAX_BATCH_EVENTS && bytes < MAX_BATCH_BYTES) {
                 SocketEvent e = queue.poll();
                 if (e instanceof SocketEvent.Message || e instanceof SocketEvent.Error) {
                     long cost = cost(e);
                     inTransport += cost;
                     bytes += (int) cost;
                 }
-                batched.add(protos.event(e));
-                n++;
+                if (e instanceof SocketEvent.Message m) {
+                    batch.add(m, protos.sender(m.sender().getAddress()));
+                } else {
+                    batch.add(protos.event(e));
+                }
                 if (e instanceof SocketEvent.Close) {
                     close = true;
                     break;
                 }
             }
-            batch.addAllEvents(batched); // one array of the batch's size, not one per growth step
-            batched.clear();
             EventSink s = subscriber;
-            s.onNext(batch.build());
+            s.onNext(batch);
             if (close) {
                 finished = true;
                 subscriber = null;

@@ -68,6 +68,31 @@ final class ReusedResponseBuffers {
         void writeTo(CodedOutputStream out) throws IOException;
     }
 
+    /** A response the daemon encodes by hand, with the bytes protobuf would write for it. */
+    interface Encoded extends Encoder {
+        /** The size of its encoding, which {@link #writeTo} fills exactly. */
+        int serializedSize();
+    }
+
+    /**
+     * The marshaller of a response type that the daemon writes by hand (serialized as
+     * {@link #serialize} does) and never reads; {@code message} names the contract's message in
+     * the error of a parse.
+     */
+    static <T extends Encoded> MethodDescriptor.Marshaller<T> writeOnly(String message) {
+        return new MethodDescriptor.Marshaller<>() {
+            @Override
+            public InputStream stream(T value) {
+                return serialize(value.serializedSize(), value);
+            }
+
+            @Override
+            public T parse(InputStream stream) {
+                throw new UnsupportedOperationException("the daemon reads no " + message);
+            }
+        };
+    }
+
     /**
      * A message of {@code size} bytes that {@code encoder} writes, serialized into the calling
      * thread's reused array (or one of its own), as a stream for gRPC to send.

@@ -2,8 +2,6 @@ package dev.dgramd.daemon.grpc;
 
 import com.google.protobuf.CodedOutputStream;
 import dev.dgramd.proto.v1.Error;
-import io.grpc.MethodDescriptor;
-import java.io.InputStream;
 import java.util.Arrays;
 
 /**
@@ -12,7 +10,7 @@ import java.util.Arrays;
  * protobuf writes for the same message: fields in number order, default values left out.
  * Confined to the thread that fills it until it is handed to gRPC.
  */
-final class SendResultBatch {
+final class SendResultBatch implements ReusedResponseBuffers.Encoded {
     private final String socketId;
     private long[] ids;
     private int[] bytes;
@@ -84,7 +82,8 @@ final class SendResultBatch {
         return size;
     }
 
-    private int serializedSize() {
+    @Override
+    public int serializedSize() {
         int size = socketId.isEmpty() ? 0 : CodedOutputStream.computeStringSize(1, socketId);
         for (int i = 0; i < count; i++) {
             int r = resultSize(i);
@@ -93,7 +92,8 @@ final class SendResultBatch {
         return size;
     }
 
-    private void writeTo(CodedOutputStream out) throws java.io.IOException {
+    @Override
+    public void writeTo(CodedOutputStream out) throws java.io.IOException {
         if (!socketId.isEmpty()) {
             out.writeString(1, socketId);
         }
@@ -110,19 +110,6 @@ final class SendResultBatch {
             if (e != null) {
                 out.writeMessage(3, e);
             }
-        }
-    }
-
-    /** SendStreamResponse's marshaller for the daemon's side of the call: writes a batch; never parses one. */
-    static final class Marshaller implements MethodDescriptor.Marshaller<SendResultBatch> {
-        @Override
-        public InputStream stream(SendResultBatch value) {
-            return ReusedResponseBuffers.serialize(value.serializedSize(), value::writeTo);
-        }
-
-        @Override
-        public SendResultBatch parse(InputStream stream) {
-            throw new UnsupportedOperationException("the daemon reads no SendStreamResponse");
         }
     }
 }

@@ -2,10 +2,8 @@ package dev.dgramd.daemon.grpc;
 
 import dev.dgramd.daemon.udp.DgramError;
 import dev.dgramd.proto.v1.EventsRequest;
-import dev.dgramd.proto.v1.EventsResponse;
 import dev.dgramd.proto.v1.SessionEnd;
 import dev.dgramd.proto.v1.SessionRequest;
-import dev.dgramd.proto.v1.SessionResponse;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
@@ -20,7 +18,7 @@ import java.util.function.BiConsumer;
 
 /**
  * One Session call: the event streams of many sockets, one per slot, each an {@link EventSink} of
- * the socket's {@link EventStream}, written as SessionResponse messages on this one call.
+ * the socket's {@link EventStream}, written as SessionResponse messages ({@link SlotResponse}) on this one call.
  *
  * <p>Flow control, two levels. Each slot has its credit (batches the client allows), as an Events
  * call has gRPC's request(n): a slot without credit is not ready, and others go on. Under that,
@@ -37,7 +35,7 @@ final class SessionCall implements StreamObserver<SessionRequest> {
     /** Opens being done at once, at most: beyond this the next request waits. */
     static final int MAX_OPENING = 64;
 
-    private final ServerCallStreamObserver<SessionResponse> call;
+    private final ServerCallStreamObserver<SlotResponse> call;
     private final String principal;
     private final BiConsumer<EventsRequest, EventSink> opener;
     private final BiConsumer<String, String> closer;
@@ -60,7 +58,7 @@ final class SessionCall implements StreamObserver<SessionRequest> {
      * @param closer closes the socket of id (first argument) for the principal (second)
      * @param whenFinished runs once when the call has finished, any way
      */
-    SessionCall(ServerCallStreamObserver<SessionResponse> call, String principal,
+    SessionCall(ServerCallStreamObserver<SlotResponse> call, String principal,
                 BiConsumer<EventsRequest, EventSink> opener, BiConsumer<String, String> closer, Runnable whenFinished) {
         this.call = call;
         this.principal = principal;
@@ -325,7 +323,7 @@ final class SessionCall implements StreamObserver<SessionRequest> {
         }
 
         @Override
-        public void onNext(EventsResponse batch) {
+        public void onNext(EventBatch batch) {
             String close = null;
             synchronized (lock) {
                 if (ended) {
@@ -333,13 +331,12 @@ final class SessionCall implements StreamObserver<SessionRequest> {
                 }
                 credit--;
                 settled();
-                if (socketId == null && !batch.getSocketId().isEmpty()) {
-                    socketId = batch.getSocketId();
+                if (socketId == null && !batch.socketId().isEmpty()) {
+                    socketId = batch.socketId();
                     close = closing ? socketId : null;
                 }
-                call.onNext(SessionResponse.newBuilder().setSlot(number).setEvents(batch).build());
-                int n = batch.getEventsCount();
-                if (closeEnds && n > 0 && batch.getEvents(n - 1).hasClose()) {
+                call.onNext(SlotResponse.events(number, batch));
+                if (closeEnds && batch.endsWithClose()) {
                     free(); // this batch was the end: the stream's onCompleted, next, writes nothing
                     maybeComplete();
                 }
@@ -371,7 +368,7 @@ final class SessionCall implements StreamObserver<SessionRequest> {
             free();
             if (!finished) {
                 SessionEnd end = status == null ? SessionEnd.getDefaultInstance() : sessionEnd(status);
-                call.onNext(SessionResponse.newBuilder().setSlot(number).setEnd(end).build());
+                call.onNext(SlotResponse.end(number, end));
                 maybeComplete();
             }
         }

@@ -34,7 +34,7 @@ class SendResultBatchTest {
                 expected.addResults(r);
             }
             assertThat(batch.count()).isEqualTo(n);
-            try (InputStream in = new SendResultBatch.Marshaller().stream(batch)) {
+            try (InputStream in = ReusedResponseBuffers.<SendResultBatch>writeOnly("SendStreamResponse").stream(batch)) {
                 assertThat(in.readAllBytes()).isEqualTo(expected.build().toByteArray());
             }
         }
