@@ -211,6 +211,50 @@ class BackpressureTest {
         third.done().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 
+    @Test
+    void messagesQueuedBeforeAStreamAttachesKeepTheirBytesAcrossReadBursts() throws Exception {
+        // No stream yet: every datagram waits in the socket's queue, over many read bursts (at most
+        // 64 datagrams each), while later bursts are read through the same receive path.
+        String id = create(CreateSocketRequest.newBuilder().setType(SocketType.SOCKET_TYPE_UDP4).setRecvBufferSize(1 << 20)
+                .build());
+        int port = bind(id);
+        DatagramSocket peer = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        resources.add(peer);
+        InetSocketAddress to = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+        int count = 200; // 200 of at most 200 bytes (and 64 of queue cost each) fit the 64 KiB queue
+        byte[] data = new byte[200];
+        for (int seq = 0; seq < count; seq++) {
+            peer.send(new DatagramPacket(data, fill(data, seq), to));
+        }
+        assertThat(awaitSocketDrained(id, port)).as("datagrams the kernel dropped").isZero();
+
+        EventRecorder events = EventRecorder.subscribe(async, id);
+        resources.add(events);
+        events.next(EventCase.LISTENING);
+        for (int seq = 0; seq < count; seq++) {
+            ByteBuffer payload = events.next(EventCase.MESSAGE).getMessage().getData().asReadOnlyByteBuffer();
+            assertThat(payload.remaining()).as("datagram %d's size", seq).isEqualTo(size(seq));
+            while (payload.hasRemaining()) {
+                assertThat(payload.getInt()).as("datagram %d's bytes", seq).isEqualTo(seq);
+            }
+        }
+        assertThat(events.dropped()).isZero();
+    }
+
+    /** Fills {@code data} with {@code seq}, in every word of its first {@link #size} bytes; returns the size. */
+    private static int fill(byte[] data, int seq) {
+        ByteBuffer b = ByteBuffer.wrap(data, 0, size(seq));
+        while (b.hasRemaining()) {
+            b.putInt(seq);
+        }
+        return size(seq);
+    }
+
+    /** Sizes that vary, so that bytes written over by later datagrams do not line up with the old ones. */
+    private static int size(int seq) {
+        return 4 * (10 + seq % 41);
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static void assertAlreadyAttached(CompletableFuture<Void> done) {

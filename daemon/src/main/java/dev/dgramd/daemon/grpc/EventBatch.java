@@ -13,9 +13,11 @@ import java.util.Arrays;
  * number order, default values left out. The other events, few, are the contract's SocketEvent,
  * built by {@link Protos}.
  *
- * <p>A batch shares the payload arrays of its 'message' events (the events own them) and holds no
- * state of the socket's: it may be encoded on any thread. Filled on one thread (the socket's event
- * loop), then handed to gRPC and not changed again.
+ * <p>A batch shares the payload arrays of its 'message' events and holds no state of the socket's.
+ * A borrowed message's bytes ({@link SocketEvent.Message#borrowed()}) are valid only until its read
+ * burst ends, so a batch with one is encoded before then: gRPC serializes a message in the call that
+ * hands it over. Filled on one thread (the socket's event loop), then handed to gRPC and not changed
+ * again.
  */
 final class EventBatch implements ReusedResponseBuffers.Encoded {
     private final String socketId;
@@ -144,8 +146,8 @@ final class EventBatch implements ReusedResponseBuffers.Encoded {
         out.writeUInt32NoTag(CodedOutputStream.computeTagSize(3) + lengthDelimited(message));
         out.writeTag(3, WireFormat.WIRETYPE_LENGTH_DELIMITED);
         out.writeUInt32NoTag(message);
-        if (m.data().length > 0) {
-            out.writeByteArray(1, m.data());
+        if (m.length() > 0) {
+            out.writeByteArray(1, m.array(), m.offset(), m.length());
         }
         out.writeTag(2, WireFormat.WIRETYPE_LENGTH_DELIMITED);
         out.writeUInt32NoTag(rinfo);
@@ -154,8 +156,8 @@ final class EventBatch implements ReusedResponseBuffers.Encoded {
         if (m.sender().getPort() != 0) {
             out.writeUInt32(3, m.sender().getPort());
         }
-        if (m.data().length != 0) {
-            out.writeUInt32(4, m.data().length);
+        if (m.length() != 0) {
+            out.writeUInt32(4, m.length());
         }
     }
 
@@ -164,7 +166,7 @@ final class EventBatch implements ReusedResponseBuffers.Encoded {
     }
 
     private static int messageSize(SocketEvent.Message m, int rinfo) {
-        int data = m.data().length == 0 ? 0 : CodedOutputStream.computeByteArraySize(1, m.data());
+        int data = m.length() == 0 ? 0 : CodedOutputStream.computeTagSize(1) + lengthDelimited(m.length());
         return data + CodedOutputStream.computeTagSize(2) + lengthDelimited(rinfo);
     }
 
@@ -173,8 +175,8 @@ final class EventBatch implements ReusedResponseBuffers.Encoded {
         if (m.sender().getPort() != 0) {
             size += CodedOutputStream.computeUInt32Size(3, m.sender().getPort());
         }
-        if (m.data().length != 0) {
-            size += CodedOutputStream.computeUInt32Size(4, m.data().length);
+        if (m.length() != 0) {
+            size += CodedOutputStream.computeUInt32Size(4, m.length());
         }
         return size;
     }

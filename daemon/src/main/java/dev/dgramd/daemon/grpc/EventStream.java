@@ -119,7 +119,33 @@ final class EventStream implements SocketObserver {
 
     @Override
     public void onBurstEnd() {
-        drain();
+        try {
+            drain();
+        } finally {
+            ownBorrowed();
+        }
+    }
+
+    /**
+     * The burst is over: the 'message' events it borrowed ({@link SocketEvent.Message#borrowed()})
+     * that are still queued get bytes of their own. They are the newest messages in the queue
+     * (those of earlier bursts were owned at their end), so the walk from the tail stops at the
+     * first message that owns its bytes.
+     */
+    private void ownBorrowed() {
+        if (!(queue.peekLast() instanceof SocketEvent.Message last) || !last.borrowed()) {
+            return; // the burst's messages all went out, or were dropped: the common case
+        }
+        ArrayDeque<SocketEvent> tail = new ArrayDeque<>();
+        while (!queue.isEmpty()) {
+            SocketEvent e = queue.peekLast();
+            if (e instanceof SocketEvent.Message m && !m.borrowed()) {
+                break;
+            }
+            queue.pollLast();
+            tail.addFirst(e instanceof SocketEvent.Message m ? m.owned() : e);
+        }
+        queue.addAll(tail);
     }
 
     private void dropped(SocketEvent event, boolean daemonWide) {
@@ -454,6 +480,6 @@ final class EventStream implements SocketObserver {
     }
 
     private static long cost(SocketEvent e) {
-        return e instanceof SocketEvent.Message m ? m.data().length + EVENT_OVERHEAD : EVENT_OVERHEAD;
+        return e instanceof SocketEvent.Message m ? m.length() + EVENT_OVERHEAD : EVENT_OVERHEAD;
     }
 }

@@ -170,8 +170,8 @@ final class HandOverCodec {
         } else if (event instanceof SocketEvent.Message m) {
             out.writeByte(MESSAGE);
             writeAddress(out, m.sender());
-            out.writeInt(m.data().length);
-            out.write(m.data());
+            out.writeInt(m.length());
+            out.write(m.array(), m.offset(), m.length());
         } else if (event instanceof SocketEvent.Error e) {
             DgramError d = e.error();
             out.writeByte(ERROR);

@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The receive path of one socket: reads datagrams in batches (recvmmsg(2) on epoll, into a buffer
  * each event loop keeps), hands each to the {@link SocketObserver} as a 'message' (copied, so the
- * receive buffer is free again at once), tells it when a burst of reads ends, reports read errors
+ * receive buffer is free again at once: into the loop's {@link BurstBuffer}, borrowed until the
+ * burst ends), tells it when a burst of reads ends, reports read errors
  * as 'error' and the kernel's drop count a few times a second. Event-loop confined.
  */
 final class DatagramReader extends ChannelInboundHandlerAdapter {
@@ -80,13 +81,12 @@ final class DatagramReader extends ChannelInboundHandlerAdapter {
         DatagramPacket packet = (DatagramPacket) msg;
         try {
             ByteBuf content = packet.content();
-            byte[] data = new byte[content.readableBytes()];
-            content.getBytes(content.readerIndex(), data);
-            counters.received(data.length);
+            SocketEvent.Message m = BurstBuffer.ofThisThread().message(this, content, packet.sender());
+            counters.received(m.length());
             if (taps.active()) {
-                taps.copy(DatagramTap.Direction.RECEIVED, packet.sender(), data);
+                taps.copy(DatagramTap.Direction.RECEIVED, packet.sender(), m.data());
             }
-            observer.onEvent(new SocketEvent.Message(data, packet.sender()));
+            observer.onEvent(m);
         } finally {
             packet.release();
         }
@@ -94,7 +94,11 @@ final class DatagramReader extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        observer.onBurstEnd();
+        try {
+            observer.onBurstEnd();
+        } finally {
+            BurstBuffer.ofThisThread().release(this); // the burst's borrowed messages are written out, or copied
+        }
         if (!kernelDropsCheckScheduled) {
             kernelDropsCheckScheduled = true;
             channel.eventLoop().schedule(this::scheduledKernelDropsCheck, KERNEL_DROPS_DELAY_MS, TimeUnit.MILLISECONDS);

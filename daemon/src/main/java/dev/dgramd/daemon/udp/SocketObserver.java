@@ -6,7 +6,11 @@ package dev.dgramd.daemon.udp;
  */
 public interface SocketObserver {
 
-    /** Called for every event, in emission order. */
+    /**
+     * Called for every event, in emission order. A {@link SocketEvent.Message#borrowed() borrowed}
+     * 'message' is valid only until the next {@link #onBurstEnd} returns: an observer that keeps it
+     * longer keeps {@link SocketEvent.Message#owned()}.
+     */
     void onEvent(SocketEvent event);
 
     /**
@@ -16,6 +20,9 @@ public interface SocketObserver {
     default void onKernelDrops(long datagrams) {
     }
 
-    /** Called when a burst of events ends (after a read loop, or after a non-message event): a good time to flush. */
+    /**
+     * Called when a burst of events ends (after a read loop, or after a non-message event): a good
+     * time to flush, and the last moment a borrowed 'message' of the burst is valid.
+     */
     void onBurstEnd();
 }

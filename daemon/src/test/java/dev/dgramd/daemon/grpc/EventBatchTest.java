@@ -108,7 +108,15 @@ class EventBatchTest {
             default -> {
                 byte[] data = new byte[random.nextInt(4) == 0 ? 0 : random.nextInt(random.nextBoolean() ? 200 : 70_000)];
                 random.nextBytes(data);
-                yield new SocketEvent.Message(data, peer);
+                if (random.nextBoolean()) {
+                    yield new SocketEvent.Message(data, peer);
+                }
+                // a part of a larger array, as a read burst's borrowed messages are
+                byte[] shared = new byte[data.length + 40];
+                random.nextBytes(shared);
+                int offset = random.nextInt(41);
+                System.arraycopy(data, 0, shared, offset, data.length);
+                yield new SocketEvent.Message(shared, offset, data.length, peer, true);
             }
         };
     }

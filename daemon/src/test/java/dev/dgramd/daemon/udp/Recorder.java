@@ -14,7 +14,7 @@ final class Recorder implements SocketObserver {
 
     @Override
     public void onEvent(SocketEvent event) {
-        events.add(event);
+        events.add(event instanceof SocketEvent.Message m ? m.owned() : event); // kept past the burst
     }
 
     @Override
