@@ -26,6 +26,10 @@ import java.util.concurrent.TimeUnit;
  * when the socket's own bound was full (its reader absent or behind), the daemon's when the
  * daemon-wide budget or the principal's share of it was full, or the daemon was stopping.
  *
+ * <p>A read burst's 'message' events borrow their bytes from the event loop's buffer until the burst
+ * ends ({@link SocketEvent.Message#borrowed()}): they are written out at its end, when the stream is
+ * ready, and those that must wait in the queue are given bytes of their own then.
+ *
  * <p>Stopping: when the daemon stops ({@code stopping} true when 'close' comes), the 'message' and
  * 'error' events still queued are dropped and counted, so that 'close' goes out next even to a
  * reader that is behind.
