@@ -44,15 +44,17 @@ final class HandCodedMethods {
                 .toBuilder(new SendBatchView.Marshaller(),
                         ReusedResponseBuffers.<SendResultBatch>writeOnly("SendStreamResponse")).build(),
                 ServerCalls.asyncBidiStreamingCall(sendStream::apply)));
-        MethodDescriptor.Marshaller<EventsRequest> eventsRequest =
-                DgramGrpc.getEventsMethod().getRequestMarshaller();
-        put(replaced, ServerMethodDefinition.create(DgramGrpc.getEventsMethod()
-                .toBuilder(eventsRequest, ReusedResponseBuffers.<EventBatch>writeOnly("EventsResponse")).build(),
+        MethodDescriptor<EventsRequest, ?> eventsMethod = DgramGrpc.getEventsMethod();
+        put(replaced, ServerMethodDefinition.create(eventsMethod
+                .toBuilder(eventsMethod.getRequestMarshaller(),
+                        ReusedResponseBuffers.<EventBatch>writeOnly("EventsResponse"))
+                .build(),
                 ServerCalls.asyncServerStreamingCall(events::accept)));
-        MethodDescriptor.Marshaller<SessionRequest> sessionRequest =
-                DgramGrpc.getSessionMethod().getRequestMarshaller();
-        put(replaced, ServerMethodDefinition.create(DgramGrpc.getSessionMethod()
-                .toBuilder(sessionRequest, ReusedResponseBuffers.<SlotResponse>writeOnly("SessionResponse")).build(),
+        MethodDescriptor<SessionRequest, ?> sessionMethod = DgramGrpc.getSessionMethod();
+        put(replaced, ServerMethodDefinition.create(sessionMethod
+                .toBuilder(sessionMethod.getRequestMarshaller(),
+                        ReusedResponseBuffers.<SlotResponse>writeOnly("SessionResponse"))
+                .build(),
                 ServerCalls.asyncBidiStreamingCall(session::apply)));
 
         ServiceDescriptor original = service.getServiceDescriptor();

@@ -13,13 +13,14 @@ final class SlotResponse implements ReusedResponseBuffers.Encoded {
     private final int slot;
     private final EventBatch events;
     private final SessionEnd end;
-    /** The batch's size, known once {@link #serializedSize} asked it. */
-    private int batchSize = -1;
+    /** The batch's encoded size (0 for an end), which both the size and the length prefix need. */
+    private final int batchSize;
 
     private SlotResponse(int slot, EventBatch events, SessionEnd end) {
         this.slot = slot;
         this.events = events;
         this.end = end;
+        this.batchSize = events == null ? 0 : events.serializedSize();
     }
 
     /** Slot {@code slot}'s {@code batch}. */
@@ -38,9 +39,6 @@ final class SlotResponse implements ReusedResponseBuffers.Encoded {
         if (events == null) {
             return size + CodedOutputStream.computeMessageSize(3, end);
         }
-        if (batchSize < 0) {
-            batchSize = events.serializedSize();
-        }
         return size + CodedOutputStream.computeTagSize(2) + CodedOutputStream.computeUInt32SizeNoTag(batchSize)
                 + batchSize;
     }
@@ -51,9 +49,6 @@ final class SlotResponse implements ReusedResponseBuffers.Encoded {
             out.writeUInt32(1, slot);
         }
         if (events != null) {
-            if (batchSize < 0) {
-                batchSize = events.serializedSize();
-            }
             out.writeTag(2, WireFormat.WIRETYPE_LENGTH_DELIMITED);
             out.writeUInt32NoTag(batchSize);
             events.writeTo(out);
