@@ -18,7 +18,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * Control plane: createSocket + bind(0, 127.0.0.1) + close cycles per second, each step waited
  * for ('listening', then 'close'), in 1 and in 8 chains at once, each cycle started from the previous
  * one's 'close' listener. Node does the same in-process (its baseline has no network hop: it shows
- * what the remote control plane costs).
+ * what the remote control plane costs). Two rows each: {@code dgramd}, the default client (its
+ * listeners on the listener pool), and {@code dgramd-loop}, a client whose listeners run on its
+ * event loop ({@code ClientOptions.listenersOnEventLoop}), the same daemon.
  */
 final class Control {
     static final int[] CONCURRENCY = {1, 8};
@@ -47,21 +49,22 @@ final class Control {
                     env.cleanup().closeNow(node);
                 }
             }
-            Daemon daemon = env.daemon();
-            DgramClient client = env.client();
-            cycles(client, c, warmupMillis);
-            List<Cpu.Source> sources = new ArrayList<>();
-            if (daemon.cpu() != null) {
-                sources.add(daemon.cpu());
-            }
-            sources.add(env.self());
-            Cpu cpu = Cpu.start(sources);
-            long start = System.nanoTime();
-            long cycles = cycles(client, c, millis);
-            long elapsed = System.nanoTime() - start;
-            rows.add(row(scenario, "dgramd", cycles, elapsed, cpu.stop(), c));
+            rows.add(measure(env, env.client(), "dgramd", scenario, c, warmupMillis, millis));
+            rows.add(measure(env, env.loopClient(), "dgramd-loop", scenario, c, warmupMillis, millis));
         }
         return rows;
+    }
+
+    /** One row: {@code client}'s cycles at {@code c} for {@code millis}, after {@code warmupMillis} of them. */
+    private static Row measure(Env env, DgramClient client, String impl, String scenario, int c,
+            long warmupMillis, long millis) throws IOException {
+        Daemon daemon = env.daemon();
+        cycles(client, c, warmupMillis);
+        Cpu cpu = Cpu.start(env.daemonAndSelf(daemon));
+        long start = System.nanoTime();
+        long cycles = cycles(client, c, millis);
+        long elapsed = System.nanoTime() - start;
+        return row(scenario, impl, cycles, elapsed, cpu.stop(), c);
     }
 
     /**

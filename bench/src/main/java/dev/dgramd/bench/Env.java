@@ -372,6 +372,16 @@ final class Env implements AutoCloseable {
         return client;
     }
 
+    /** What a daemon-and-client row measures: {@code daemon}'s CPU when it is known, then this JVM's. */
+    List<Cpu.Source> daemonAndSelf(Daemon daemon) {
+        List<Cpu.Source> sources = new ArrayList<>();
+        if (daemon.cpu() != null) {
+            sources.add(daemon.cpu());
+        }
+        sources.add(self());
+        return sources;
+    }
+
     /** CPU source of the bench JVM; named to show what it shares with. */
     Cpu.Source self() {
         return Cpu.Source.self(options.inProcessDaemon ? "bench+daemon" : "bench");

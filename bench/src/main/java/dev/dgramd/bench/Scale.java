@@ -53,12 +53,7 @@ final class Scale {
                     .target(daemon.target())));
             Env.sleep(500); // let the fresh daemon settle
             long before = ProcStats.rssKb(daemon.pid());
-            List<Cpu.Source> sources = new ArrayList<>();
-            if (daemon.cpu() != null) {
-                sources.add(daemon.cpu());
-            }
-            sources.add(env.self());
-            Cpu cpu = Cpu.start(sources);
+            Cpu cpu = Cpu.start(env.daemonAndSelf(daemon));
             long start = System.nanoTime();
             List<Socket> sockets = open(client, n);
             long elapsed = System.nanoTime() - start;

@@ -60,7 +60,7 @@ class BenchSmokeTest {
             }
         }
         for (String scenario : List.of("control c=1", "control c=8")) {
-            for (String impl : node ? List.of("node", "dgramd") : List.of("dgramd")) {
+            for (String impl : node ? List.of("node", "dgramd", "dgramd-loop") : List.of("dgramd", "dgramd-loop")) {
                 assertThat(r.rows()).as(scenario + " " + impl)
                         .anySatisfy(row -> {
                             assertThat(row.scenario).isEqualTo(scenario);
