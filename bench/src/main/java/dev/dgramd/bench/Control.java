@@ -58,9 +58,8 @@ final class Control {
     /** One row: {@code client}'s cycles at {@code c} for {@code millis}, after {@code warmupMillis} of them. */
     private static Row measure(Env env, DgramClient client, String impl, String scenario, int c,
             long warmupMillis, long millis) throws IOException {
-        Daemon daemon = env.daemon();
         cycles(client, c, warmupMillis);
-        Cpu cpu = Cpu.start(env.daemonAndSelf(daemon));
+        Cpu cpu = Cpu.start(env.daemonAndSelf(env.daemon()));
         long start = System.nanoTime();
         long cycles = cycles(client, c, millis);
         long elapsed = System.nanoTime() - start;

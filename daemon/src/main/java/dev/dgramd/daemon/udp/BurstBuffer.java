@@ -2,6 +2,7 @@ package dev.dgramd.daemon.udp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.util.concurrent.FastThreadLocal;
+import java.net.InetSocketAddress;
 
 /**
  * Where a read burst's datagrams are copied out of Netty's receive buffer: one heap array per event
@@ -42,7 +43,7 @@ final class BurstBuffer {
      * when it has room and is free or already {@code burst}'s (which then holds it), else with an
      * array of its own.
      */
-    SocketEvent.Message message(Object burst, ByteBuf content, java.net.InetSocketAddress sender) {
+    SocketEvent.Message message(Object burst, ByteBuf content, InetSocketAddress sender) {
         int length = content.readableBytes();
         if ((holder == null || holder == burst) && length <= array.length - used) {
             holder = burst;

@@ -1,6 +1,7 @@
 package dev.dgramd.daemon.udp;
 
 import java.net.InetSocketAddress;
+import java.util.Arrays;
 
 /** One event of a {@link UdpSocket}, named as Node's {@code dgram.Socket} events. */
 public sealed interface SocketEvent {
@@ -34,7 +35,7 @@ public sealed interface SocketEvent {
         /** The payload as an array of its own length: {@link #array} when it is all of it, else a copy. */
         public byte[] data() {
             return offset == 0 && length == array.length && !borrowed
-                    ? array : java.util.Arrays.copyOfRange(array, offset, offset + length);
+                    ? array : Arrays.copyOfRange(array, offset, offset + length);
         }
     }
 
