@@ -18,11 +18,18 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Scale: N sockets bound to 127.0.0.1 (any port) held by one fresh daemon, created through the
- * client 8 at a time: the daemon's resident memory (VmRSS) once they are all bound, and the time
- * to create them. Node holds the same N sockets in one process for comparison.
+ * client 8 at a time: the daemon's resident memory (VmRSS) once they are all bound ({@code scale
+ * rss}) and again {@value #SETTLE_MS} ms later with the sockets still held ({@code scale held}: the
+ * JVM has given back what the compilations of the burst freed), and the time to create them. Node
+ * holds the same N sockets in one process, read the same two ways, for comparison.
  */
 final class Scale {
     static final int THREADS = 8;
+    /**
+     * How long after the last bind the held reading is taken: longer than HotSpot's 5 s period for
+     * freeing the compiler's arena chunks plus the shipped 1 s native-heap trim.
+     */
+    static final long SETTLE_MS = 8_000;
 
     private Scale() {}
 
@@ -40,7 +47,8 @@ final class Scale {
                 long elapsed = ((Number) m.get("elapsedNs")).longValue();
                 Map<String, Double> seconds = cpu.stop();
                 long after = ProcStats.rssKb(node.pid());
-                rows.addAll(rows("node", n, before, after, elapsed, seconds, Map.of()));
+                long held = held(env, node.pid());
+                rows.addAll(rows("node", n, before, after, held, elapsed, seconds, Map.of()));
                 node.request(Json.obj("cmd", "close"), Duration.ofSeconds(60));
             } finally {
                 env.cleanup().closeNow(node);
@@ -60,8 +68,9 @@ final class Scale {
             Map<String, Double> seconds = cpu.stop();
             Env.sleep(200);
             long after = ProcStats.rssKb(daemon.pid());
+            long held = held(env, daemon.pid());
             int peakThreads = ManagementFactory.getThreadMXBean().getPeakThreadCount();
-            rows.addAll(rows("dgramd", sockets.size(), before, after, elapsed, seconds,
+            rows.addAll(rows("dgramd", sockets.size(), before, after, held, elapsed, seconds,
                     Map.of("daemonVmHWMKiB", ProcStats.statusKb(daemon.pid(), "VmHWM"),
                             "benchPeakThreads", peakThreads, "daemonSpawned", daemon.spawned())));
         } finally {
@@ -73,17 +82,25 @@ final class Scale {
         return rows;
     }
 
-    private static List<Row> rows(String impl, int n, long beforeKb, long afterKb, long elapsed,
+    /** The RSS of {@code pid} {@value #SETTLE_MS} ms on (quick runs: at once). */
+    private static long held(Env env, long pid) throws IOException {
+        Env.sleep(env.quick() ? 0 : SETTLE_MS);
+        return ProcStats.rssKb(pid);
+    }
+
+    private static List<Row> rows(String impl, int n, long beforeKb, long afterKb, long heldKb, long elapsed,
             Map<String, Double> seconds, Map<String, Object> extra) {
         Map<String, Double> perM = Cpu.perMillion(seconds, n);
-        System.err.printf("  scale %-7s %d sockets in %.2f s, RSS %.1f MiB (%.1f MiB before)%n", impl,
-                n, elapsed / 1e9, afterKb / 1024.0, beforeKb / 1024.0);
+        System.err.printf("  scale %-7s %d sockets in %.2f s, RSS %.1f MiB, %.1f MiB held (%.1f MiB before)%n",
+                impl, n, elapsed / 1e9, afterKb / 1024.0, heldKb / 1024.0, beforeKb / 1024.0);
         Row rss = new Row("scale rss", Integer.toString(n), impl, afterKb / 1024.0, "MiB", true, perM)
                 .detail("rssBeforeMiB", beforeKb / 1024.0).detail("cpuUnit", "socket");
         extra.forEach(rss::detail);
+        Row held = new Row("scale held", Integer.toString(n), impl, heldKb / 1024.0, "MiB", true, perM)
+                .detail("settleMs", SETTLE_MS).detail("cpuUnit", "socket");
         Row time = new Row("scale time", Integer.toString(n), impl, elapsed / 1e9, "s", true, perM)
                 .detail("socketsPerSecond", n * 1e9 / elapsed).detail("cpuUnit", "socket");
-        return List.of(rss, time);
+        return List.of(rss, held, time);
     }
 
     /** Creates and binds {@code n} sockets, {@value #THREADS} threads at once; waits for all. */
