@@ -65,6 +65,9 @@ class DaemonProcessIT {
         String line = out.awaitLine(LISTENING, START_SECONDS);
         Matcher m = LISTENING.matcher(line);
         assertThat(m.find()).isTrue();
+        // the jar's own logging set-up (LogConfigurator: no logback.xml), in its text format
+        assertThat(line).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z INFO  \\[main\\] "
+                + "dev\\.dgramd\\.daemon\\.Dgramd - dgramd listening on .*");
         int grpcPort = Integer.parseInt(m.group(1));
 
         channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
