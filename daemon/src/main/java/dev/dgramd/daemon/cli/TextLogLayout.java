@@ -36,7 +36,7 @@ final class TextLogLayout extends LayoutBase<ILoggingEvent> {
         line.append(" - ").append(event.getFormattedMessage()).append(CoreConstants.LINE_SEPARATOR);
         IThrowableProxy error = event.getThrowableProxy();
         if (error != null) {
-            line.append(ThrowableProxyUtil.asString(error)).append(CoreConstants.LINE_SEPARATOR);
+            line.append(ThrowableProxyUtil.asString(error)); // each of its lines ends with a separator
         }
         return line.toString();
     }

@@ -41,6 +41,7 @@ class TextLogLayoutTest {
         assertThat(lines.get(1)).endsWith("WARN  [" + thread + "] d.d.d.grpc.EventStream - it failed");
         assertThat(lines.get(2)).isEqualTo("java.lang.IllegalStateException: boom");
         assertThat(lines.get(3)).startsWith("\tat " + getClass().getName());
+        assertThat(lines).as("no empty line after the stack trace").doesNotContain("");
     }
 
     @Test
