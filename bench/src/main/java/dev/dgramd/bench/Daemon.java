@@ -12,13 +12,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** A dgramd daemon for the bench: a separate process (the real setting) or in-process (tests). */
 final class Daemon implements AutoCloseable {
+    /** The daemon's "listening" line: the address (host:port or unix:path) and the transport. */
     private static final Pattern LISTENING =
-            Pattern.compile("dgramd listening on (\\S+):(\\d+) \\(transport (\\w+)\\)");
+            Pattern.compile("dgramd listening on (unix:\\S+|\\S+:\\d+) \\(transport (\\w+)\\)");
+    private static final AtomicInteger UNIX_SOCKETS = new AtomicInteger();
 
     private final String target;
     private final String transport;
@@ -62,7 +65,8 @@ final class Daemon implements AutoCloseable {
     private static final int BENCH_MAX_SOCKETS = 100_000;
 
     /**
-     * Spawns {@code java [jvmOptions] -jar daemonJar --listen 127.0.0.1:0} (or, without a jar,
+     * Spawns {@code java [jvmOptions] -jar daemonJar --listen 127.0.0.1:0} (with {@code --unix-socket},
+     * a Unix domain socket in the temporary directory instead) (or, without a jar,
      * the daemon's main class from the bench's own class path) and a policy that lifts the socket
      * quota to {@value #BENCH_MAX_SOCKETS}, with the open-files limit raised
      * to {@code openFiles}, and waits (bounded) for its "dgramd listening on" line.
@@ -81,7 +85,8 @@ final class Daemon implements AutoCloseable {
             cmd.add("dev.dgramd.daemon.cli.DgramdCommand");
         }
         cmd.add("--listen");
-        cmd.add("127.0.0.1:0");
+        cmd.add(env.options().unixSocket ? "unix:" + Path.of(System.getProperty("java.io.tmpdir"), "dgramd-bench-"
+                + ProcessHandle.current().pid() + "-" + UNIX_SOCKETS.incrementAndGet() + ".sock") : "127.0.0.1:0");
         // The default policy caps a principal at 1,024 sockets; the scale scenario holds 10,000.
         Path policy = env.logFile(name + "-policy").resolveSibling(name + "-policy.yaml");
         Files.writeString(policy, "default:\n  quotas: {maxSockets: " + BENCH_MAX_SOCKETS + "}\n",
@@ -97,8 +102,7 @@ final class Daemon implements AutoCloseable {
             String text = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
             Matcher m = LISTENING.matcher(text);
             if (m.find()) {
-                return new Daemon(m.group(1) + ":" + m.group(2), m.group(3), child, null,
-                        List.copyOf(jvmOptions));
+                return new Daemon(m.group(1), m.group(2), child, null, List.copyOf(jvmOptions));
             }
             if (!child.alive()) {
                 throw new BenchException("the daemon exited before listening; see " + log + ":\n"

@@ -24,6 +24,8 @@ final class Options {
     /** Flags for the spawned daemons, after the bench's own (--listen, --policy). */
     List<String> daemonArgs = new ArrayList<>();
     boolean shippedJvmOptions = true;
+    /** Spawned daemons listen on a Unix domain socket instead of 127.0.0.1:0. */
+    boolean unixSocket;
     Set<String> coldParts = new LinkedHashSet<>(List.of("in", "out", "gc"));
     int scaleSockets = 10_000;
 
@@ -40,6 +42,8 @@ final class Options {
             "  --daemon-jvm-opt OPT a JVM option for the spawned daemons, after the shipped ones (repeatable;",
             "                       a collector given replaces the shipped one)",
             "  --no-shipped-jvm-opts  spawn the daemons without the shipped JVM options",
+            "  --unix-socket        spawned daemons listen on a Unix domain socket (in the temporary",
+            "                       directory) instead of 127.0.0.1:0, and the clients connect there",
             "  --daemon-arg ARG     a flag for the spawned daemons (repeatable; --daemon-arg=--warm-up=0",
             "                       starts them cold, without their warm-up)",
             "  --cold-parts LIST    the cold scenario's parts, of in,out,gc (default all)",
@@ -64,6 +68,7 @@ final class Options {
                 case "--no-node" -> o.noNode = true;
                 case "--in-process-daemon" -> o.inProcessDaemon = true;
                 case "--no-shipped-jvm-opts" -> o.shippedJvmOptions = false;
+                case "--unix-socket" -> o.unixSocket = true;
                 case "--help", "-h" -> throw new UsageException(null);
                 case "--scenarios", "--out", "--sizes", "--node", "--daemon-jar", "--daemon-jvm-opt", "--daemon-arg",
                         "--scale-sockets", "--jfr", "--cold-parts" -> {
