@@ -3,6 +3,9 @@ package dev.dgramd.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.dgramd.client.ClientOptions;
+import dev.dgramd.client.DgramClient;
+import dev.dgramd.client.Socket;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -10,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -77,6 +81,28 @@ class BenchSmokeTest {
         assertThat(r.json()).exists();
         String json = Files.readString(r.json(), StandardCharsets.UTF_8);
         assertThat(Json.parseObject(json)).containsKeys("meta", "rows", "targets", "failures");
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void withUnixSocketASpawnedDaemonServesOnAUnixDomainSocket() throws Exception {
+        Options o = Options.parse("--unix-socket", "--no-node", "--out",
+                Path.of("target", "bench-smoke-unix").toString());
+        try (Env env = new Env(o, "unix")) {
+            Daemon daemon = env.cleanup().add(env.startDaemon("daemon-unix", 0));
+            assertThat(daemon.target()).startsWith("unix:");
+            try (DgramClient client = DgramClient.connect(new ClientOptions().target(daemon.target()))) {
+                Socket socket = client.createSocket("udp4");
+                CompletableFuture<Void> bound = new CompletableFuture<>();
+                socket.on("error", bound::completeExceptionally);
+                socket.bind(0, "127.0.0.1", () -> bound.complete(null));
+                bound.get(60, TimeUnit.SECONDS);
+                assertThat(socket.address().port()).isPositive();
+                CompletableFuture<Void> closed = new CompletableFuture<>();
+                socket.close(() -> closed.complete(null));
+                closed.get(60, TimeUnit.SECONDS);
+            }
+        }
     }
 
     @Test
