@@ -93,7 +93,7 @@ public final class BenchMain {
                     : env.daemonJar() != null ? env.daemonJar().toString() : "bench class path");
             meta.put("daemonJvmOptions", options.inProcessDaemon ? List.of()
                     : Daemon.jvmOptions(options.daemonJvmOptions, options.shippedJvmOptions));
-            meta.put("daemonListen", options.inProcessDaemon ? "127.0.0.1:0" : options.unixSocket ? "unix" : "127.0.0.1:0");
+            meta.put("daemonListen", options.unixSocket ? "unix" : "127.0.0.1:0"); // of the spawned daemons
             meta.put("receiveBufferBytes", Env.RCVBUF);
             meta.put("logs", env.logs().toString());
             Machine.Reading before = env.cpuReading();

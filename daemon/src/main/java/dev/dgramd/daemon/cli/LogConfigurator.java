@@ -3,9 +3,6 @@ package dev.dgramd.daemon.cli;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.Configurator;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.ConsoleAppender;
-import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
 import org.slf4j.Logger;
 
@@ -39,21 +36,9 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
 
     /** Sets {@code context} up as the class comment says, whatever else is on the class path. */
     static void install(LoggerContext context) {
-        TextLogLayout layout = new TextLogLayout();
-        layout.setContext(context);
-        layout.start();
-        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
-        encoder.setContext(context);
-        encoder.setLayout(layout);
-        encoder.start();
-        ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
-        console.setContext(context);
-        console.setName(LogSetup.CONSOLE);
-        console.setEncoder(encoder);
-        console.start();
         ch.qos.logback.classic.Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.toLevel(System.getenv("DGRAMD_LOG_LEVEL"), Level.INFO));
-        root.addAppender(console);
+        root.addAppender(LogSetup.console(context, new TextLogLayout()));
         context.getLogger("io.grpc").setLevel(Level.WARN);
         context.getLogger("io.netty").setLevel(Level.WARN);
         context.getLogger("io.netty.bootstrap.ServerBootstrap").setLevel(Level.ERROR);

@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.LayoutBase;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,21 +30,31 @@ final class LogSetup {
         if (format != DgramdCommand.LogFormat.JSON || !(root.getAppender(CONSOLE) instanceof ConsoleAppender<?>)) {
             return;
         }
-        JsonLogLayout layout = new JsonLogLayout();
+        ConsoleAppender<ILoggingEvent> json = console(context, new JsonLogLayout());
+        ch.qos.logback.core.Appender<ILoggingEvent> text = root.getAppender(CONSOLE);
+        root.detachAppender(text);
+        text.stop();
+        root.addAppender(json);
+    }
+
+    /** A started console appender named {@value #CONSOLE} writing {@code layout}'s lines (started here too). */
+    static ConsoleAppender<ILoggingEvent> console(LoggerContext context, LayoutBase<ILoggingEvent> layout) {
+        ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+        console.setContext(context);
+        console.setName(CONSOLE);
+        console.setEncoder(encoder(context, layout));
+        console.start();
+        return console;
+    }
+
+    /** A started encoder writing {@code layout}'s lines, the layout started too. */
+    static LayoutWrappingEncoder<ILoggingEvent> encoder(LoggerContext context, LayoutBase<ILoggingEvent> layout) {
         layout.setContext(context);
         layout.start();
         LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
         encoder.setContext(context);
         encoder.setLayout(layout);
         encoder.start();
-        ConsoleAppender<ILoggingEvent> json = new ConsoleAppender<>();
-        json.setContext(context);
-        json.setName(CONSOLE);
-        json.setEncoder(encoder);
-        json.start();
-        ch.qos.logback.core.Appender<ILoggingEvent> text = root.getAppender(CONSOLE);
-        root.detachAppender(text);
-        text.stop();
-        root.addAppender(json);
+        return encoder;
     }
 }

@@ -88,16 +88,9 @@ class TextLogLayoutTest {
     }
 
     private static OutputStreamAppender<ILoggingEvent> appender(LoggerContext context, ByteArrayOutputStream out) {
-        TextLogLayout layout = new TextLogLayout();
-        layout.setContext(context);
-        layout.start();
-        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
-        encoder.setContext(context);
-        encoder.setLayout(layout);
-        encoder.start();
         OutputStreamAppender<ILoggingEvent> appender = new OutputStreamAppender<>();
         appender.setContext(context);
-        appender.setEncoder(encoder);
+        appender.setEncoder(LogSetup.encoder(context, new TextLogLayout()));
         appender.setOutputStream(out);
         appender.start();
         return appender;
