@@ -160,7 +160,9 @@ public final class ClientOptions {
     /**
      * Payload bytes sent but not yet acknowledged by the daemon, over all sockets of the client
      * (default 4 MiB). When full, {@link Socket#send} blocks until the daemon answers earlier sends.
-     * A single datagram larger than this is still let through when nothing else is pending.
+     * A single datagram larger than this is still let through when nothing else is pending. The
+     * client keeps a copy of each pending payload; small ones share chunks of 64 KiB, of which it
+     * makes at most this many bytes' worth (at least one) and keeps them for reuse.
      */
     public ClientOptions maxPendingSendBytes(long maxPendingSendBytes) {
         if (maxPendingSendBytes <= 0) {

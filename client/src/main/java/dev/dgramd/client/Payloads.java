@@ -2,13 +2,13 @@ package dev.dgramd.client;
 
 import dev.dgramd.client.internal.Errors;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.List;
 
 /**
  * The payload of a {@link Socket#send}, from each form Node accepts, checked as Node checks it
- * (ERR_INVALID_ARG_TYPE, ERR_BUFFER_OUT_OF_BOUNDS). Each returns an array of its own, which the
- * caller may not change afterwards, and the caller's may change once send() returned.
+ * (ERR_INVALID_ARG_TYPE, ERR_BUFFER_OUT_OF_BOUNDS). Each returns the array to send from: the
+ * caller's own, or a new one (a string's bytes, a list's concatenation). The send copies what it
+ * sends before it returns: the caller may change its array afterwards.
  */
 final class Payloads {
     /** No UDP payload is larger (IPv4 allows 65507 bytes, IPv6 without jumbograms 65527). */
@@ -16,12 +16,12 @@ final class Payloads {
 
     private Payloads() {}
 
-    /** A copy of {@code msg}: the caller may change its array once send() returned. */
-    static byte[] bytes(byte[] msg) {
+    /** {@code msg}, checked. */
+    static byte[] buffer(byte[] msg) {
         if (msg == null) {
             throw notABuffer();
         }
-        return msg.clone();
+        return msg;
     }
 
     /** The UTF-8 bytes of {@code msg}. */
@@ -32,8 +32,8 @@ final class Payloads {
         return msg.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** A copy of {@code msg[offset, offset+length)}. */
-    static byte[] slice(byte[] msg, int offset, int length) {
+    /** {@code msg}, checked to hold {@code [offset, offset+length)}. */
+    static byte[] range(byte[] msg, int offset, int length) {
         if (msg == null) {
             throw notABuffer();
         }
@@ -43,7 +43,7 @@ final class Payloads {
         if (length < 0 || (long) offset + length > msg.length) {
             throw Errors.outOfBounds("length");
         }
-        return Arrays.copyOfRange(msg, offset, offset + length);
+        return msg;
     }
 
     /**

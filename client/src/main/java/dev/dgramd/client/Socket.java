@@ -1,9 +1,9 @@
 package dev.dgramd.client;
 
 import static dev.dgramd.client.Payloads.MAX_UDP_PAYLOAD;
-import static dev.dgramd.client.Payloads.bytes;
+import static dev.dgramd.client.Payloads.buffer;
 import static dev.dgramd.client.Payloads.concat;
-import static dev.dgramd.client.Payloads.slice;
+import static dev.dgramd.client.Payloads.range;
 import static dev.dgramd.client.Payloads.utf8;
 
 import dev.dgramd.client.internal.ClientCore;
@@ -237,7 +237,7 @@ public final class Socket implements AutoCloseable {
 
     /** {@code socket.send(msg, callback)} on a connected socket. */
     public void send(byte[] msg, SendCallback callback) {
-        sendData(bytes(msg), false, 0, null, callback);
+        sendAll(buffer(msg), false, 0, null, callback);
     }
 
     /** {@code socket.send(msg, port)}: to 127.0.0.1 (udp4) or ::1 (udp6). */
@@ -268,7 +268,7 @@ public final class Socket implements AutoCloseable {
      *     on a connected socket), ERR_SOCKET_DGRAM_NOT_RUNNING, ERR_DGRAMD_CLIENT_CLOSED
      */
     public void send(byte[] msg, int port, String address, SendCallback callback) {
-        sendData(bytes(msg), true, port, address, callback);
+        sendAll(buffer(msg), true, port, address, callback);
     }
 
     /** {@code socket.send(msg, offset, length)} on a connected socket. */
@@ -278,7 +278,7 @@ public final class Socket implements AutoCloseable {
 
     /** {@code socket.send(msg, offset, length, callback)} on a connected socket. */
     public void send(byte[] msg, int offset, int length, SendCallback callback) {
-        sendData(slice(msg, offset, length), false, 0, null, callback);
+        sendData(range(msg, offset, length), offset, length, false, 0, null, callback);
     }
 
     /** {@code socket.send(msg, offset, length, port)}. */
@@ -300,7 +300,7 @@ public final class Socket implements AutoCloseable {
      */
     public void send(byte[] msg, int offset, int length, int port, String address,
             SendCallback callback) {
-        sendData(slice(msg, offset, length), true, port, address, callback);
+        sendData(range(msg, offset, length), offset, length, true, port, address, callback);
     }
 
     /** {@code socket.send([buf1, buf2, ...])} on a connected socket. */
@@ -310,7 +310,7 @@ public final class Socket implements AutoCloseable {
 
     /** {@code socket.send([buf1, buf2, ...], callback)} on a connected socket. */
     public void send(List<byte[]> msg, SendCallback callback) {
-        sendData(concat(msg), false, 0, null, callback);
+        sendAll(concat(msg), false, 0, null, callback);
     }
 
     /** {@code socket.send([buf1, buf2, ...], port)}. */
@@ -336,7 +336,7 @@ public final class Socket implements AutoCloseable {
      * @throws DgramException ERR_INVALID_ARG_TYPE (the list or an element is null)
      */
     public void send(List<byte[]> msg, int port, String address, SendCallback callback) {
-        sendData(concat(msg), true, port, address, callback);
+        sendAll(concat(msg), true, port, address, callback);
     }
 
     /** {@code socket.send(string)} on a connected socket (UTF-8). */
@@ -346,7 +346,7 @@ public final class Socket implements AutoCloseable {
 
     /** {@code socket.send(string, callback)} on a connected socket (UTF-8). */
     public void send(String msg, SendCallback callback) {
-        sendData(utf8(msg), false, 0, null, callback);
+        sendAll(utf8(msg), false, 0, null, callback);
     }
 
     /** {@code socket.send(string, port)} (UTF-8). */
@@ -366,7 +366,7 @@ public final class Socket implements AutoCloseable {
 
     /** {@code socket.send(string, port, address, callback)}: the UTF-8 bytes of {@code msg}. */
     public void send(String msg, int port, String address, SendCallback callback) {
-        sendData(utf8(msg), true, port, address, callback);
+        sendAll(utf8(msg), true, port, address, callback);
     }
 
     /**
@@ -375,7 +375,7 @@ public final class Socket implements AutoCloseable {
      */
     public void send(String msg, int offset, int length, int port, String address,
             SendCallback callback) {
-        sendData(slice(utf8(msg), offset, length), true, port, address, callback);
+        sendData(range(utf8(msg), offset, length), offset, length, true, port, address, callback);
     }
 
     /** {@code socket.send(string, offset, length)} on a connected socket (byte offsets). */
@@ -395,12 +395,17 @@ public final class Socket implements AutoCloseable {
 
     /** {@code socket.send(string, offset, length, callback)} on a connected socket. */
     public void send(String msg, int offset, int length, SendCallback callback) {
-        sendData(slice(utf8(msg), offset, length), false, 0, null, callback);
+        sendData(range(utf8(msg), offset, length), offset, length, false, 0, null, callback);
     }
 
-    private void sendData(byte[] data, boolean destination, int port, String address,
+    private void sendAll(byte[] data, boolean destination, int port, String address, SendCallback callback) {
+        sendData(data, 0, data.length, destination, port, address, callback);
+    }
+
+    /** Sends {@code data[offset, offset+length)}, copied before this returns. */
+    private void sendData(byte[] data, int offset, int length, boolean destination, int port, String address,
             SendCallback callback) {
-        boolean oversized = data.length > MAX_UDP_PAYLOAD;
+        boolean oversized = length > MAX_UDP_PAYLOAD;
         SocketState.Send send = state.prepareSend(destination, port, address, oversized);
         if (oversized) {
             // no UDP datagram is that big: answer as the kernel would, without shipping it
@@ -414,7 +419,7 @@ public final class Socket implements AutoCloseable {
             });
             return;
         }
-        remote.send(data, send.port(), send.address(), callback == null, callback, onSendFailure, send.whileBinding());
+        remote.send(data, offset, length, send.port(), send.address(), callback, onSendFailure, send.whileBinding());
     }
 
     // ----------------------------------------------------------------------------------- close

@@ -76,6 +76,8 @@ final class SocketState {
     private boolean implicitBind; // BINDING because send/connect/addMembership binds; guarded by lock
     private boolean reconciling; // an Address query checks an implicit bind; guarded by lock
     private boolean holding; // what keepAlive was last told; guarded by lock
+    /** What prepareSend returned last: most sends repeat it, and get it again. Guarded by lock. */
+    private Send lastSend;
 
     // ------------------------------------------------------------------------------------ bind
 
@@ -308,7 +310,14 @@ final class SocketState {
             if (!oversized) {
                 beginImplicitBind();
             }
-            return new Send(isConnected, port, address, isConnected ? peerAddress : null, whileBinding);
+            AddressInfo peer = isConnected ? peerAddress : null;
+            Send last = lastSend;
+            if (last != null && last.connected() == isConnected && last.port() == port && last.peer() == peer
+                    && last.whileBinding() == whileBinding
+                    && (last.address() == address || (address != null && address.equals(last.address())))) {
+                return last;
+            }
+            return lastSend = new Send(isConnected, port, address, peer, whileBinding);
         }
     }
 

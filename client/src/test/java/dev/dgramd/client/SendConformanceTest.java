@@ -423,6 +423,108 @@ class SendConformanceTest extends DaemonFixture {
     }
 
     @Test
+    @DisplayName("changing the array after send() changes nothing sent, whole or from an offset")
+    void singleBufferCopy() {
+        Receiver r = new Receiver(udp4(), "127.0.0.1");
+        byte[] whole = utf8("whole");
+        byte[] part = utf8("xxpartxx");
+        Sent first = new Sent();
+        Sent second = new Sent();
+        r.socket.send(whole, r.port, "127.0.0.1", first);
+        Arrays.fill(whole, (byte) 0);
+        r.socket.send(part, 2, 4, r.port, "127.0.0.1", second);
+        Arrays.fill(part, (byte) 0);
+        assertThat(first.get()).isEqualTo(5);
+        assertThat(second.get()).isEqualTo(4);
+        assertThat(new String(r.next(), StandardCharsets.UTF_8)).isEqualTo("whole");
+        assertThat(new String(r.next(), StandardCharsets.UTF_8)).isEqualTo("part");
+    }
+
+    /** Byte {@code j} of datagram {@code seq} of sender {@code who} in the test below (after its 5-byte header). */
+    private static byte fill(int who, int seq, int j) {
+        return (byte) (seq * 31 + who * 7 + j);
+    }
+
+    @Test
+    @DisplayName("dgramd: datagrams of several threads, each rewriting one array after every send(), arrive as sent")
+    void payloadsArriveAsSentWhileCallersReuseTheirArrays() throws Exception {
+        // the client keeps its copies of small payloads in shared chunks until the daemon answers:
+        // several senders with datagrams in flight fill, leave and reuse chunks while others are
+        // still held; a place given to two payloads at once would show here as a wrong byte
+        // a receive buffer (the kernel's default one at least, 208 KiB) that holds every datagram
+        // not yet received, so that none is lost
+        Receiver r = new Receiver(track(dgram.createSocket(new SocketOptions().type("udp4")
+                .recvBufferSize(1 << 20))), "127.0.0.1");
+        int senders = 3;
+        int each = 400;
+        int ahead = 8; // per sender, sent and not yet received
+        int[] sizes = {5, 64, 1200, 3000, 4096, 4097, 9000, 700};
+        java.util.concurrent.Semaphore[] room = new java.util.concurrent.Semaphore[senders];
+        java.util.concurrent.atomic.AtomicIntegerArray received = new java.util.concurrent.atomic.AtomicIntegerArray(senders * each);
+        java.util.concurrent.CountDownLatch all = new java.util.concurrent.CountDownLatch(senders * each);
+        List<String> wrong = new CopyOnWriteArrayList<>();
+        for (int i = 0; i < senders; i++) {
+            room[i] = new java.util.concurrent.Semaphore(ahead);
+        }
+        Socket receiver = r.socket;
+        receiver.on("message", (msg, rinfo) -> {
+            int who = msg.length < 5 ? -1 : msg[0];
+            int seq = who < 0 ? -1 : java.nio.ByteBuffer.wrap(msg, 1, 4).getInt();
+            if (who < 0 || who >= senders || seq < 0 || seq >= each) {
+                wrong.add("a datagram of " + msg.length + " bytes from no sender: " + Arrays.toString(Arrays.copyOf(msg, 8)));
+                return;
+            }
+            int size = sizes[seq % sizes.length];
+            boolean ok = msg.length == size;
+            for (int j = 5; ok && j < size; j++) {
+                ok = msg[j] == fill(who, seq, j);
+            }
+            if (!ok) {
+                wrong.add("sender " + who + " datagram " + seq + " (" + msg.length + " bytes)");
+            }
+            received.incrementAndGet(who * each + seq);
+            room[who].release();
+            all.countDown();
+        });
+        List<CompletableFuture<Void>> sending = new java.util.ArrayList<>();
+        for (int i = 0; i < senders; i++) {
+            int who = i;
+            Socket s = udp4();
+            sending.add(CompletableFuture.runAsync(() -> {
+                byte[] buf = new byte[9000 + 3];
+                Sent last = null;
+                for (int seq = 0; seq < each; seq++) {
+                    try {
+                        assertThat(room[who].tryAcquire(WAIT_SECONDS, TimeUnit.SECONDS)).as("received in time").isTrue();
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                    int size = sizes[seq % sizes.length];
+                    int offset = seq % 4; // from the start of the array, or not
+                    buf[offset] = (byte) who;
+                    java.nio.ByteBuffer.wrap(buf, offset + 1, 4).putInt(seq);
+                    for (int j = 5; j < size; j++) {
+                        buf[offset + j] = fill(who, seq, j);
+                    }
+                    last = new Sent();
+                    s.send(buf, offset, size, r.port, "127.0.0.1", last);
+                    Arrays.fill(buf, (byte) 0x7f); // the caller's array is its own again
+                }
+                last.get();
+            }));
+        }
+        for (CompletableFuture<Void> f : sending) {
+            f.get(30, TimeUnit.SECONDS);
+        }
+        boolean complete = all.await(30, TimeUnit.SECONDS);
+        assertThat(wrong).isEmpty();
+        assertThat(complete).as("every datagram received (%d missing; %s)", all.getCount(), receiver.dropped()).isTrue();
+        for (int i = 0; i < senders * each; i++) {
+            assertThat(received.get(i)).as("datagram %d received once", i).isEqualTo(1);
+        }
+    }
+
+    @Test
     @DisplayName("test-dgram-send-queue-info.js: queue size/count start at 0, count pending sends, end at 0")
     void sendQueueInfo() {
         Socket fresh = udp4();

@@ -173,7 +173,7 @@ final class OperationQueue implements SendPipeline.Acks {
             }
         }
         if (gone || failed != null) {
-            pipeline.release(op.bytes);
+            pipeline.release(op);
             report(op, gone ? Errors.notRunning() : failed);
             return;
         }
@@ -239,7 +239,7 @@ final class OperationQueue implements SendPipeline.Acks {
             queuedBytes -= op.bytes;
             queuedCount--;
         }
-        pipeline.release(op.bytes);
+        pipeline.release(op);
         report(op, error);
     }
 

@@ -214,15 +214,20 @@ final class ProtoWire {
         }
 
         void bytesField(int field, byte[] value) throws IOException {
+            bytesField(field, value, 0, value.length);
+        }
+
+        /** A bytes field of {@code value[offset, offset+length)}. */
+        void bytesField(int field, byte[] value, int offset, int length) throws IOException {
             tag(field, LENGTH_DELIMITED);
-            varint(value.length);
-            if (value.length > SIZE / 4) {
+            varint(length);
+            if (length > SIZE / 4) {
                 room(SIZE); // flushes
-                out.write(value);
+                out.write(value, offset, length);
             } else {
-                room(value.length);
-                System.arraycopy(value, 0, buf, pos, value.length);
-                pos += value.length;
+                room(length);
+                System.arraycopy(value, offset, buf, pos, length);
+                pos += length;
             }
         }
 

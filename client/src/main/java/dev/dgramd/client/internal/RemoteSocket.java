@@ -244,22 +244,23 @@ public final class RemoteSocket {
      * send window is full; on the transport's event loop (listeners there) it never blocks: a
      * datagram that finds the window full fails with ENOBUFS instead.
      *
-     * @param data the payload, owned by the socket from now on (the caller passes a copy)
-     * @param emitError whether the daemon also emits a failure as 'error' (Node: no callback given)
+     * @param data the payload is {@code data[offset, offset+length)}, copied before this returns
+     *     (the caller may change its array afterwards)
      * @param callback runs on the listener executor with the result; null: none (a success then
-     *     costs no trip to the listener executor)
+     *     costs no trip to the listener executor, and the daemon also emits a failure as 'error',
+     *     as Node does without a callback)
      * @param onFailure runs on the listener executor, before {@code callback}, when the send failed;
      *     may be null
      * @param whileBinding the caller saw the socket binding by bind() (its outcome not yet
      *     delivered): should that bind fail, the datagram fails with its error
      */
-    public void send(byte[] data, int port, String address, boolean emitError, SendCallback callback,
+    public void send(byte[] data, int offset, int length, int port, String address, SendCallback callback,
             Runnable onFailure, boolean whileBinding) {
         start(null);
-        SendOp op = new SendOp(data, port, utf8(address), emitError, callback, onFailure);
+        SendOp op = new SendOp(length, port, utf8(address), callback, onFailure);
         if (!core.onEventLoop()) {
-            core.pipeline().acquire(data.length);
-        } else if (!core.pipeline().tryAcquire(data.length)) {
+            core.pipeline().acquire(op, data, offset);
+        } else if (!core.pipeline().tryAcquire(op, data, offset)) {
             DgramException e = Errors.enobufs(address, port);
             op.outcome(e, 0);
             executor.execute(() -> {

@@ -44,14 +44,14 @@ final class SendBatch {
         if (op.port != 0) {
             size += 1 + ProtoWire.varint64Size(op.port); // int32: a negative one takes 10 bytes
         }
-        if (op.emitError) {
+        if (op.emitError()) {
             size += 2;
         }
         if (op.address.length > 0) {
             size += ProtoWire.bytesFieldSize(op.address.length);
         }
-        if (op.data.length > 0) {
-            size += ProtoWire.bytesFieldSize(op.data.length);
+        if (op.bytes > 0) {
+            size += ProtoWire.bytesFieldSize(op.bytes);
         }
         return size;
     }
@@ -84,15 +84,15 @@ final class SendBatch {
                 w.tag(3, ProtoWire.VARINT);
                 w.varint(op.port); // sign-extended, as protobuf writes an int32
             }
-            if (op.emitError) {
+            if (op.emitError()) {
                 w.tag(5, ProtoWire.VARINT);
                 w.varint(1);
             }
             if (op.address.length > 0) {
                 w.bytesField(4, op.address);
             }
-            if (op.data.length > 0) {
-                w.bytesField(2, op.data);
+            if (op.bytes > 0) {
+                w.bytesField(2, op.data(), op.offset, op.bytes);
             }
         }
     }

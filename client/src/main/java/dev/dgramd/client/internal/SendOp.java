@@ -5,15 +5,22 @@ import dev.dgramd.client.SendCallback;
 
 /**
  * One datagram on its way: what {@link SendBatch} writes as an OutboundDatagram, and its outcome.
- * Made by the socket's {@link OperationQueue}; from {@link SendPipeline#submit} on, its
- * {@link #id}, {@link #lane} and {@link #batch} belong to the pipeline.
+ * Made by the socket ({@link RemoteSocket#send}); its payload is copied in by the pipeline when
+ * it takes the datagram's window share ({@link SendPipeline#acquire}), into a shared chunk or an
+ * array of its own, and held until the datagram is answered. From {@link SendPipeline#submit} on,
+ * its {@link #id}, {@link #lane} and {@link #batch} belong to the pipeline.
  */
 final class SendOp {
-    final byte[] data;
+    /**
+     * Where the payload is, at {@link #offset}: the {@link PayloadChunks.Chunk} it holds a place
+     * in, else an array (its own, or the chunk's once let go). Set by the pipeline. One field for
+     * both keeps a SendOp at 64 bytes.
+     */
+    private Object payload;
+    int offset;
     final int port;
     /** The destination address, UTF-8; empty for the connected peer. */
     final byte[] address;
-    final boolean emitError;
     final int bytes;
     final SendCallback callback;
     /** Runs first, on the listener thread, when the send failed. */
@@ -28,14 +35,52 @@ final class SendOp {
     DgramException error;
     int sent;
 
-    SendOp(byte[] data, int port, byte[] address, boolean emitError, SendCallback callback, Runnable onFailure) {
-        this.data = data;
+    /**
+     * A datagram of {@code bytes} bytes, its payload not yet copied in. Without a callback, the
+     * daemon also emits its failure as 'error' (Node's rule).
+     */
+    SendOp(int bytes, int port, byte[] address, SendCallback callback, Runnable onFailure) {
         this.port = port;
         this.address = address;
-        this.emitError = emitError;
-        this.bytes = data.length;
+        this.bytes = bytes;
         this.callback = callback;
         this.onFailure = onFailure;
+    }
+
+    /** Whether the daemon also emits a failure as 'error': when there is no callback. */
+    boolean emitError() {
+        return callback == null;
+    }
+
+    /** The array holding the payload at {@link #offset}. */
+    byte[] data() {
+        Object p = payload;
+        return p instanceof PayloadChunks.Chunk c ? c.bytes : (byte[]) p;
+    }
+
+    /** The payload is {@code array[offset, offset+bytes)}, an array of its own. */
+    void payload(byte[] array, int offset) {
+        this.payload = array;
+        this.offset = offset;
+    }
+
+    /** The payload is at {@code offset} in {@code chunk}, holding its place there. */
+    void payload(PayloadChunks.Chunk chunk, int offset) {
+        this.payload = chunk;
+        this.offset = offset;
+    }
+
+    /**
+     * Lets go of the payload's place in its chunk: the chunk, for its owner to release, or null
+     * when there is none (an array of its own, or let go already). The payload must not be read
+     * afterwards: the place may be another's.
+     */
+    PayloadChunks.Chunk letGo() {
+        if (payload instanceof PayloadChunks.Chunk c) {
+            payload = c.bytes;
+            return c;
+        }
+        return null;
     }
 
     /** Sets the outcome. */

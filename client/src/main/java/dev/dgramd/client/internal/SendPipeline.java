@@ -32,6 +32,11 @@ import org.slf4j.LoggerFactory;
  * made while they are goes out with the next batch, once an answer comes back (ack clocking, as
  * TCP's Nagle algorithm): a lone send leaves at once, a burst of sends shares few gRPC messages.
  *
+ * <p>Payloads: {@link #acquire} copies a datagram's payload in as it takes its window share,
+ * before send() returns; a small one into a shared chunk ({@link PayloadChunks}, under the window
+ * lock), which takes at most the window's bytes. The copy is held until the datagram is answered or
+ * failed ({@link #release}), for a datagram not answered when the daemon restarts goes again.
+ *
  * <p>Wire format: the stream's messages are dgramd.v1.SendStreamRequest and SendStreamResponse,
  * written and read by hand ({@link SendBatch}, {@link SendResults}), straight from and into the
  * datagrams waiting for them: no protobuf object per datagram either way.
@@ -87,6 +92,8 @@ final class SendPipeline {
     private final Condition notFull = windowLock.newCondition();
     private long pendingBytes; // guarded by windowLock
     private int pendingCount; // guarded by windowLock
+    /** The payloads of the datagrams holding window room. Guarded by windowLock. */
+    private final PayloadChunks chunks;
     private volatile boolean closed;
 
     private final Object streamLock = new Object();
@@ -109,6 +116,9 @@ final class SendPipeline {
         this.maxBytes = maxBytes;
         this.maxCount = maxCount;
         this.inflight = new LongMap<>(maxCount);
+        // chunks hold at most the window's bytes (a payload finding them all held gets an array
+        // of its own, within the window as ever): together at most twice the window
+        this.chunks = new PayloadChunks((int) Math.min(Integer.MAX_VALUE, maxBytes / PayloadChunks.CHUNK_BYTES));
     }
 
     /** A lane for the socket {@code socketId} (UTF-8) whose answers go to {@code acks}. */
@@ -117,13 +127,16 @@ final class SendPipeline {
     }
 
     /**
-     * Takes room for one datagram of {@code size} bytes unless the window is full; never waits.
-     * A datagram larger than the whole window gets through when nothing else is pending.
+     * Takes room for {@code op} unless the window is full, never waiting, and copies its payload
+     * {@code src[offset, offset+op.bytes)} in ({@link SendOp#data}). A datagram larger than the
+     * whole window gets through when nothing else is pending.
      *
-     * @return false when the window is full
+     * @return false when the window is full (nothing copied)
      * @throws DgramException ERR_DGRAMD_CLIENT_CLOSED once the client is closed
      */
-    boolean tryAcquire(int size) {
+    boolean tryAcquire(SendOp op, byte[] src, int offset) {
+        int size = op.bytes;
+        PayloadChunks.Chunk chunk;
         windowLock.lock();
         try {
             if (closed) {
@@ -134,19 +147,24 @@ final class SendPipeline {
             }
             pendingCount++;
             pendingBytes += size;
-            return true;
+            chunk = hold(op);
         } finally {
             windowLock.unlock();
         }
+        copy(op, chunk, src, offset);
+        return true;
     }
 
     /**
-     * Takes room for one datagram of {@code size} bytes, waiting while the window is full. A
-     * datagram larger than the whole window gets through when nothing else is pending.
+     * Takes room for {@code op}, waiting while the window is full, and copies its payload {@code
+     * src[offset, offset+op.bytes)} in ({@link SendOp#data}). A datagram larger than the whole
+     * window gets through when nothing else is pending.
      *
      * @throws DgramException ERR_DGRAMD_CLIENT_CLOSED once the client is closed
      */
-    void acquire(int size) {
+    void acquire(SendOp op, byte[] src, int offset) {
+        int size = op.bytes;
+        PayloadChunks.Chunk chunk;
         windowLock.lock();
         try {
             while (!closed && pendingCount > 0
@@ -164,28 +182,67 @@ final class SendPipeline {
             }
             pendingCount++;
             pendingBytes += size;
+            chunk = hold(op);
+        } finally {
+            windowLock.unlock();
+        }
+        copy(op, chunk, src, offset);
+    }
+
+    /** A place in a chunk for {@code op}'s payload, null for an array of its own. Guarded by windowLock. */
+    private PayloadChunks.Chunk hold(SendOp op) {
+        PayloadChunks.Chunk chunk = chunks.reserve(op.bytes);
+        if (chunk != null) {
+            op.payload(chunk, PayloadChunks.offset(chunk));
+        }
+        return chunk;
+    }
+
+    /** Copies the payload to where {@link #hold} put it; outside the lock, the place is op's. */
+    private static void copy(SendOp op, PayloadChunks.Chunk chunk, byte[] src, int offset) {
+        if (chunk == null) {
+            op.payload(java.util.Arrays.copyOfRange(src, offset, offset + op.bytes), 0);
+        } else {
+            System.arraycopy(src, offset, chunk.bytes, op.offset, op.bytes);
+        }
+    }
+
+    /** Gives back the room of {@code op}, acquired, and its payload's place. */
+    void release(SendOp op) {
+        windowLock.lock();
+        try {
+            pendingCount--;
+            pendingBytes -= op.bytes;
+            unhold(op);
+            notFull.signalAll();
         } finally {
             windowLock.unlock();
         }
     }
 
-    /** Gives back the room of one datagram. */
-    void release(int size) {
-        release(1, size);
-    }
-
-    /** Gives back the room of {@code count} datagrams of {@code bytes} in all. */
-    private void release(int count, long bytes) {
-        if (count == 0) {
+    /** Gives back the room of {@code ops[0, n)}, acquired, and their payloads' places. */
+    private void release(SendOp[] ops, int n) {
+        if (n == 0) {
             return;
         }
         windowLock.lock();
         try {
-            pendingCount -= count;
-            pendingBytes -= bytes;
+            for (int i = 0; i < n; i++) {
+                pendingCount--;
+                pendingBytes -= ops[i].bytes;
+                unhold(ops[i]);
+            }
             notFull.signalAll();
         } finally {
             windowLock.unlock();
+        }
+    }
+
+    /** Guarded by windowLock. Once only: the chunk's place may be another payload's afterwards. */
+    private void unhold(SendOp op) {
+        PayloadChunks.Chunk chunk = op.letGo();
+        if (chunk != null) {
+            chunks.release(chunk);
         }
     }
 
@@ -474,7 +531,7 @@ final class SendPipeline {
         // the socket's queue count drops before the window frees, so a sender let through by the
         // window never sees its socket over the bound
         op.lane.acks.answered(new SendOp[] {op}, 0, 1);
-        release(op.bytes);
+        release(op);
     }
 
     /**
@@ -482,16 +539,14 @@ final class SendPipeline {
      * socket (a SendStreamResponse is one socket's), then the window's room, once.
      */
     private void completeAll(SendOp[] ops, int n) {
-        long bytes = 0;
         int from = 0;
         for (int i = 0; i < n; i++) {
-            bytes += ops[i].bytes;
             if (i + 1 == n || ops[i + 1].lane != ops[from].lane) {
                 ops[from].lane.acks.answered(ops, from, i + 1);
                 from = i + 1;
             }
         }
-        release(n, bytes);
+        release(ops, n);
     }
 
     /** Fails what is pending, wakes blocked senders and ends the stream. */

@@ -29,16 +29,22 @@ import org.junit.jupiter.api.Test;
 /** {@link SendBatch}, the client's hand-written SendStreamRequest encoder, against protobuf's generated parser. */
 class SendBatchTest {
 
-    private static SendOp op(long id, byte[] data, int port, String address, boolean emitError) {
-        SendOp op = new SendOp(data, port,
-                address.isEmpty() ? new byte[0] : ProtoWire.utf8(address), emitError, null, null);
+    /** A datagram whose payload sits in a larger array at {@code offset}, as in a shared chunk. */
+    private static SendOp op(long id, byte[] data, int offset, int port, String address, boolean emitError) {
+        SendOp op = new SendOp(data.length, port, address.isEmpty() ? new byte[0] : ProtoWire.utf8(address),
+                emitError ? null : (e, n) -> { }, null);
         op.id = id;
+        byte[] around = new byte[offset + data.length + 3];
+        java.util.Arrays.fill(around, (byte) 0x5a); // what is around the payload must not go out
+        System.arraycopy(data, 0, around, offset, data.length);
+        op.payload(around, offset);
         return op;
     }
 
     private static OutboundDatagram proto(SendOp op, String address) {
-        return OutboundDatagram.newBuilder().setId(op.id).setData(ByteString.copyFrom(op.data)).setPort(op.port)
-                .setAddress(address).setEmitError(op.emitError).build();
+        return OutboundDatagram.newBuilder().setId(op.id)
+                .setData(ByteString.copyFrom(op.data(), op.offset, op.bytes)).setPort(op.port)
+                .setAddress(address).setEmitError(op.emitError()).build();
     }
 
     @Test
@@ -59,7 +65,7 @@ class SendBatchTest {
             for (int port : ports) {
                 String address = addresses[n % addresses.length];
                 byte[] data = datas[n % datas.length];
-                SendOp op = op(id, data, port, address, n % 2 == 0);
+                SendOp op = op(id, data, n % 3 == 0 ? 0 : 17 * n, port, address, n % 2 == 0);
                 ops.add(op);
                 expected.add(proto(op, address));
                 n++;
