@@ -50,6 +50,53 @@ class LauncherIT {
         assertThat(out[1]).contains("-XX:+UseParallelGC", "dgramd ");
     }
 
+    /** A JDK 25 or later on this machine (the development machine has a Temurin 25), or null. */
+    private static Path jdk25() throws IOException {
+        Path jvms = Path.of("/usr/lib/jvm");
+        if (!Files.isDirectory(jvms)) {
+            return null;
+        }
+        try (var dirs = Files.list(jvms)) {
+            return dirs.map(d -> d.resolve("bin").resolve("java")).filter(Files::isExecutable)
+                    .filter(j -> j.getParent().getParent().resolve("release").toFile().isFile())
+                    .filter(j -> releaseVersion(j.getParent().getParent()) >= 25)
+                    .findFirst().orElse(null);
+        }
+    }
+
+    /** The feature version in a JDK's release file (JAVA_VERSION="25.0.3"), 0 when unreadable. */
+    private static int releaseVersion(Path jdk) {
+        try {
+            for (String line : Files.readAllLines(jdk.resolve("release"))) {
+                if (line.startsWith("JAVA_VERSION=")) {
+                    String v = line.substring("JAVA_VERSION=".length()).replace("\"", "");
+                    return Integer.parseInt(v.split("[.+-]")[0]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return 0;
+    }
+
+    @Test
+    void withDgramdAotCacheTheFirstRunRecordsTheCacheAndTheNextStartsFromIt(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Path java = jdk25();
+        org.junit.jupiter.api.Assumptions.assumeTrue(java != null, "no JDK 25 or later in /usr/lib/jvm");
+        Path cache = dir.resolve("dgramd.aot");
+        String[] first = run(Map.of("JAVA", java.toString(), "DGRAMD_AOT_CACHE", cache.toString(),
+                "JAVA_OPTS", "-XX:+PrintCommandLineFlags"), "--version");
+        assertThat(first[0]).as(first[1]).isEqualTo("0");
+        assertThat(first[1]).contains("-XX:AOTCacheOutput=" + cache, "dgramd ");
+        assertThat(cache).as("written when the JVM ended").isRegularFile();
+        String[] second = run(Map.of("JAVA", java.toString(), "DGRAMD_AOT_CACHE", cache.toString(),
+                "JAVA_OPTS", "-XX:+PrintCommandLineFlags -Xlog:aot=info"), "--version");
+        assertThat(second[0]).as(second[1]).isEqualTo("0");
+        assertThat(second[1]).contains("-XX:AOTCache=" + cache, "dgramd ")
+                .as("the JVM used the cache").doesNotContain("Unable to use AOT cache");
+    }
+
     private static String[] run(Map<String, String> env, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
         cmd.addAll(List.of(args));
