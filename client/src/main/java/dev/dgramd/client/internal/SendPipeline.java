@@ -46,6 +46,7 @@ final class SendPipeline {
     private static final int MAX_BATCH_DATAGRAMS = 256;
     private static final int MAX_BATCH_BYTES = 256 * 1024;
     private static final int MAX_BATCHES_IN_FLIGHT = 2;
+    private static final byte[] NO_BYTES = new byte[0];
 
     /** SendStream, with the hand-written codecs of its messages. */
     private static final MethodDescriptor<SendBatch, SendResults> SEND_STREAM = DgramGrpc.getSendStreamMethod()
@@ -191,6 +192,9 @@ final class SendPipeline {
 
     /** A place in a chunk for {@code op}'s payload, null for an array of its own. Guarded by windowLock. */
     private PayloadChunks.Chunk hold(SendOp op) {
+        if (op.bytes == 0) {
+            return null; // nothing to hold: no place, which would keep a chunk from its reuse
+        }
         PayloadChunks.Chunk chunk = chunks.reserve(op.bytes);
         if (chunk != null) {
             op.payload(chunk, PayloadChunks.offset(chunk));
@@ -200,7 +204,9 @@ final class SendPipeline {
 
     /** Copies the payload to where {@link #hold} put it; outside the lock, the place is op's. */
     private static void copy(SendOp op, PayloadChunks.Chunk chunk, byte[] src, int offset) {
-        if (chunk == null) {
+        if (op.bytes == 0) {
+            op.payload(NO_BYTES, 0);
+        } else if (chunk == null) {
             op.payload(java.util.Arrays.copyOfRange(src, offset, offset + op.bytes), 0);
         } else {
             System.arraycopy(src, offset, chunk.bytes, op.offset, op.bytes);
@@ -479,13 +485,16 @@ final class SendPipeline {
      * The daemon restarts: the datagrams written on {@code which} and not answered go back to the
      * front of their sockets' queues, in order, and a new stream takes them (after a pause, so
      * that a daemon still refusing is not asked in a loop). False when the restart timeout has
-     * passed already (the datagrams then fail).
+     * passed already, or the client is closing (the datagrams then fail).
      */
     private boolean requeue(ClientCallStreamObserver<SendBatch> which) {
         boolean first;
         synchronized (streamLock) {
             if (stream != which) {
                 return true;
+            }
+            if (closed) {
+                return false; // the client is closing: nothing goes again, all fails
             }
             long now = System.nanoTime();
             first = restartDeadline == 0;
@@ -558,10 +567,17 @@ final class SendPipeline {
         } finally {
             windowLock.unlock();
         }
+        ClientCallStreamObserver<SendBatch> s;
         synchronized (streamLock) {
-            if (stream != null) {
-                stream.cancel("DgramClient closed", null);
+            s = stream;
+            if (s != null) {
+                stream.cancel("DgramClient closed", null); // its onError fails what it carried
             }
+        }
+        if (s == null) {
+            // between two streams (the daemon restarting by hand-over): no stream's end fails what
+            // is pending, the requeued datagrams among it, so it fails here
+            failed(null, Errors.clientClosed());
         }
     }
 
