@@ -84,7 +84,7 @@ class LauncherIT {
             throws Exception {
         Path java = jdk25();
         org.junit.jupiter.api.Assumptions.assumeTrue(java != null, "no JDK 25 or later in /usr/lib/jvm");
-        Path cache = dir.resolve("dgramd.aot");
+        Path cache = Files.createDirectories(dir.resolve("with space")).resolve("dgramd.aot"); // one argument
         String[] first = run(Map.of("JAVA", java.toString(), "DGRAMD_AOT_CACHE", cache.toString(),
                 "JAVA_OPTS", "-XX:+PrintCommandLineFlags"), "--version");
         assertThat(first[0]).as(first[1]).isEqualTo("0");
