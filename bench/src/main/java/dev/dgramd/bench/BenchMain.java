@@ -94,6 +94,7 @@ public final class BenchMain {
             meta.put("daemonJvmOptions", options.inProcessDaemon ? List.of()
                     : Daemon.jvmOptions(options.daemonJvmOptions, options.shippedJvmOptions));
             meta.put("daemonListen", options.unixSocket ? "unix" : "127.0.0.1:0"); // of the spawned daemons
+            meta.put("daemonJava", env.daemonJava());
             meta.put("receiveBufferBytes", Env.RCVBUF);
             meta.put("logs", env.logs().toString());
             Machine.Reading before = env.cpuReading();

@@ -65,7 +65,7 @@ final class Daemon implements AutoCloseable {
     private static final int BENCH_MAX_SOCKETS = 100_000;
 
     /**
-     * Spawns {@code java [jvmOptions] -jar daemonJar --listen 127.0.0.1:0} (with {@code --unix-socket},
+     * Spawns {@code java [jvmOptions] -jar daemonJar (java: {@code --daemon-java}, else the bench's) --listen 127.0.0.1:0} (with {@code --unix-socket},
      * a Unix domain socket in the temporary directory instead) (or, without a jar,
      * the daemon's main class from the bench's own class path) and a policy that lifts the socket
      * quota to {@value #BENCH_MAX_SOCKETS}, with the open-files limit raised
@@ -74,7 +74,7 @@ final class Daemon implements AutoCloseable {
     static Daemon spawn(Env env, String name, List<String> jvmOptions, long openFiles)
             throws IOException {
         List<String> cmd = new ArrayList<>();
-        cmd.add(env.java());
+        cmd.add(env.daemonJava());
         cmd.addAll(jvmOptions);
         if (env.daemonJar() != null) {
             cmd.add("-jar");

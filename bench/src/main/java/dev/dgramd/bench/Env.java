@@ -79,6 +79,11 @@ final class Env implements AutoCloseable {
         return javaBin;
     }
 
+    /** The java binary of the spawned daemons: {@code --daemon-java}, else this JVM's. */
+    String daemonJava() {
+        return options.daemonJava != null ? options.daemonJava : javaBin;
+    }
+
     String classPath() {
         return classPath;
     }

@@ -17,6 +17,8 @@ final class Options {
     String node = "node";
     boolean noNode;
     Path daemonJar;
+    /** The java binary of the spawned daemons; null: the bench's own. */
+    String daemonJava;
     boolean inProcessDaemon;
     List<Integer> sizes = List.of(64, 1200);
     Path jfr;
@@ -39,6 +41,8 @@ final class Options {
             "  --no-node            skip the Node.js baseline",
             "  --daemon-jar PATH    the daemon jar (default: daemon/target/dgramd.jar above the",
             "                       working directory; else the daemon classes inside this jar)",
+            "  --daemon-java PATH   the java binary of the spawned daemons (default: the bench's own;",
+            "                       e.g. a JDK 25 daemon, with an AOT cache, beside a JDK 17 client)",
             "  --daemon-jvm-opt OPT a JVM option for the spawned daemons, after the shipped ones (repeatable;",
             "                       a collector given replaces the shipped one)",
             "  --no-shipped-jvm-opts  spawn the daemons without the shipped JVM options",
@@ -70,7 +74,7 @@ final class Options {
                 case "--no-shipped-jvm-opts" -> o.shippedJvmOptions = false;
                 case "--unix-socket" -> o.unixSocket = true;
                 case "--help", "-h" -> throw new UsageException(null);
-                case "--scenarios", "--out", "--sizes", "--node", "--daemon-jar", "--daemon-jvm-opt", "--daemon-arg",
+                case "--scenarios", "--out", "--sizes", "--node", "--daemon-jar", "--daemon-java", "--daemon-jvm-opt", "--daemon-arg",
                         "--scale-sockets", "--jfr", "--cold-parts" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
@@ -115,6 +119,7 @@ final class Options {
             }
             case "--node" -> node = value;
             case "--daemon-jar" -> daemonJar = Path.of(value);
+            case "--daemon-java" -> daemonJava = value;
             case "--daemon-jvm-opt" -> daemonJvmOptions.add(value);
             case "--daemon-arg" -> daemonArgs.add(value);
             case "--scale-sockets" -> scaleSockets = Integer.parseInt(value);

@@ -99,6 +99,22 @@ class BenchSmokeTest {
     }
 
     @Test
+    void withDaemonJavaTheSpawnedDaemonRunsOnThatJava() throws Exception {
+        // a java that marks the JVMs it starts, so that the daemon's own arguments tell which ran it
+        Path java = Files.createDirectories(Path.of("target", "bench-smoke-java")).resolve("java");
+        Files.writeString(java, "#!/bin/sh\nexec '" + ProcessHandle.current().info().command().orElseThrow()
+                + "' -Ddgramd.bench.viaDaemonJava=true \"$@\"\n", StandardCharsets.UTF_8);
+        assertThat(java.toFile().setExecutable(true)).isTrue();
+        Options o = Options.parse("--daemon-java", java.toAbsolutePath().toString(), "--no-node", "--out",
+                Path.of("target", "bench-smoke-java").toString());
+        try (Env env = new Env(o, "java-" + System.currentTimeMillis())) { // a log file of its own
+            Daemon daemon = env.cleanup().add(env.startDaemon("daemon-java", 0));
+            String[] args = ProcessHandle.of(daemon.pid()).orElseThrow().info().arguments().orElseThrow();
+            assertThat(args).contains("-Ddgramd.bench.viaDaemonJava=true");
+        }
+    }
+
+    @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void coldQuick() throws Exception {
         boolean node = Env.probeNode("node") != null;
