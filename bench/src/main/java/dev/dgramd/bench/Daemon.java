@@ -64,10 +64,20 @@ final class Daemon implements AutoCloseable {
 
     private static final int BENCH_MAX_SOCKETS = 100_000;
 
+    /** What a spawned daemon listens on: 127.0.0.1:0, or with --unix-socket a new socket file's path. */
+    private static String listenAddress(Env env) {
+        if (!env.options().unixSocket) {
+            return "127.0.0.1:0";
+        }
+        return "unix:" + Path.of(System.getProperty("java.io.tmpdir"), "dgramd-bench-" + ProcessHandle.current().pid()
+                + "-" + UNIX_SOCKETS.incrementAndGet() + ".sock");
+    }
+
     /**
-     * Spawns {@code java [jvmOptions] -jar daemonJar (java: {@code --daemon-java}, else the bench's) --listen 127.0.0.1:0} (with {@code --unix-socket},
-     * a Unix domain socket in the temporary directory instead) (or, without a jar,
-     * the daemon's main class from the bench's own class path) and a policy that lifts the socket
+     * Spawns {@code java [jvmOptions] -jar daemonJar --listen 127.0.0.1:0} ({@code java}: {@link
+     * Env#daemonJava}; with {@code --unix-socket}, a Unix domain socket in the temporary directory
+     * instead of 127.0.0.1:0; without a jar, the daemon's main class from the bench's own class
+     * path) and a policy that lifts the socket
      * quota to {@value #BENCH_MAX_SOCKETS}, with the open-files limit raised
      * to {@code openFiles}, and waits (bounded) for its "dgramd listening on" line.
      */
@@ -85,8 +95,7 @@ final class Daemon implements AutoCloseable {
             cmd.add("dev.dgramd.daemon.cli.DgramdCommand");
         }
         cmd.add("--listen");
-        cmd.add(env.options().unixSocket ? "unix:" + Path.of(System.getProperty("java.io.tmpdir"), "dgramd-bench-"
-                + ProcessHandle.current().pid() + "-" + UNIX_SOCKETS.incrementAndGet() + ".sock") : "127.0.0.1:0");
+        cmd.add(listenAddress(env));
         // The default policy caps a principal at 1,024 sockets; the scale scenario holds 10,000.
         Path policy = env.logFile(name + "-policy").resolveSibling(name + "-policy.yaml");
         Files.writeString(policy, "default:\n  quotas: {maxSockets: " + BENCH_MAX_SOCKETS + "}\n",

@@ -12,7 +12,7 @@ import java.util.ArrayDeque;
  * its payloads is held any more: at once when it is the current chunk (the next payload then
  * starts at its beginning again), else once it was left for a new one. At most {@code maxChunks}
  * exist; when they are all held (a slow datagram can hold a chunk however little of it is its
- * own), and for payloads over {@link #MAX_SHARED} bytes, {@link #reserve} returns null and the
+ * own), and for empty payloads and those over {@link #MAX_SHARED} bytes, {@link #reserve} returns null and the
  * caller makes an array of the payload's own, as if there were no chunks. So chunks never hold
  * more than {@code maxChunks * CHUNK_BYTES}, kept for reuse once made.
  *
@@ -47,10 +47,11 @@ final class PayloadChunks {
     /**
      * Reserves {@code length} bytes for one payload: the chunk, its offset given by {@link
      * #offset} until the next reserve. Null when the payload is to have an array of its own
-     * (larger than {@link #MAX_SHARED}, or every chunk held).
+     * (empty: a place of none would only keep its chunk from reuse; larger than {@link
+     * #MAX_SHARED}; or every chunk held).
      */
     Chunk reserve(int length) {
-        if (length > MAX_SHARED) {
+        if (length == 0 || length > MAX_SHARED) {
             return null;
         }
         Chunk c = current;

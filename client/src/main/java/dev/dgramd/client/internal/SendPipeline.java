@@ -46,7 +46,6 @@ final class SendPipeline {
     private static final int MAX_BATCH_DATAGRAMS = 256;
     private static final int MAX_BATCH_BYTES = 256 * 1024;
     private static final int MAX_BATCHES_IN_FLIGHT = 2;
-    private static final byte[] NO_BYTES = new byte[0];
 
     /** SendStream, with the hand-written codecs of its messages. */
     private static final MethodDescriptor<SendBatch, SendResults> SEND_STREAM = DgramGrpc.getSendStreamMethod()
@@ -136,19 +135,16 @@ final class SendPipeline {
      * @throws DgramException ERR_DGRAMD_CLIENT_CLOSED once the client is closed
      */
     boolean tryAcquire(SendOp op, byte[] src, int offset) {
-        int size = op.bytes;
         PayloadChunks.Chunk chunk;
         windowLock.lock();
         try {
             if (closed) {
                 throw Errors.clientClosed();
             }
-            if (pendingCount > 0 && (pendingCount >= maxCount || pendingBytes + size > maxBytes)) {
+            if (full(op.bytes)) {
                 return false;
             }
-            pendingCount++;
-            pendingBytes += size;
-            chunk = hold(op);
+            chunk = take(op);
         } finally {
             windowLock.unlock();
         }
@@ -164,12 +160,10 @@ final class SendPipeline {
      * @throws DgramException ERR_DGRAMD_CLIENT_CLOSED once the client is closed
      */
     void acquire(SendOp op, byte[] src, int offset) {
-        int size = op.bytes;
         PayloadChunks.Chunk chunk;
         windowLock.lock();
         try {
-            while (!closed && pendingCount > 0
-                    && (pendingCount >= maxCount || pendingBytes + size > maxBytes)) {
+            while (!closed && full(op.bytes)) {
                 try {
                     notFull.await(1, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
@@ -181,20 +175,28 @@ final class SendPipeline {
             if (closed) {
                 throw Errors.clientClosed();
             }
-            pendingCount++;
-            pendingBytes += size;
-            chunk = hold(op);
+            chunk = take(op);
         } finally {
             windowLock.unlock();
         }
         copy(op, chunk, src, offset);
     }
 
-    /** A place in a chunk for {@code op}'s payload, null for an array of its own. Guarded by windowLock. */
-    private PayloadChunks.Chunk hold(SendOp op) {
-        if (op.bytes == 0) {
-            return null; // nothing to hold: no place, which would keep a chunk from its reuse
-        }
+    /**
+     * Whether a datagram of {@code size} bytes finds no room (one larger than the whole window
+     * gets it when nothing else is pending). Guarded by windowLock.
+     */
+    private boolean full(int size) {
+        return pendingCount > 0 && (pendingCount >= maxCount || pendingBytes + size > maxBytes);
+    }
+
+    /**
+     * Takes {@code op}'s room and a place in a chunk for its payload: the chunk, null for an array
+     * of its own. Guarded by windowLock.
+     */
+    private PayloadChunks.Chunk take(SendOp op) {
+        pendingCount++;
+        pendingBytes += op.bytes;
         PayloadChunks.Chunk chunk = chunks.reserve(op.bytes);
         if (chunk != null) {
             op.payload(chunk, PayloadChunks.offset(chunk));
@@ -202,11 +204,9 @@ final class SendPipeline {
         return chunk;
     }
 
-    /** Copies the payload to where {@link #hold} put it; outside the lock, the place is op's. */
+    /** Copies the payload to where {@link #take} put it; outside the lock, the place is op's. */
     private static void copy(SendOp op, PayloadChunks.Chunk chunk, byte[] src, int offset) {
-        if (op.bytes == 0) {
-            op.payload(NO_BYTES, 0);
-        } else if (chunk == null) {
+        if (chunk == null) {
             op.payload(java.util.Arrays.copyOfRange(src, offset, offset + op.bytes), 0);
         } else {
             System.arraycopy(src, offset, chunk.bytes, op.offset, op.bytes);
@@ -217,9 +217,7 @@ final class SendPipeline {
     void release(SendOp op) {
         windowLock.lock();
         try {
-            pendingCount--;
-            pendingBytes -= op.bytes;
-            unhold(op);
+            giveBack(op);
             notFull.signalAll();
         } finally {
             windowLock.unlock();
@@ -234,9 +232,7 @@ final class SendPipeline {
         windowLock.lock();
         try {
             for (int i = 0; i < n; i++) {
-                pendingCount--;
-                pendingBytes -= ops[i].bytes;
-                unhold(ops[i]);
+                giveBack(ops[i]);
             }
             notFull.signalAll();
         } finally {
@@ -244,8 +240,10 @@ final class SendPipeline {
         }
     }
 
-    /** Guarded by windowLock. Once only: the chunk's place may be another payload's afterwards. */
-    private void unhold(SendOp op) {
+    /** What {@link #take} took. Guarded by windowLock. Once only: the place may be another's afterwards. */
+    private void giveBack(SendOp op) {
+        pendingCount--;
+        pendingBytes -= op.bytes;
         PayloadChunks.Chunk chunk = op.letGo();
         if (chunk != null) {
             chunks.release(chunk);
@@ -571,7 +569,7 @@ final class SendPipeline {
         synchronized (streamLock) {
             s = stream;
             if (s != null) {
-                stream.cancel("DgramClient closed", null); // its onError fails what it carried
+                s.cancel("DgramClient closed", null); // its onError fails what it carried
             }
         }
         if (s == null) {

@@ -57,10 +57,8 @@ class LauncherIT {
             return null;
         }
         try (var dirs = Files.list(jvms)) {
-            return dirs.map(d -> d.resolve("bin").resolve("java")).filter(Files::isExecutable)
-                    .filter(j -> j.getParent().getParent().resolve("release").toFile().isFile())
-                    .filter(j -> releaseVersion(j.getParent().getParent()) >= 25)
-                    .findFirst().orElse(null);
+            return dirs.filter(d -> releaseVersion(d) >= 25).map(d -> d.resolve("bin").resolve("java"))
+                    .filter(Files::isExecutable).findFirst().orElse(null);
         }
     }
 
